@@ -1,0 +1,1 @@
+"""The data and the rules: Tortoise models, pure rule modules and domain operations."""

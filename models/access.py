@@ -1,0 +1,121 @@
+"""Who may see and change what: the one place every resolver's scope check comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tortoise.expressions import Q, Subquery
+
+from models.enterprises import EnterpriseContact
+from models.errors import DomainError
+from models.org import Region, RoleGrant
+from models.rules.roles import STAFF_ROLES, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    id: int
+    role: Role
+    region_id: int | None
+    region_path: str | None
+    department_id: int | None
+    lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: int
+    grants: tuple[Grant, ...]
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    def is_global(self, *roles: Role) -> bool:
+        """A grant without a region (only ADMIN may have one) covers every region."""
+        return any(g.role in roles and g.region_id is None for g in self.grants)
+
+    def region_paths(self, roles: Iterable[Role]) -> list[str]:
+        wanted = set(roles)
+        return [g.region_path for g in self.grants if g.role in wanted and g.region_path]
+
+    def covers(self, region_path: str | None, roles: Iterable[Role]) -> bool:
+        roles = tuple(roles)
+        if self.is_global(*roles):
+            return True
+        if not region_path:
+            return False
+        return any(region_path.startswith(p) for p in self.region_paths(roles))
+
+
+ADMIN = (Role.ADMIN,)
+
+
+async def load_actor(user_id: int) -> Actor:
+    rows = await RoleGrant.filter(user_id=user_id).values(
+        "id", "role", "region_id", "region__path", "department_id", "lead"
+    )
+    grants = tuple(
+        Grant(
+            id=r["id"],
+            role=Role(r["role"]),
+            region_id=r["region_id"],
+            region_path=r["region__path"],
+            department_id=r["department_id"],
+            lead=r["lead"],
+        )
+        for r in rows
+    )
+    return Actor(user_id=user_id, grants=grants)
+
+
+def _paths_q(paths: list[str], field: str) -> Q:
+    q = Q()
+    for p in paths:
+        q |= Q(**{f"{field}__startswith": p})
+    return q
+
+
+def region_ids_subquery(actor: Actor, roles: Iterable[Role]) -> Subquery | None:
+    """Ids of every region the actor's grants of these roles cover; None means all regions."""
+    roles = tuple(roles)
+    if actor.is_global(*roles):
+        return None
+    paths = actor.region_paths(roles)
+    if not paths:
+        return Subquery(Region.filter(id=-1).values("id"))
+    return Subquery(Region.filter(_paths_q(paths, "path")).values("id"))
+
+
+def enterprise_scope(actor: Actor) -> Q:
+    """Enterprises an actor may read: staff by region subtree, contacts their own ones."""
+    q = Q(id=-1)
+    if actor.has_role(*STAFF_ROLES):
+        sub = region_ids_subquery(actor, STAFF_ROLES)
+        q |= Q() if sub is None else Q(region_id__in=sub)
+    if actor.has_role(Role.ENTERPRISE):
+        own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
+        q |= Q(id__in=own)
+    return q
+
+
+async def require_admin_over(actor: Actor, region_id: int | None) -> Region | None:
+    """Refuse unless the actor administers this region (None: only a system administrator)."""
+    if region_id is None:
+        if not actor.is_global(Role.ADMIN):
+            raise DomainError("FORBIDDEN")
+        return None
+    region = await Region.get_or_none(id=region_id)
+    if region is None:
+        raise DomainError("UNKNOWN_REGION", "regionId", value=region_id)
+    if not actor.covers(region.path, ADMIN):
+        raise DomainError("REGION_OUT_OF_SCOPE", "regionId")
+    return region
+
+
+def require_role(actor: Actor | None, *roles: Role) -> Actor:
+    if actor is None:
+        raise DomainError("UNAUTHENTICATED")
+    if not actor.has_role(*roles):
+        raise DomainError("FORBIDDEN")
+    return actor

@@ -1,0 +1,139 @@
+"""What people read: each stable code's message in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_LOCALE = "zh"
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "UNAUTHENTICATED": ("请先登录", "Please sign in first"),
+    "FORBIDDEN": ("无权执行此操作", "You are not allowed to do this"),
+    "NOT_FOUND": ("对象不存在或无权查看", "Not found, or not visible to you"),
+    "INTERNAL_ERROR": ("服务器内部错误，请稍后再试", "Internal server error, please try again later"),
+    "INVALID_CREDENTIALS": ("用户名或密码错误", "Wrong username or password"),
+    "ACCOUNT_LOCKED": (
+        "登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
+        "Too many failed sign-ins; the account is locked for {minutes} minutes",
+    ),
+    "TOO_MANY_ATTEMPTS": (
+        "登录尝试过于频繁，请稍后再试",
+        "Too many sign-in attempts from this address; try again later",
+    ),
+    "ACCOUNT_DISABLED": ("账号已停用", "This account is disabled"),
+    "INVALID_REFRESH_TOKEN": (
+        "登录已失效，请重新登录",
+        "The session has expired; please sign in again",
+    ),
+    "REQUIRED": ("{label}不能为空", "{label} is required"),
+    "TOO_LONG": ("{label}不能超过 {max} 个字符", "{label} must be at most {max} characters"),
+    "INVALID_CREDIT_CODE": (
+        "统一社会信用代码格式不正确（应为 18 位）",
+        "The unified social credit code is malformed (18 characters expected)",
+    ),
+    "INVALID_CREDIT_CODE_CHECK_DIGIT": (
+        "统一社会信用代码校验位错误",
+        "The unified social credit code fails its check digit",
+    ),
+    "DUPLICATE_CREDIT_CODE": (
+        "该统一社会信用代码已登记",
+        "An enterprise with this credit code already exists",
+    ),
+    "INVALID_MOBILE": ("手机号码无效（须为中国大陆手机号）", "Not a valid mainland China mobile number"),
+    "DUPLICATE_MOBILE": ("该联系人手机号已存在", "A contact with this mobile number already exists"),
+    "INVALID_REGION_CODE": (
+        "区划代码应为 6、9 或 12 位数字",
+        "A division code has 6, 9 or 12 digits",
+    ),
+    "DUPLICATE_REGION_CODE": ("区划代码已被使用", "This division code is already in use"),
+    "INVALID_INDUSTRY_CODE": (
+        "行业代码不符合 GB/T 4754（如 C3311）",
+        "The industry code does not follow GB/T 4754 (e.g. C3311)",
+    ),
+    "INVALID_COORDINATES": ("经纬度超出范围", "Latitude or longitude out of range"),
+    "INVALID_CHOICE": ("{label}取值无效：{value}", "Invalid {label}: {value}"),
+    "INVALID_DATE": ("日期无效：{value}", "Invalid date: {value}"),
+    "INVALID_DATE_RANGE": ("结束日期不能早于开始日期", "The end date is before the start date"),
+    "UNKNOWN_REGION": ("找不到区域：{value}", "Unknown region: {value}"),
+    "REGION_OUT_OF_SCOPE": ("该区域不在您的管辖范围内", "That region is outside your scope"),
+    "INVALID_PARENT_LEVEL": (
+        "上级区域层级不符：{level} 不能设在 {parent} 之下",
+        "A {level} cannot sit under a {parent}",
+    ),
+    "DUPLICATE_NAME": ("同一上级下已存在同名记录", "A record with this name already exists here"),
+    "DUPLICATE_USERNAME": ("用户名已存在", "This username is taken"),
+    "INVALID_USERNAME": (
+        "用户名只能包含字母、数字、下划线、点和连字符（3-64 位）",
+        "Usernames are 3-64 letters, digits, underscores, dots or hyphens",
+    ),
+    "WEAK_PASSWORD": ("密码至少 8 位，且不能过于简单", "Passwords need at least 8 characters"),
+    "DEPARTMENT_REQUIRED": ("承办人角色必须指定部门", "A handler grant needs a department"),
+    "DEPARTMENT_OUT_OF_REGION": (
+        "部门不属于该区域",
+        "The department does not belong to that region",
+    ),
+    "REGION_REQUIRED": ("该角色必须指定区域", "This role needs a region"),
+    "DUPLICATE_GRANT": ("该用户已有此授权", "The user already has this grant"),
+    "NOT_A_CADRE": ("包联领导须为干部", "An assigned leader must hold a cadre grant"),
+    "VERSION_CONFLICT": (
+        "数据已被他人修改，请刷新后重试",
+        "Someone else changed this record; reload and try again",
+    ),
+    "UNKNOWN_HEADER": ("缺少必需的列：{value}", "Missing required column: {value}"),
+    "UNSUPPORTED_FILE": ("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are supported"),
+}
+
+
+def resolve_locale(accept_language: str | None) -> str:
+    """Pick "en" only when the client prefers English; everything else reads Chinese."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    best, best_q = DEFAULT_LOCALE, -1.0
+    for part in accept_language.split(","):
+        lang, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        tag = lang.strip().lower()[:2]
+        if tag in ("zh", "en") and weight > best_q:
+            best, best_q = tag, weight
+    return best
+
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("名称", "Name"),
+    "username": ("用户名", "Username"),
+    "displayName": ("姓名", "Display name"),
+    "password": ("密码", "Password"),
+    "creditCode": ("统一社会信用代码", "Credit code"),
+    "regionId": ("所属区域", "Region"),
+    "region": ("所属区域", "Region"),
+    "level": ("区域层级", "Region level"),
+    "role": ("角色", "Role"),
+    "scale": ("企业规模", "Scale"),
+    "coordinateSystem": ("坐标系", "Coordinate system"),
+    "contacts": ("联系人", "Contact"),
+    "address": ("地址", "Address"),
+    "legalRepresentative": ("法定代表人", "Legal representative"),
+}
+
+
+def label(field: str | None, locale: str) -> str:
+    if not field:
+        return ""
+    key = field.rsplit(".", 1)[-1]
+    pair = _LABELS.get(key)
+    return (pair[1] if locale == "en" else pair[0]) if pair else key
+
+
+def message(code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, **params: Any) -> str:
+    pair = _MESSAGES.get(code)
+    if pair is None:
+        return code
+    template = pair[1] if locale == "en" else pair[0]
+    params.setdefault("label", label(field, locale))
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template

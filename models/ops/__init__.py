@@ -1,0 +1,1 @@
+"""Operations that change data: each checks role, scope and state, and writes in one transaction."""

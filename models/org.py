@@ -1,0 +1,110 @@
+"""Organisation: the region tree, departments, people, their role grants and sessions."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.rules.roles import Rank, RegionLevel, Role
+
+
+class Region(Model):
+    """County → town/street → park. `path` ("/1/4/9/") makes a subtree one indexed LIKE."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    code = fields.CharField(max_length=12, null=True, unique=True)
+    level = fields.CharEnumField(RegionLevel, max_length=16)
+    parent: fields.ForeignKeyNullableRelation[Region] = fields.ForeignKeyField(
+        "models.Region", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    path = fields.CharField(max_length=255, db_index=True, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "region"
+        unique_together = (("parent", "name"),)
+
+
+class Department(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    code = fields.CharField(max_length=32, null=True)
+    region: fields.ForeignKeyRelation[Region] = fields.ForeignKeyField(
+        "models.Region", related_name="departments", on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "department"
+        unique_together = (("region", "name"),)
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=64)
+    mobile = fields.CharField(max_length=11, null=True)
+    rank = fields.CharEnumField(Rank, max_length=16, null=True)
+    password_hash = fields.CharField(max_length=255)
+    is_active = fields.BooleanField(default=True)
+    is_demo = fields.BooleanField(default=False)
+    failed_logins = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    password_changed_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "app_user"
+
+
+class RoleGrant(Model):
+    """One role of a user in a region (and department where it applies)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="grants", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16)
+    region: fields.ForeignKeyNullableRelation[Region] = fields.ForeignKeyField(
+        "models.Region", related_name="grants", null=True, on_delete=fields.RESTRICT
+    )
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="grants", null=True, on_delete=fields.RESTRICT
+    )
+    lead = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "role_grant"
+        unique_together = (("user", "role", "region", "department"),)
+
+
+class RefreshToken(Model):
+    """A refresh token, stored only as its SHA-256. `family` ties a chain of rotations."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    family = fields.CharField(max_length=32, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"
+
+
+class LoginThrottle(Model):
+    """Failed sign-ins per client address in a sliding window, shared by all processes."""
+
+    id = fields.IntField(primary_key=True)
+    client = fields.CharField(max_length=64, unique=True)
+    failures = fields.IntField(default=0)
+    window_start = fields.DatetimeField()
+
+    class Meta:
+        table = "login_throttle"
