@@ -35,12 +35,25 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 
 
+# Several server processes may start at once against one PostgreSQL: one migrates at a time.
+_MIGRATION_LOCK_KEY = 7_201_355
+
+
 async def migrate_database(db_url: str) -> None:
     """Apply every committed migration; a no-op when the database is current."""
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
+    url = normalize_db_url(db_url)
+    lock = None
+    if url.startswith("postgres"):
+        import asyncpg
+
+        lock = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
     try:
-        await migrate(config=tortoise_config(db_url))
+        await migrate(config=tortoise_config(url))
     finally:
         await Tortoise.close_connections()
+        if lock is not None:
+            await lock.close()  # closing the session releases the advisory lock

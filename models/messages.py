@@ -137,3 +137,13 @@ def message(code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, *
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+_MESSAGES.update(
+    {
+        "INVALID_CURSOR": ("分页游标无效", "Invalid page cursor"),
+        "INVALID_PAGE_SIZE": (
+            "每页数量须在 0 到 {max} 之间",
+            "Page size must be between 0 and {max}",
+        ),
+    }
+)

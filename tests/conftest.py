@@ -69,3 +69,96 @@ async def db(_database: str) -> str:
     """An empty, migrated database for one test."""
     await truncate_all()
     return _database
+
+
+# --- the real server: uvicorn on a loopback port, in this test process's event loop ---
+
+import asyncio  # noqa: E402
+import socket  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+
+from server.app import create_app  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task, str]:
+    port = _free_port()
+    app = create_app(settings, init_db=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def stop_server(server: uvicorn.Server, task: asyncio.Task) -> None:
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def server_url(_database: str) -> AsyncIterator[str]:
+    settings = Settings(database_url=_database, secret_key=TEST_SECRET)
+    server, task, url = await start_server(settings)
+    yield url
+    await stop_server(server, task)
+
+
+class GraphQLClient:
+    """Speaks GraphQL over HTTP to the running server, as the app does."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token: str | None = None
+        self.language: str | None = None
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> httpx.Response:
+        h = {"Accept": "application/graphql-response+json"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        if self.language:
+            h["Accept-Language"] = self.language
+        h.update(headers or {})
+        return await self.http.post("/graphql", json={"query": query, "variables": variables},
+                                    headers=h)
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict:
+        """Run an operation that must execute; returns `data`, failing on any GraphQL error."""
+        resp = await self.post(query, variables)
+        body = resp.json()
+        assert resp.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def login(self, username: str, password: str) -> dict:
+        data = await self(
+            """mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) {
+                 accessToken refreshToken user { id username } errors { code field message } } }""",
+            {"u": username, "p": password},
+        )
+        payload = data["login"]
+        assert payload["errors"] == [], payload["errors"]
+        self.token = payload["accessToken"]
+        return payload
+
+
+@pytest.fixture
+async def gql(db: str, server_url: str) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
+        yield GraphQLClient(http)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, require_admin_over
+from models.access import ADMIN, Actor, require_admin_over, system_actor
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
 from models.org import Department, Region, RoleGrant, User
@@ -258,3 +258,15 @@ async def revoke_role(actor: Actor, grant_id: int) -> RoleGrant:
         await require_admin_over(actor, region_id)
     await grant.delete()
     return grant
+
+
+async def create_system_admin(username: str, password: str, *, display_name: str) -> User:
+    """The first administrator, made from the command line: a global ADMIN grant."""
+    async with in_transaction():
+        user = await create_user(
+            system_actor(),
+            username=username,
+            fields=UserFields(display_name=display_name, password=password),
+        )
+        await RoleGrant.create(user=user, role=Role.ADMIN, region=None)
+    return user

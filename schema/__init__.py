@@ -1,0 +1,63 @@
+"""The GraphQL face: types, inputs, queries, mutations, loaders, permissions, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from schema.errors import should_mask
+from schema.mutations.auth import AuthMutations
+from schema.mutations.enterprises import EnterpriseMutations
+from schema.mutations.org import OrgMutations
+from schema.queries import Query
+from schema.types.enterprises import EnterpriseContact, LeaderAssignment
+from schema.types.org import RoleGrant
+
+
+@strawberry.type
+class Mutation(AuthMutations, OrgMutations, EnterpriseMutations):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 12
+    max_tokens: int = 2000
+    max_aliases: int = 30
+
+
+def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
+    limits = limits or Limits()
+    # Factories: each request gets fresh extension instances; strawberry keeps the parse and
+    # validation LRU caches at module level, so they are shared all the same.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+    ]
+    if production:
+        extensions += [
+            DisableIntrospection,
+            lambda: MaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
+        ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        # Types reachable only through node(id:) must still be in the schema.
+        types=[RoleGrant, EnterpriseContact, LeaderAssignment],
+    )

@@ -1,0 +1,25 @@
+"""Per-request context: who is asking, in which language, and the request's DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.access import Actor
+from models.errors import DomainError
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    actor: Actor | None
+    locale: str
+    client: str
+    secret_key: str
+    loaders: Loaders = field(default_factory=Loaders)
+    request: Any = None
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:
+            raise DomainError("UNAUTHENTICATED")
+        return self.actor

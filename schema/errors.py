@@ -1,0 +1,59 @@
+"""Mapping domain refusals to what clients read: UserError payload entries or public errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from models.errors import DomainError
+from models.messages import message
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="A refusal the user can act on. `code` is stable for clients.")
+class UserError:
+    code: str
+    field: str | None
+    message: str
+
+
+def user_errors(err: DomainError, locale: str) -> list[UserError]:
+    return [
+        UserError(code=p.code, field=p.field, message=message(p.code, locale, p.field, **p.params))
+        for p in err.problems
+    ]
+
+
+class PublicError(Exception):
+    """An error whose message is safe to show in production (not masked)."""
+
+    def __init__(self, code: str, locale: str, **params: object) -> None:
+        super().__init__(message(code, locale, **params))
+        self.code = code
+        # graphql-core copies an original error's `extensions` into the response.
+        self.extensions = {"code": code}
+
+
+def public(err: DomainError, locale: str) -> PublicError:
+    p = err.problems[0]
+    return PublicError(p.code, locale, field=p.field, **p.params)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask everything but our public errors; graphql-core's own (validation) errors are
+    raised before execution and never reach this hook."""
+    return not isinstance(error.original_error, PublicError)
+
+
+async def attempt(
+    locale: str, op: Callable[[], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """Run one domain operation; a refusal becomes payload errors, never an exception."""
+    try:
+        return await op(), []
+    except DomainError as err:
+        return None, user_errors(err, locale)

@@ -1,0 +1,61 @@
+"""Per-request DataLoaders over plain rows, for the rarer relations of list screens."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
+
+from models.enterprises import EnterpriseContact, LeaderAssignment
+from models.org import Department, Region, RoleGrant, User
+from models.rules.clock import today
+
+REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")
+DEPARTMENT_COLUMNS = ("id", "name", "code", "region_id")
+USER_COLUMNS = ("id", "username", "display_name", "mobile", "rank", "is_active")
+GRANT_COLUMNS = ("id", "user_id", "role", "region_id", "department_id", "lead")
+CONTACT_COLUMNS = ("id", "enterprise_id", "name", "mobile", "position", "user_id")
+ASSIGNMENT_COLUMNS = ("id", "enterprise_id", "leader_id", "start_date", "end_date", "note")
+
+Row = dict[str, Any]
+
+
+def _by_id(model: Any, columns: Sequence[str]) -> DataLoader[int, Row | None]:
+    async def load(ids: list[int]) -> list[Row | None]:
+        rows = {r["id"]: r for r in await model.filter(id__in=ids).values(*columns)}
+        return [rows.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(model: Any, key: str, columns: Sequence[str], q: Q | None = None) -> DataLoader:
+    async def load(keys: list[int]) -> list[list[Row]]:
+        qs = model.filter(**{f"{key}__in": keys})
+        if q is not None:
+            qs = qs.filter(q)
+        groups: dict[int, list[Row]] = defaultdict(list)
+        for r in await qs.order_by("id").values(*columns):
+            groups[r[key]].append(r)
+        return [groups.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """Created per request, so nothing is cached across users."""
+
+    def __init__(self) -> None:
+        self.region = _by_id(Region, REGION_COLUMNS)
+        self.department = _by_id(Department, DEPARTMENT_COLUMNS)
+        self.user = _by_id(User, USER_COLUMNS)
+        self.grants_by_user = _grouped(RoleGrant, "user_id", GRANT_COLUMNS)
+        self.contacts_by_enterprise = _grouped(EnterpriseContact, "enterprise_id", CONTACT_COLUMNS)
+        self.assignments_by_enterprise = _grouped(
+            LeaderAssignment,
+            "enterprise_id",
+            ASSIGNMENT_COLUMNS,
+            Q(end_date=None) | Q(end_date__gte=today()),
+        )

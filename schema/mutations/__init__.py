@@ -1,0 +1,1 @@
+"""Mutations: parse the input, call one domain operation, map its result or refusal."""

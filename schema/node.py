@@ -1,0 +1,62 @@
+"""`node(id:)`: fetch any object by global id, with the same scope rules as its list."""
+
+from __future__ import annotations
+
+from strawberry.types import Info
+
+from models.access import Actor, enterprise_scope
+from models.enterprises import Enterprise as EnterpriseModel
+from models.enterprises import EnterpriseContact as ContactModel
+from models.enterprises import LeaderAssignment as AssignmentModel
+from models.org import RoleGrant as GrantModel
+from models.rules.roles import Role
+from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS, GRANT_COLUMNS
+from schema.relay import Node, from_global_id
+from schema.types.enterprises import (
+    ENTERPRISE_COLUMNS,
+    Enterprise,
+    EnterpriseContact,
+    LeaderAssignment,
+)
+from schema.types.org import Department, Region, RoleGrant, User
+
+
+async def _visible_enterprise(actor: Actor, pk: int) -> bool:
+    return await EnterpriseModel.filter(enterprise_scope(actor), id=pk).exists()
+
+
+async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
+    type_name, pk = from_global_id(gid)
+    loaders = info.context.loaders
+    if type_name == "Region":
+        row = await loaders.region.load(pk)
+        return Region.from_row(row) if row else None
+    if type_name == "Department":
+        row = await loaders.department.load(pk)
+        return Department.from_row(row) if row else None
+    if type_name == "User":
+        if pk != actor.user_id and not actor.has_role(Role.ADMIN):
+            return None
+        row = await loaders.user.load(pk)
+        return User.from_row(row) if row else None
+    if type_name == "RoleGrant":
+        rows = await GrantModel.filter(id=pk).values(*GRANT_COLUMNS)
+        if not rows or (rows[0]["user_id"] != actor.user_id and not actor.has_role(Role.ADMIN)):
+            return None
+        return RoleGrant.from_row(rows[0])
+    if type_name == "Enterprise":
+        rows = await EnterpriseModel.filter(enterprise_scope(actor), id=pk).values(
+            *ENTERPRISE_COLUMNS
+        )
+        return Enterprise.from_row(rows[0]) if rows else None
+    if type_name == "EnterpriseContact":
+        rows = await ContactModel.filter(id=pk).values(*CONTACT_COLUMNS)
+        if rows and await _visible_enterprise(actor, rows[0]["enterprise_id"]):
+            return EnterpriseContact.from_row(rows[0])
+        return None
+    if type_name == "LeaderAssignment":
+        rows = await AssignmentModel.filter(id=pk).values(*ASSIGNMENT_COLUMNS)
+        if rows and await _visible_enterprise(actor, rows[0]["enterprise_id"]):
+            return LeaderAssignment.from_row(rows[0])
+        return None
+    return None

@@ -1,0 +1,217 @@
+"""Read operations. Every list is scoped on the server by the caller's grants."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q, Subquery
+
+from models.access import enterprise_scope, region_ids_subquery
+from models.enterprises import Enterprise as EnterpriseModel
+from models.enterprises import LeaderAssignment as AssignmentModel
+from models.org import Department as DepartmentModel
+from models.org import Region as RegionModel
+from models.org import RoleGrant as GrantModel
+from models.org import User as UserModel
+from models.rules.clock import today
+from models.rules.roles import Role as RoleValue
+from schema.guards import actor_of, guarded
+from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
+from schema.node import resolve_node
+from schema.relay import Connection, Node, paginate, pk_of
+from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
+from schema.types.enums import RegionLevel, Role
+from schema.types.org import Department, Region, User
+
+
+@strawberry.input
+class RegionFilter:
+    parent_id: strawberry.ID | None = None
+    level: RegionLevel | None = None
+    search: str | None = None
+
+
+@strawberry.input
+class DepartmentFilter:
+    region_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Departments of this region and the regions below it."
+    )
+    search: str | None = None
+
+
+@strawberry.input
+class EnterpriseFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the name, or the start of the credit code."
+    )
+    region_id: strawberry.ID | None = strawberry.field(
+        default=None, description="This region and the regions below it."
+    )
+    industry: str | None = strawberry.field(
+        default=None, description="GB/T 4754 code or its prefix, e.g. C or C33."
+    )
+    assigned_to_me: bool = strawberry.field(
+        default=False, description="Only enterprises assigned to me now (包联)."
+    )
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = None
+    role: Role | None = None
+
+
+async def _subtree(region_gid: strawberry.ID) -> Subquery:
+    pk = pk_of(region_gid, "Region")
+    path = await RegionModel.filter(id=pk).values_list("path", flat=True)
+    return Subquery(RegionModel.filter(path__startswith=path[0] if path else "~").values("id"))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
+    async def me(self, info: Info) -> User | None:
+        actor = info.context.actor
+        if actor is None:
+            return None
+        row = await info.context.loaders.user.load(actor.user_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        actor = actor_of(info)
+        return await guarded(info, lambda: resolve_node(info, actor, id))
+
+    @strawberry.field(description="The region tree, sorted by name.")
+    async def regions(
+        self,
+        info: Info,
+        filter: RegionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Region]:
+        actor_of(info)
+
+        async def run() -> Connection[Region]:
+            qs = RegionModel.all()
+            if filter is not None:
+                if filter.parent_id is not None:
+                    qs = qs.filter(parent_id=pk_of(filter.parent_id, "Region"))
+                if filter.level is not None:
+                    qs = qs.filter(level=filter.level.value)
+                if filter.search:
+                    qs = qs.filter(name__icontains=filter.search.strip())
+            return await paginate(
+                qs, first=first, after=after, order=("name", "id"),
+                columns=REGION_COLUMNS, build=Region.from_row,
+            )
+
+        return await guarded(info, run)
+
+    @strawberry.field(description="Departments, sorted by name.")
+    async def departments(
+        self,
+        info: Info,
+        filter: DepartmentFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Department]:
+        actor_of(info)
+
+        async def run() -> Connection[Department]:
+            qs = DepartmentModel.all()
+            if filter is not None:
+                if filter.region_id is not None:
+                    qs = qs.filter(region_id__in=await _subtree(filter.region_id))
+                if filter.search:
+                    qs = qs.filter(name__icontains=filter.search.strip())
+            return await paginate(
+                qs, first=first, after=after, order=("name", "id"),
+                columns=DEPARTMENT_COLUMNS, build=Department.from_row,
+            )
+
+        return await guarded(info, run)
+
+    @strawberry.field(description="Enterprises the caller may see, sorted by name.")
+    async def enterprises(
+        self,
+        info: Info,
+        filter: EnterpriseFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Enterprise]:
+        actor = actor_of(info)
+
+        async def run() -> Connection[Enterprise]:
+            qs = EnterpriseModel.filter(enterprise_scope(actor))
+            if filter is not None:
+                if filter.search and filter.search.strip():
+                    term = filter.search.strip()
+                    qs = qs.filter(
+                        Q(name__icontains=term) | Q(credit_code__startswith=term.upper())
+                    )
+                if filter.region_id is not None:
+                    qs = qs.filter(region_id__in=await _subtree(filter.region_id))
+                if filter.industry:
+                    qs = qs.filter(industry_code__startswith=filter.industry.strip().upper())
+                if filter.assigned_to_me:
+                    mine = AssignmentModel.filter(
+                        Q(leader_id=actor.user_id),
+                        Q(end_date=None) | Q(end_date__gte=today()),
+                        start_date__lte=today(),
+                    ).values("enterprise_id")
+                    qs = qs.filter(id__in=Subquery(mine))
+            return await paginate(
+                qs, first=first, after=after, order=("name", "id"),
+                columns=ENTERPRISE_COLUMNS, build=Enterprise.from_row,
+            )
+
+        return await guarded(info, run)
+
+    @strawberry.field(description="One enterprise, or null when it does not exist or is not yours.")
+    async def enterprise(self, info: Info, id: strawberry.ID) -> Enterprise | None:
+        actor = actor_of(info)
+
+        async def run() -> Enterprise | None:
+            pk = pk_of(id, "Enterprise")
+            rows = await EnterpriseModel.filter(enterprise_scope(actor), id=pk).values(
+                *ENTERPRISE_COLUMNS
+            )
+            return Enterprise.from_row(rows[0]) if rows else None
+
+        return await guarded(info, run)
+
+    @strawberry.field(description="Users (administrators only), sorted by username.")
+    async def users(
+        self,
+        info: Info,
+        filter: UserFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[User]:
+        actor = actor_of(info)
+
+        async def run() -> Connection[User]:
+            if not actor.has_role(RoleValue.ADMIN):
+                from models.errors import DomainError
+
+                raise DomainError("FORBIDDEN")
+            qs = UserModel.all()
+            sub = region_ids_subquery(actor, (RoleValue.ADMIN,))
+            if sub is not None:
+                in_scope = GrantModel.filter(region_id__in=sub).values("user_id")
+                any_grant = GrantModel.filter(region_id__not_isnull=True).values("user_id")
+                qs = qs.filter(Q(id__in=Subquery(in_scope)) | Q(id__not_in=Subquery(any_grant)))
+            if filter is not None:
+                if filter.search and filter.search.strip():
+                    term = filter.search.strip()
+                    qs = qs.filter(Q(username__icontains=term) | Q(display_name__icontains=term))
+                if filter.role is not None:
+                    with_role = GrantModel.filter(role=filter.role.value).values("user_id")
+                    qs = qs.filter(id__in=Subquery(with_role))
+            return await paginate(
+                qs, first=first, after=after, order=("username", "id"),
+                columns=USER_COLUMNS, build=User.from_row,
+            )
+
+        return await guarded(info, run)

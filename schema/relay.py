@@ -1,0 +1,130 @@
+"""Relay plumbing: global ids, cursors, connections with totalCount and keyset paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models.errors import DomainError
+
+NodeT = TypeVar("NodeT")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(gid: str, expected: str | None = None) -> tuple[str, int]:
+    """Decode a global id; a malformed one or one of another type is NOT_FOUND."""
+    try:
+        type_name, _, raw = base64.urlsafe_b64decode(gid.encode()).decode().partition(":")
+        pk = int(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise DomainError("NOT_FOUND", "id") from None
+    if expected is not None and type_name != expected:
+        raise DomainError("NOT_FOUND", "id")
+    return type_name, pk
+
+
+def pk_of(gid: strawberry.ID | None, expected: str) -> int | None:
+    return None if gid is None else from_global_id(gid, expected)[1]
+
+
+@strawberry.interface(description="An object with a global id, fetchable by `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many objects match the filter, across all pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def _encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), ensure_ascii=False).encode()).decode()
+
+
+def _decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error):
+        raise DomainError("INVALID_CURSOR", "after") from None
+    if not isinstance(values, list) or len(values) != width:
+        raise DomainError("INVALID_CURSOR", "after")
+    return values
+
+
+def _after_q(order: Sequence[str], values: Sequence[Any]) -> Q:
+    """Rows strictly after `values` in ascending (order...) order: a keyset condition."""
+    terms = []
+    for i, name in enumerate(order):
+        term = Q(**{f"{name}__gt": values[i]})
+        for j in range(i):
+            term &= Q(**{order[j]: values[j]})
+        terms.append(term)
+    return Q(*terms, join_type=Q.OR)
+
+
+async def paginate(
+    qs: QuerySet[Any],
+    *,
+    first: int | None,
+    after: str | None,
+    order: Sequence[str],
+    columns: Sequence[str],
+    build: Callable[[dict[str, Any]], NodeT],
+) -> Connection[NodeT]:
+    """One page of plain rows in a stable keyset order; totalCount only when asked for."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+    count_qs = qs
+    if after:
+        qs = qs.filter(_after_q(order, _decode_cursor(after, len(order))))
+    rows = await qs.order_by(*order).limit(size + 1).values(*columns)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    edges = [Edge(cursor=_encode_cursor([r[o] for o in order]), node=build(r)) for r in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=bool(after),
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count_qs.count,
+    )
+
+
+def id_of(gid: strawberry.ID, expected: str) -> int:
+    return from_global_id(gid, expected)[1]

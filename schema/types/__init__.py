@@ -1,0 +1,1 @@
+"""GraphQL object types, built from plain database rows."""

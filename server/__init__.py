@@ -1,0 +1,1 @@
+"""The process: settings, the Starlette app and its lifespan, authentication, the command line."""

@@ -1,0 +1,181 @@
+"""The `enterprise-desk` command line: serve, migrate, demo, createadmin, import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tortoise import Tortoise
+
+from models.db import migrate_database, tortoise_config
+from server.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def _with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    async def run() -> T:
+        await migrate_database(settings.database_url)
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            return await work()
+        finally:
+            await Tortoise.close_connections()
+
+    return asyncio.run(run())
+
+
+def _ensure_data_dir(settings: Settings) -> None:
+    if settings.embedded_db:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _ensure_data_dir(settings)
+    if not args.no_migrate:
+        asyncio.run(migrate_database(settings.database_url))
+    print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    _ensure_data_dir(settings)
+    asyncio.run(migrate_database(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES, load_demo
+
+    if settings.production:
+        print("refusing to load demo data in production", file=sys.stderr)
+        return 2
+    _ensure_data_dir(settings)
+    summary = _with_db(settings, load_demo)
+    print(summary)
+    print(f"demo accounts (password {DEMO_PASSWORD}): {', '.join(DEMO_USERNAMES)}")
+    return 0
+
+
+def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
+    from models.errors import DomainError
+    from models.messages import message
+    from models.ops.org import create_system_admin
+
+    password = os.environ.get("ENTERPRISE_DESK_ADMIN_PASSWORD") or ""
+    if not password:
+        if not sys.stdin.isatty():
+            print("set ENTERPRISE_DESK_ADMIN_PASSWORD or run in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("password: ")
+        if password != getpass.getpass("again: "):
+            print("passwords differ", file=sys.stderr)
+            return 2
+    _ensure_data_dir(settings)
+    try:
+        user = _with_db(
+            settings,
+            lambda: create_system_admin(args.username, password, display_name=args.name),
+        )
+    except DomainError as err:
+        for p in err.problems:
+            print(f"{p.code}: {message(p.code, 'en', p.field, **p.params)}", file=sys.stderr)
+        return 1
+    print(f"system administrator {user.username} created")
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from models.access import load_actor, system_actor
+    from models.enterprise_import import import_enterprises
+    from models.errors import DomainError
+    from models.messages import message
+    from models.org import User
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+
+    async def run() -> Any:
+        if args.as_user:
+            user = await User.get_or_none(username=args.as_user)
+            if user is None:
+                raise DomainError("NOT_FOUND", "as")
+            actor = await load_actor(user.id)
+        else:
+            actor = system_actor()
+        return await import_enterprises(actor, path, locale=args.lang)
+
+    _ensure_data_dir(settings)
+    try:
+        report = _with_db(settings, run)
+    except DomainError as err:
+        p = err.problems[0]
+        print(message(p.code, args.lang, p.field, **p.params), file=sys.stderr)
+        return 1
+    print(report.summary(args.lang))
+    for s in report.skipped:
+        print(f"  row {s.row_number}: [{s.code}] {s.field or ''} {s.message}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="enterprise-desk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate (unless --no-migrate) and serve the API")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo county").set_defaults(func=cmd_demo)
+
+    admin = sub.add_parser("createadmin", help="create a system administrator")
+    admin.add_argument("--username", default="admin")
+    admin.add_argument("--name", default="系统管理员")
+    admin.set_defaults(func=cmd_createadmin)
+
+    imp = sub.add_parser("import", help="import data from a file")
+    what = imp.add_subparsers(dest="what", required=True)
+    ents = what.add_parser("enterprises", help="enterprises from .xlsx or .csv (upsert)")
+    ents.add_argument("file")
+    ents.add_argument("--as", dest="as_user", help="import as this admin (default: system)")
+    ents.add_argument("--lang", choices=("zh", "en"), default="zh")
+    ents.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    raise SystemExit(args.func(settings, args))
