@@ -10,7 +10,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "UNAUTHENTICATED": ("请先登录", "Please sign in first"),
     "FORBIDDEN": ("无权执行此操作", "You are not allowed to do this"),
     "NOT_FOUND": ("对象不存在或无权查看", "Not found, or not visible to you"),
-    "INTERNAL_ERROR": ("服务器内部错误，请稍后再试", "Internal server error, please try again later"),
+    "INTERNAL_ERROR": (
+        "服务器内部错误，请稍后再试",
+        "Internal server error, please try again later",
+    ),
     "INVALID_CREDENTIALS": ("用户名或密码错误", "Wrong username or password"),
     "ACCOUNT_LOCKED": (
         "登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
@@ -39,8 +42,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "该统一社会信用代码已登记",
         "An enterprise with this credit code already exists",
     ),
-    "INVALID_MOBILE": ("手机号码无效（须为中国大陆手机号）", "Not a valid mainland China mobile number"),
-    "DUPLICATE_MOBILE": ("该联系人手机号已存在", "A contact with this mobile number already exists"),
+    "INVALID_MOBILE": (
+        "手机号码无效（须为中国大陆手机号）",
+        "Not a valid mainland China mobile number",
+    ),
+    "DUPLICATE_MOBILE": (
+        "该联系人手机号已存在",
+        "A contact with this mobile number already exists",
+    ),
     "INVALID_REGION_CODE": (
         "区划代码应为 6、9 或 12 位数字",
         "A division code has 6, 9 or 12 digits",
@@ -127,7 +136,9 @@ def label(field: str | None, locale: str) -> str:
     return (pair[1] if locale == "en" else pair[0]) if pair else key
 
 
-def message(code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, **params: Any) -> str:
+def message(
+    code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, **params: Any
+) -> str:
     pair = _MESSAGES.get(code)
     if pair is None:
         return code
@@ -137,6 +148,7 @@ def message(code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, *
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
 
 _MESSAGES.update(
     {

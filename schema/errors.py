@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -31,7 +31,7 @@ def user_errors(err: DomainError, locale: str) -> list[UserError]:
 class PublicError(Exception):
     """An error whose message is safe to show in production (not masked)."""
 
-    def __init__(self, code: str, locale: str, **params: object) -> None:
+    def __init__(self, code: str, locale: str, **params: Any) -> None:
         super().__init__(message(code, locale, **params))
         self.code = code
         # graphql-core copies an original error's `extensions` into the response.
@@ -49,9 +49,7 @@ def should_mask(error: GraphQLError) -> bool:
     return not isinstance(error.original_error, PublicError)
 
 
-async def attempt(
-    locale: str, op: Callable[[], Awaitable[T]]
-) -> tuple[T | None, list[UserError]]:
+async def attempt(locale: str, op: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
     """Run one domain operation; a refusal becomes payload errors, never an exception."""
     try:
         return await op(), []

@@ -17,7 +17,7 @@ T = TypeVar("T")
 def actor_of(info: Info) -> Actor:
     """The signed-in actor, or a public UNAUTHENTICATED error."""
     try:
-        return info.context.require_actor()  # type: ignore[no-any-return]
+        return info.context.require_actor()
     except DomainError as err:
         raise public(err, info.context.locale) from None
 

@@ -102,8 +102,12 @@ class Query:
                 if filter.search:
                     qs = qs.filter(name__icontains=filter.search.strip())
             return await paginate(
-                qs, first=first, after=after, order=("name", "id"),
-                columns=REGION_COLUMNS, build=Region.from_row,
+                qs,
+                first=first,
+                after=after,
+                order=("name", "id"),
+                columns=REGION_COLUMNS,
+                build=Region.from_row,
             )
 
         return await guarded(info, run)
@@ -126,8 +130,12 @@ class Query:
                 if filter.search:
                     qs = qs.filter(name__icontains=filter.search.strip())
             return await paginate(
-                qs, first=first, after=after, order=("name", "id"),
-                columns=DEPARTMENT_COLUMNS, build=Department.from_row,
+                qs,
+                first=first,
+                after=after,
+                order=("name", "id"),
+                columns=DEPARTMENT_COLUMNS,
+                build=Department.from_row,
             )
 
         return await guarded(info, run)
@@ -162,8 +170,12 @@ class Query:
                     ).values("enterprise_id")
                     qs = qs.filter(id__in=Subquery(mine))
             return await paginate(
-                qs, first=first, after=after, order=("name", "id"),
-                columns=ENTERPRISE_COLUMNS, build=Enterprise.from_row,
+                qs,
+                first=first,
+                after=after,
+                order=("name", "id"),
+                columns=ENTERPRISE_COLUMNS,
+                build=Enterprise.from_row,
             )
 
         return await guarded(info, run)
@@ -210,8 +222,12 @@ class Query:
                     with_role = GrantModel.filter(role=filter.role.value).values("user_id")
                     qs = qs.filter(id__in=Subquery(with_role))
             return await paginate(
-                qs, first=first, after=after, order=("username", "id"),
-                columns=USER_COLUMNS, build=User.from_row,
+                qs,
+                first=first,
+                after=after,
+                order=("username", "id"),
+                columns=USER_COLUMNS,
+                build=User.from_row,
             )
 
         return await guarded(info, run)

@@ -23,10 +23,11 @@ async def actor_from_token(token: str | None, secret: str) -> Actor | None:
     if claims is None:
         return None
     user_id, issued_at = claims
-    rows = await User.filter(id=user_id, is_active=True).values_list(
+    changed = await User.filter(id=user_id, is_active=True).values_list(
         "password_changed_at", flat=True
     )
-    if not rows or int(rows[0].timestamp()) > issued_at:
+    # A token issued before the last password change no longer counts.
+    if not changed or int(changed[0].timestamp()) > issued_at:  # type: ignore[attr-defined]
         return None
     return await load_actor(user_id)
 

@@ -106,8 +106,9 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from models.access import load_actor, system_actor
     from models.enterprise_import import import_enterprises
+
+    from models.access import load_actor, system_actor
     from models.errors import DomainError
     from models.messages import message
     from models.org import User

@@ -79,8 +79,10 @@ async def _read_params(request: Request) -> dict[str, Any]:
 
 
 def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
-    query, variables, op_name = params.get("query"), params.get("variables"), params.get(
-        "operationName"
+    query, variables, op_name = (
+        params.get("query"),
+        params.get("variables"),
+        params.get("operationName"),
     )
     if not isinstance(query, str) or not query.strip():
         raise _BadRequest("No GraphQL query found in the request")

@@ -41,7 +41,7 @@ async def _database() -> AsyncIterator[str]:
     if IS_POSTGRES:
         try:
             await _reset_postgres_schema()
-        except (OSError, Exception) as exc:  # noqa: BLE001 - report any connect failure
+        except (OSError, Exception) as exc:
             pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}", returncode=3)
     await migrate_database(DB_URL)
     await Tortoise.init(config=tortoise_config(DB_URL))
@@ -53,9 +53,7 @@ async def truncate_all() -> None:
     conn = get_connection("default")
     tables = [m._meta.db_table for m in Tortoise.apps["models"].values()]
     if IS_POSTGRES:
-        await conn.execute_script(
-            f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
-        )
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
         await conn.execute_script(
             "PRAGMA foreign_keys=OFF;"
@@ -127,16 +125,21 @@ class GraphQLClient:
         self.token: str | None = None
         self.language: str | None = None
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         h = {"Accept": "application/graphql-response+json"}
         if self.token:
             h["Authorization"] = f"Bearer {self.token}"
         if self.language:
             h["Accept-Language"] = self.language
         h.update(headers or {})
-        return await self.http.post("/graphql", json={"query": query, "variables": variables},
-                                    headers=h)
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=h
+        )
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict:
         """Run an operation that must execute; returns `data`, failing on any GraphQL error."""

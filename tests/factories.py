@@ -52,19 +52,23 @@ async def make_user(username: str, role: str | None, region: Region | None, **gr
 
 
 async def make_enterprise(region: Region, name: str, **extra) -> Enterprise:
-    data = ent_ops.EnterpriseData(name=name, credit_code=credit_code(), region_id=region.id,
-                                  **extra)
+    data = ent_ops.EnterpriseData(
+        name=name, credit_code=credit_code(), region_id=region.id, **extra
+    )
     return await ent_ops.create_enterprise(system_actor(), data)
 
 
 async def build_world() -> World:
     root = system_actor()
-    county = await org_ops.create_region(root, name="清河县", level="COUNTY", parent_id=None,
-                                         code="330599")
-    town_a = await org_ops.create_region(root, name="城关镇", level="TOWN", parent_id=county.id,
-                                         code="330599100")
-    town_b = await org_ops.create_region(root, name="西山镇", level="TOWN", parent_id=county.id,
-                                         code="330599101")
+    county = await org_ops.create_region(
+        root, name="清河县", level="COUNTY", parent_id=None, code="330599"
+    )
+    town_a = await org_ops.create_region(
+        root, name="城关镇", level="TOWN", parent_id=county.id, code="330599100"
+    )
+    town_b = await org_ops.create_region(
+        root, name="西山镇", level="TOWN", parent_id=county.id, code="330599101"
+    )
     admin = await make_user("county_admin", "ADMIN", county)
     cadre_a = await make_user("cadre_a", "CADRE", town_a)
     enterprise_user = await make_user("ent_user", "ENTERPRISE", None)
@@ -74,6 +78,7 @@ async def build_world() -> World:
     await EnterpriseContact.create(
         enterprise=ent_a1, name="张伟", mobile="13800138000", user=enterprise_user
     )
-    await ent_ops.assign_leader(root, enterprise_id=ent_a2.id, leader_id=cadre_a.id,
-                                start_date=date(2026, 1, 1))
+    await ent_ops.assign_leader(
+        root, enterprise_id=ent_a2.id, leader_id=cadre_a.id, start_date=date(2026, 1, 1)
+    )
     return World(county, town_a, town_b, admin, cadre_a, enterprise_user, ent_a1, ent_a2, ent_b1)

@@ -46,11 +46,14 @@ async def test_enterprise_user_sees_only_their_own_enterprise(gql):
     w = await build_world()
     await gql.login("ent_user", PASSWORD)
     assert names(await gql(LIST)) == [w.ent_a1.name]
-    own = await gql("query($id: ID!) { enterprise(id: $id) { name } }",
-                    {"id": _gid("Enterprise", w.ent_a1.id)})
+    own = await gql(
+        "query($id: ID!) { enterprise(id: $id) { name } }", {"id": _gid("Enterprise", w.ent_a1.id)}
+    )
     assert own["enterprise"] == {"name": w.ent_a1.name}
-    other = await gql("query($id: ID!) { enterprise(id: $id) { name } node(id: $id) { id } }",
-                      {"id": _gid("Enterprise", w.ent_b1.id)})
+    other = await gql(
+        "query($id: ID!) { enterprise(id: $id) { name } node(id: $id) { id } }",
+        {"id": _gid("Enterprise", w.ent_b1.id)},
+    )
     assert other == {"enterprise": None, "node": None}
 
 
@@ -103,21 +106,44 @@ async def test_invalid_credit_code_is_refused_with_code_and_field(gql):
     await gql.login("county_admin", PASSWORD)
     good = credit_code()
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    data = await gql(CREATE, {"input": {"name": "坏代码公司", "creditCode": bad,
-                                        "regionId": _gid("Region", w.town_a.id)}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "坏代码公司",
+                "creditCode": bad,
+                "regionId": _gid("Region", w.town_a.id),
+            }
+        },
+    )
     payload = data["createEnterprise"]
     assert payload["enterprise"] is None
-    assert payload["errors"] == [{"code": "INVALID_CREDIT_CODE_CHECK_DIGIT", "field": "creditCode",
-                                  "message": "统一社会信用代码校验位错误"}]
+    assert payload["errors"] == [
+        {
+            "code": "INVALID_CREDIT_CODE_CHECK_DIGIT",
+            "field": "creditCode",
+            "message": "统一社会信用代码校验位错误",
+        }
+    ]
     gql.language = "en"
-    data = await gql(CREATE, {"input": {"name": "x", "creditCode": "123",
-                                        "regionId": _gid("Region", w.town_a.id)}})
+    data = await gql(
+        CREATE,
+        {"input": {"name": "x", "creditCode": "123", "regionId": _gid("Region", w.town_a.id)}},
+    )
     assert data["createEnterprise"]["errors"][0]["code"] == "INVALID_CREDIT_CODE"
     assert data["createEnterprise"]["errors"][0]["message"].startswith("The unified social")
     # An admin may override a failing check digit for a legacy pilot code.
-    data = await gql(CREATE, {"input": {"name": "试点老代码公司", "creditCode": bad,
-                                        "overrideCheckDigit": True,
-                                        "regionId": _gid("Region", w.town_a.id)}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "试点老代码公司",
+                "creditCode": bad,
+                "overrideCheckDigit": True,
+                "regionId": _gid("Region", w.town_a.id),
+            }
+        },
+    )
     assert data["createEnterprise"]["errors"] == []
     assert data["createEnterprise"]["enterprise"]["creditCodeOverride"] is True
 
@@ -128,29 +154,52 @@ async def test_create_enterprise_validates_every_field_and_writes_nothing_on_ref
     w = await build_world()
     before = await Enterprise.all().count()
     await gql.login("county_admin", PASSWORD)
-    data = await gql(CREATE, {"input": {
-        "name": "", "creditCode": credit_code(), "regionId": _gid("Region", w.town_a.id),
-        "industryCode": "??", "contacts": [{"name": "李娜", "mobile": "12345"}]}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "",
+                "creditCode": credit_code(),
+                "regionId": _gid("Region", w.town_a.id),
+                "industryCode": "??",
+                "contacts": [{"name": "李娜", "mobile": "12345"}],
+            }
+        },
+    )
     codes = {(e["code"], e["field"]) for e in data["createEnterprise"]["errors"]}
-    assert codes == {("REQUIRED", "name"), ("INVALID_INDUSTRY_CODE", "industryCode"),
-                     ("INVALID_MOBILE", "contacts.0.mobile")}
+    assert codes == {
+        ("REQUIRED", "name"),
+        ("INVALID_INDUSTRY_CODE", "industryCode"),
+        ("INVALID_MOBILE", "contacts.0.mobile"),
+    }
     assert await Enterprise.all().count() == before
 
 
 async def test_create_then_update_with_version_check(gql):
     w = await build_world()
     await gql.login("county_admin", PASSWORD)
-    data = await gql(CREATE, {"input": {
-        "name": "清河县瑞丰纺织有限公司", "creditCode": credit_code(),
-        "regionId": _gid("Region", w.town_b.id),
-        "contacts": [{"name": "王芳", "mobile": "+86 139-0013-9000"}]}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "清河县瑞丰纺织有限公司",
+                "creditCode": credit_code(),
+                "regionId": _gid("Region", w.town_b.id),
+                "contacts": [{"name": "王芳", "mobile": "+86 139-0013-9000"}],
+            }
+        },
+    )
     ent = data["createEnterprise"]["enterprise"]
     assert ent["contacts"] == [{"name": "王芳", "mobile": "13900139000"}]
     update = """mutation($input: UpdateEnterpriseInput!) { updateEnterprise(input: $input) {
         enterprise { address version } errors { code field } } }"""
-    first = await gql(update, {"input": {"id": ent["id"], "version": 1, "address": "西山镇工业路8号"}})
+    first = await gql(
+        update, {"input": {"id": ent["id"], "version": 1, "address": "西山镇工业路8号"}}
+    )
     assert first["updateEnterprise"] == {
-        "enterprise": {"address": "西山镇工业路8号", "version": 2}, "errors": []}
+        "enterprise": {"address": "西山镇工业路8号", "version": 2},
+        "errors": [],
+    }
     stale = await gql(update, {"input": {"id": ent["id"], "version": 1, "address": "别处"}})
     assert stale["updateEnterprise"]["errors"] == [{"code": "VERSION_CONFLICT", "field": "version"}]
 
@@ -161,28 +210,57 @@ async def test_cadre_cannot_create_and_town_admin_cannot_reach_other_town(gql):
     w = await build_world()
     await make_user("town_a_admin", "ADMIN", w.town_a)
     await gql.login("cadre_a", PASSWORD)
-    data = await gql(CREATE, {"input": {"name": "x公司", "creditCode": credit_code(),
-                                        "regionId": _gid("Region", w.town_a.id)}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "x公司",
+                "creditCode": credit_code(),
+                "regionId": _gid("Region", w.town_a.id),
+            }
+        },
+    )
     assert data["createEnterprise"]["errors"][0]["code"] == "REGION_OUT_OF_SCOPE"
     await gql.login("town_a_admin", PASSWORD)
-    data = await gql(CREATE, {"input": {"name": "y公司", "creditCode": credit_code(),
-                                        "regionId": _gid("Region", w.town_b.id)}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "y公司",
+                "creditCode": credit_code(),
+                "regionId": _gid("Region", w.town_b.id),
+            }
+        },
+    )
     assert data["createEnterprise"]["errors"][0]["code"] == "REGION_OUT_OF_SCOPE"
-    data = await gql(CREATE, {"input": {"name": "z公司", "creditCode": credit_code(),
-                                        "regionId": _gid("Region", w.town_a.id)}})
+    data = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "z公司",
+                "creditCode": credit_code(),
+                "regionId": _gid("Region", w.town_a.id),
+            }
+        },
+    )
     assert data["createEnterprise"]["errors"] == []
 
 
 async def test_enterprise_file_shows_contacts_and_assigned_leaders(gql):
     w = await build_world()
     await gql.login("cadre_a", PASSWORD)
-    data = await gql("""query($id: ID!) { enterprise(id: $id) {
+    data = await gql(
+        """query($id: ID!) { enterprise(id: $id) {
         contacts { name hasAppAccount } assignedLeaders { startDate leader { username } } } }""",
-                     {"id": _gid("Enterprise", w.ent_a2.id)})
+        {"id": _gid("Enterprise", w.ent_a2.id)},
+    )
     assert data["enterprise"]["assignedLeaders"] == [
-        {"startDate": "2026-01-01", "leader": {"username": "cadre_a"}}]
-    data = await gql("query($id: ID!) { enterprise(id: $id) { contacts { name hasAppAccount } } }",
-                     {"id": _gid("Enterprise", w.ent_a1.id)})
+        {"startDate": "2026-01-01", "leader": {"username": "cadre_a"}}
+    ]
+    data = await gql(
+        "query($id: ID!) { enterprise(id: $id) { contacts { name hasAppAccount } } }",
+        {"id": _gid("Enterprise", w.ent_a1.id)},
+    )
     assert data["enterprise"]["contacts"] == [{"name": "张伟", "hasAppAccount": True}]
 
 

@@ -89,7 +89,9 @@ def _clean(data: EnterpriseData, problems: Problems, *, creating: bool, override
     for name, max_len in (("legal_representative", 64), ("address", 255)):
         value = getattr(data, name)
         if value is not None:
-            out[name] = text(problems, value, _CAMEL.get(name, name), max_len=max_len, required=False)
+            out[name] = text(
+                problems, value, _CAMEL.get(name, name), max_len=max_len, required=False
+            )
     if data.latitude is not None or data.longitude is not None:
         lat, lng = data.latitude, data.longitude
         if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
@@ -108,7 +110,9 @@ def _clean(data: EnterpriseData, problems: Problems, *, creating: bool, override
         except IdentifierError as e:
             problems.add(e.code, "industryCode")
     if data.scale is not None:
-        out["scale"] = choice(problems, EnterpriseScale, data.scale, "scale") if data.scale else None
+        out["scale"] = (
+            choice(problems, EnterpriseScale, data.scale, "scale") if data.scale else None
+        )
     for flag in FLAG_FIELDS:
         value = getattr(data, flag)
         if value is not None:
@@ -271,7 +275,7 @@ async def _contact_tuples(ent: Enterprise) -> set[tuple[str, str, str]]:
     rows = await EnterpriseContact.filter(enterprise_id=ent.id).values_list(
         "name", "mobile", "position"
     )
-    return {tuple(r) for r in rows}  # type: ignore[misc]
+    return {(r[0], r[1], r[2]) for r in rows}
 
 
 async def add_contact(
@@ -319,7 +323,10 @@ async def assign_leader(
     clean_note = text(problems, note, "note", max_len=255, required=False)
     problems.raise_if_any()
     return await LeaderAssignment.create(
-        enterprise=ent, leader_id=leader_id, start_date=start_date, end_date=end_date,
+        enterprise=ent,
+        leader_id=leader_id,
+        start_date=start_date,
+        end_date=end_date,
         note=clean_note,
     )
 

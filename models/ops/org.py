@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -127,7 +129,7 @@ class UserFields:
     is_active: bool | None = None
 
 
-def _user_fields(problems: Problems, f: UserFields, *, creating: bool) -> dict[str, object]:
+def _user_fields(problems: Problems, f: UserFields, *, creating: bool) -> dict[str, Any]:
     out: dict[str, object] = {}
     if f.display_name is not None or creating:
         out["display_name"] = text(
@@ -145,6 +147,7 @@ def _user_fields(problems: Problems, f: UserFields, *, creating: bool) -> dict[s
             problems.add("WEAK_PASSWORD", "password")
         else:
             out["password_hash"] = hash_password(f.password)
+            out["password_changed_at"] = datetime.now(UTC)
     if f.is_active is not None:
         out["is_active"] = f.is_active
     return out

@@ -28,4 +28,4 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def password_too_weak(password: str) -> bool:
-    return len(password) < MIN_LENGTH or password.isdigit() and len(set(password)) <= 2
+    return len(password) < MIN_LENGTH or (password.isdigit() and len(set(password)) <= 2)

@@ -214,9 +214,7 @@ class EnterpriseMutations:
         return DeletePayload(deleted_id=input.id if contact else None, errors=errors)
 
     @strawberry.mutation(description="Assign a leader to look after an enterprise (包联).")
-    async def assign_leader(
-        self, info: Info, input: AssignLeaderInput
-    ) -> LeaderAssignmentPayload:
+    async def assign_leader(self, info: Info, input: AssignLeaderInput) -> LeaderAssignmentPayload:
         ctx = info.context
         a, errors = await attempt(
             ctx.locale,

@@ -1,0 +1,1 @@
+"""Delivery: the push gateway interface, one adapter per gateway, the outbox dispatcher."""

@@ -1,0 +1,62 @@
+"""The test command: `python -m tests [pytest args]`.
+
+Runs the whole suite twice, in separate pytest processes (tortoise caches SQL across
+re-inits): once on SQLite, once on PostgreSQL at TEST_DATABASE_URL (default: the local
+`test` database). With CI=true, a PostgreSQL run that skips any test fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def _run(label: str, env: dict[str, str], args: list[str], report: Path) -> dict[str, int]:
+    print(f"\n===== {label} =====", flush=True)
+    cmd = [sys.executable, "-m", "pytest", f"--junitxml={report}", *args]
+    code = subprocess.call(cmd, env=env)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "exit": code}
+    if report.exists():
+        root = ET.parse(report).getroot()
+        suite = root if root.tag == "testsuite" else root.find("testsuite")
+        if suite is not None:
+            for key in ("tests", "failures", "errors", "skipped"):
+                counts[key] = int(suite.get(key, 0))
+    return counts
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    tmp = Path(tempfile.mkdtemp(prefix="enterprise-desk-junit-"))
+    base_env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+    pg_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    results = {
+        "SQLite": _run("SQLite", base_env, args, tmp / "sqlite.xml"),
+        "PostgreSQL": _run(
+            "PostgreSQL", {**base_env, "TEST_DATABASE_URL": pg_url}, args, tmp / "pg.xml"
+        ),
+    }
+    failed = 0
+    passed = 0
+    for label, c in results.items():
+        bad = c["failures"] + c["errors"]
+        ok = c["tests"] - bad - c["skipped"]
+        print(f"{label}: {ok} passed, {bad} failed, {c['skipped']} skipped (exit {c['exit']})")
+        failed += bad
+        passed += ok
+        if c["exit"] not in (0,) and bad == 0:
+            failed += 1  # pytest itself failed (collection error, no tests, unreachable DB)
+    if os.environ.get("CI") == "true" and results["PostgreSQL"]["skipped"]:
+        print("CI: PostgreSQL tests were skipped; that is a failure here")
+        failed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
