@@ -44,9 +44,10 @@ def public(err: DomainError, locale: str) -> PublicError:
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask everything but our public errors; graphql-core's own (validation) errors are
-    raised before execution and never reach this hook."""
-    return not isinstance(error.original_error, PublicError)
+    """Mask exceptions raised inside the server, except our public errors. Errors without an
+    original exception are about the client's document (syntax, validation) and stay."""
+    original = error.original_error
+    return original is not None and not isinstance(original, PublicError)
 
 
 async def attempt(locale: str, op: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:

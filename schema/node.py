@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from models.access import Actor, enterprise_scope
+from models.errors import DomainError
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import EnterpriseContact as ContactModel
 from models.enterprises import LeaderAssignment as AssignmentModel
@@ -26,7 +27,10 @@ async def _visible_enterprise(actor: Actor, pk: int) -> bool:
 
 
 async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
-    type_name, pk = from_global_id(gid)
+    try:
+        type_name, pk = from_global_id(gid)
+    except DomainError:
+        return None  # a malformed id names nothing
     loaders = info.context.loaders
     if type_name == "Region":
         row = await loaders.region.load(pk)

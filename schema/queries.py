@@ -7,6 +7,7 @@ from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 
 from models.access import enterprise_scope, region_ids_subquery
+from models.errors import DomainError
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import LeaderAssignment as AssignmentModel
 from models.org import Department as DepartmentModel
@@ -185,7 +186,10 @@ class Query:
         actor = actor_of(info)
 
         async def run() -> Enterprise | None:
-            pk = pk_of(id, "Enterprise")
+            try:
+                pk = pk_of(id, "Enterprise")
+            except DomainError:
+                return None
             rows = await EnterpriseModel.filter(enterprise_scope(actor), id=pk).values(
                 *ENTERPRISE_COLUMNS
             )
@@ -205,8 +209,6 @@ class Query:
 
         async def run() -> Connection[User]:
             if not actor.has_role(RoleValue.ADMIN):
-                from models.errors import DomainError
-
                 raise DomainError("FORBIDDEN")
             qs = UserModel.all()
             sub = region_ids_subquery(actor, (RoleValue.ADMIN,))

@@ -30,7 +30,8 @@ def from_global_id(gid: str, expected: str | None = None) -> tuple[str, int]:
         pk = int(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise DomainError("NOT_FOUND", "id") from None
-    if expected is not None and type_name != expected:
+    # Ids beyond a 32-bit key cannot exist, and databases refuse to compare with them.
+    if (expected is not None and type_name != expected) or not 0 < pk < 2**31:
         raise DomainError("NOT_FOUND", "id")
     return type_name, pk
 

@@ -1,0 +1,129 @@
+"""Pure rules: identifiers, tokens, lockout, locale, settings. No database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.messages import message, resolve_locale
+from models.rules.identifiers import (
+    IdentifierError,
+    make_credit_code,
+    normalize_credit_code,
+    normalize_industry_code,
+    normalize_mobile,
+    normalize_region_code,
+)
+from models.rules.passwords import hash_password, verify_password
+from models.rules.tokens import issue_access_token, lock_duration, read_access_token
+from server.settings import SettingsError, load_settings
+
+SECRET = "s" * 40
+
+
+def test_real_credit_code_passes_and_a_changed_check_digit_fails():
+    assert normalize_credit_code(" 91110000600037341l ") == "91110000600037341L"
+    with pytest.raises(IdentifierError) as e:
+        normalize_credit_code("91110000600037341M")
+    assert e.value.code == "INVALID_CREDIT_CODE_CHECK_DIGIT"
+    assert normalize_credit_code("91110000600037341M", allow_bad_check_digit=True).endswith("M")
+
+
+def test_malformed_credit_code_is_refused_even_with_override():
+    with pytest.raises(IdentifierError) as e:
+        normalize_credit_code("12345", allow_bad_check_digit=True)
+    assert e.value.code == "INVALID_CREDIT_CODE"
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15))
+def test_every_generated_code_validates(body):
+    code = make_credit_code("91" + body)
+    assert normalize_credit_code(code) == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 139 0013 9000", "13900139000"),
+        ("8613700137000", "13700137000"),
+    ],
+)
+def test_mainland_mobiles_are_normalised(raw, expected):
+    assert normalize_mobile(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "010-62345678", "+1 415 555 0100", "1380013800"])
+def test_non_mobile_numbers_are_refused(raw):
+    with pytest.raises(IdentifierError):
+        normalize_mobile(raw)
+
+
+def test_division_and_industry_codes():
+    assert normalize_region_code("330599") == "330599"
+    assert normalize_region_code("330599100") == "330599100"
+    with pytest.raises(IdentifierError):
+        normalize_region_code("33059")
+    assert normalize_industry_code("c3311") == "C3311"
+    assert normalize_industry_code("C") == "C"
+    with pytest.raises(IdentifierError):
+        normalize_industry_code("Z9")
+
+
+def test_passwords_hash_with_argon2_and_verify():
+    h = hash_password("demo12345")
+    assert h.startswith("$argon2id$")
+    assert verify_password(h, "demo12345")
+    assert not verify_password(h, "demo12346")
+    assert not verify_password(None, "anything")
+
+
+def test_access_tokens_are_pinned_to_hs256_and_expire():
+    now = datetime.now(UTC)
+    token = issue_access_token(7, SECRET, now)
+    assert read_access_token(token, SECRET)[0] == 7
+    assert read_access_token(token, SECRET + "x") is None
+    expired = issue_access_token(7, SECRET, now - timedelta(hours=1))
+    assert read_access_token(expired, SECRET) is None
+    unsigned = jwt.encode(
+        {"sub": "7", "typ": "access", "iat": now, "exp": now + timedelta(minutes=5)},
+        None,
+        algorithm="none",
+    )
+    assert read_access_token(unsigned, SECRET) is None
+
+
+def test_lockout_grows_from_one_minute_and_is_capped():
+    assert lock_duration(4) is None
+    assert lock_duration(5) == timedelta(minutes=1)
+    assert lock_duration(7) == timedelta(minutes=4)
+    assert lock_duration(40) == timedelta(days=1)
+
+
+def test_locale_defaults_to_chinese():
+    assert resolve_locale(None) == "zh"
+    assert resolve_locale("en-US,en;q=0.9") == "en"
+    assert resolve_locale("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert resolve_locale("fr") == "zh"
+    assert message("REQUIRED", "zh", "name") == "名称不能为空"
+    assert message("REQUIRED", "en", "name") == "Name is required"
+
+
+def test_production_refuses_a_missing_or_short_secret(tmp_path):
+    with pytest.raises(SettingsError):
+        load_settings({"ENVIRONMENT": "production", "DATA_DIR": str(tmp_path)})
+    with pytest.raises(SettingsError):
+        load_settings({"ENVIRONMENT": "production", "SECRET_KEY": "changeme"})
+    ok = load_settings({"ENVIRONMENT": "production", "SECRET_KEY": "k" * 40})
+    assert ok.production
+
+
+def test_development_keeps_its_generated_secret_across_restarts(tmp_path):
+    first = load_settings({"DATA_DIR": str(tmp_path)})
+    second = load_settings({"DATA_DIR": str(tmp_path)})
+    assert first.secret_key == second.secret_key and len(first.secret_key) >= 32
+    assert first.database_url == f"sqlite://{tmp_path / 'enterprise-desk.sqlite3'}"
