@@ -5,10 +5,10 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from models.access import Actor, enterprise_scope
-from models.errors import DomainError
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import EnterpriseContact as ContactModel
 from models.enterprises import LeaderAssignment as AssignmentModel
+from models.errors import DomainError
 from models.org import RoleGrant as GrantModel
 from models.rules.roles import Role
 from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS, GRANT_COLUMNS

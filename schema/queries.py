@@ -7,9 +7,9 @@ from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 
 from models.access import enterprise_scope, region_ids_subquery
-from models.errors import DomainError
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import LeaderAssignment as AssignmentModel
+from models.errors import DomainError
 from models.org import Department as DepartmentModel
 from models.org import Region as RegionModel
 from models.org import RoleGrant as GrantModel
