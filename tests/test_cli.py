@@ -1,0 +1,106 @@
+"""The command line as a new user runs it: a real `enterprise-desk serve` process on SQLite."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent / "enterprise-desk"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env["ENTERPRISE_DESK_ADMIN_PASSWORD"] = "first-admin-password"
+    return tmp_path, env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def serve(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("serve did not become ready")
+
+
+def gql(url: str, query: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    resp = httpx.post(f"{url}/graphql", json={"query": query}, headers=headers, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_fresh_install_serves_graphiql_and_the_first_admin_can_work(workdir):
+    cwd, env = workdir
+    made = run(["createadmin", "--username", "root"], cwd, env)
+    assert made.returncode == 0, made.stderr
+    proc, url = serve(cwd, env)
+    try:
+        page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"}, timeout=5)
+        assert "graphiql" in page.text.lower()
+        login = gql(
+            url,
+            'mutation { login(input: {username: "root", '
+            'password: "first-admin-password"}) { accessToken errors { code } } }',
+        )
+        token = login["data"]["login"]["accessToken"]
+        assert token
+        made = gql(
+            url,
+            'mutation { createRegion(input: {name: "清河县", level: COUNTY, '
+            'code: "330599"}) { region { name } errors { code } } }',
+            token,
+        )
+        assert made["data"]["createRegion"] == {"region": {"name": "清河县"}, "errors": []}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert (cwd / "var" / "enterprise-desk.sqlite3").exists()
+
+
+def test_production_refuses_to_start_without_a_secret(workdir):
+    cwd, env = workdir
+    result = run(["migrate"], cwd, {**env, "ENVIRONMENT": "production"})
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr
