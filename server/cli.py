@@ -106,9 +106,8 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from models.enterprise_import import import_enterprises
-
     from models.access import load_actor, system_actor
+    from models.enterprise_import import import_enterprises
     from models.errors import DomainError
     from models.messages import message
     from models.org import User
