@@ -89,7 +89,20 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Someone else changed this record; reload and try again",
     ),
     "UNKNOWN_HEADER": ("缺少必需的列：{value}", "Missing required column: {value}"),
+    "INVALID_CURSOR": ("分页游标无效", "Invalid page cursor"),
+    "INVALID_PAGE_SIZE": (
+        "每页数量须在 0 到 {max} 之间",
+        "Page size must be between 0 and {max}",
+    ),
     "UNSUPPORTED_FILE": ("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are supported"),
+    "UNREADABLE_FILE": (
+        "文件无法读取，请确认是有效的 .xlsx 或 .csv 文件",
+        "The file cannot be read; is it a valid .xlsx or .csv file?",
+    ),
+    "DUPLICATE_IN_FILE": (
+        "统一社会信用代码与第 {row} 行重复，本行未导入",
+        "Same credit code as row {row}; this row was not imported",
+    ),
 }
 
 
@@ -148,14 +161,3 @@ def message(
         return template.format(**params)
     except (KeyError, IndexError):
         return template
-
-
-_MESSAGES.update(
-    {
-        "INVALID_CURSOR": ("分页游标无效", "Invalid page cursor"),
-        "INVALID_PAGE_SIZE": (
-            "每页数量须在 0 到 {max} 之间",
-            "Page size must be between 0 and {max}",
-        ),
-    }
-)

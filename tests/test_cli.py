@@ -104,3 +104,37 @@ def test_production_refuses_to_start_without_a_secret(workdir):
     result = run(["migrate"], cwd, {**env, "ENVIRONMENT": "production"})
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
+
+
+def test_demo_county_then_cadre_and_enterprise_see_their_own(workdir):
+    cwd, env = workdir
+    for _ in range(2):  # twice: the second run must duplicate nothing
+        loaded = run(["demo"], cwd, env)
+        assert loaded.returncode == 0, loaded.stderr
+    assert "0 created" in loaded.stdout or "created 0" in loaded.stdout, loaded.stdout
+    proc, url = serve(cwd, env)
+    try:
+        login = 'mutation { login(input: {username: "%s", password: "demo12345"}) { accessToken } }'
+        listing = "{ enterprises(first: 100) { totalCount edges { node { id region { name } } } } }"
+        cadre = gql(url, login % "cadre")["data"]["login"]["accessToken"]
+        mine = gql(url, listing, cadre)["data"]["enterprises"]
+        assert mine["totalCount"] > 0
+        assert {e["node"]["region"]["name"] for e in mine["edges"]} <= {"城关镇"}
+        admin = gql(url, login % "admin")["data"]["login"]["accessToken"]
+        everything = gql(url, listing, admin)["data"]["enterprises"]["totalCount"]
+        assert everything == 300 > mine["totalCount"]
+
+        ent = gql(url, login % "enterprise")["data"]["login"]["accessToken"]
+        own = gql(url, listing, ent)["data"]["enterprises"]
+        assert own["totalCount"] == 1
+        other_id = next(
+            e["node"]["id"]
+            for e in gql(url, listing, admin)["data"]["enterprises"]["edges"]
+            if e["node"]["id"] != own["edges"][0]["node"]["id"]
+        )
+        q = '{ enterprise(id: "%s") { name } }'
+        assert gql(url, q % other_id, ent)["data"]["enterprise"] is None
+        assert gql(url, q % own["edges"][0]["node"]["id"], ent)["data"]["enterprise"]["name"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

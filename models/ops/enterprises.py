@@ -14,8 +14,10 @@ from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
 from models.org import Region, RoleGrant, User
+from models.rules.clock import now
 from models.rules.identifiers import (
     IdentifierError,
+    credit_code_check_digit_ok,
     normalize_credit_code,
     normalize_industry_code,
     normalize_mobile,
@@ -79,7 +81,9 @@ def _clean(data: EnterpriseData, problems: Problems, *, creating: bool, override
             out["credit_code"] = normalize_credit_code(
                 data.credit_code or "", allow_bad_check_digit=override
             )
-            out["credit_code_override"] = override and not _check_digit_ok(out["credit_code"])
+            out["credit_code_override"] = override and not credit_code_check_digit_ok(
+                out["credit_code"]
+            )
         except IdentifierError as e:
             problems.add(e.code, "creditCode")
     if creating and data.region_id is None:
@@ -94,8 +98,10 @@ def _clean(data: EnterpriseData, problems: Problems, *, creating: bool, override
             )
     if data.latitude is not None or data.longitude is not None:
         lat, lng = data.latitude, data.longitude
-        if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        if lat is None or not -90 <= lat <= 90:
             problems.add("INVALID_COORDINATES", "latitude")
+        elif lng is None or not -180 <= lng <= 180:
+            problems.add("INVALID_COORDINATES", "longitude")
         else:
             out["latitude"], out["longitude"] = lat, lng
     if data.coordinate_system is not None:
@@ -118,12 +124,6 @@ def _clean(data: EnterpriseData, problems: Problems, *, creating: bool, override
         if value is not None:
             out[flag] = bool(value)
     return out
-
-
-def _check_digit_ok(code: str) -> bool:
-    from models.rules.identifiers import credit_code_check_digit_ok
-
-    return credit_code_check_digit_ok(code)
 
 
 def _clean_contacts(problems: Problems, contacts: list[ContactData]) -> list[ContactData]:
@@ -186,10 +186,21 @@ async def create_enterprise(
 async def _replace_contacts(ent: Enterprise, contacts: list[ContactData]) -> None:
     """Make the contact list equal `contacts`, keeping rows (and their app users) by mobile."""
     existing = {c.mobile: c for c in await EnterpriseContact.filter(enterprise_id=ent.id)}
-    wanted = {c.mobile: c for c in contacts}
-    stale = [c.id for m, c in existing.items() if m not in wanted]
+    stale = [c.id for m, c in existing.items() if m not in {c.mobile for c in contacts}]
     if stale:
         await EnterpriseContact.filter(id__in=stale).delete()
+    await _merge_contacts(ent, contacts, existing)
+
+
+async def _merge_contacts(
+    ent: Enterprise,
+    contacts: list[ContactData],
+    existing: dict[str, EnterpriseContact] | None = None,
+) -> None:
+    """Add or update `contacts` by mobile, leaving any other contact as it is."""
+    if existing is None:
+        existing = {c.mobile: c for c in await EnterpriseContact.filter(enterprise_id=ent.id)}
+    wanted = {c.mobile: c for c in contacts}
     for mobile, c in wanted.items():
         row = existing.get(mobile)
         if row is None:
@@ -226,8 +237,9 @@ async def update_enterprise(
     try:
         async with in_transaction():
             # Optimistic lock: two admins saving at once cannot both win.
+            # A queryset update skips auto_now, so updated_at is set here.
             changed = await Enterprise.filter(id=ent.id, version=version).update(
-                **values, version=version + 1
+                **values, version=version + 1, updated_at=now()
             )
             if changed != 1:
                 raise DomainError("VERSION_CONFLICT", "version")
@@ -244,11 +256,23 @@ UpsertOutcome = Literal["created", "updated", "unchanged"]
 async def upsert_enterprise(
     actor: Actor, data: EnterpriseData, *, override_check_digit: bool = False
 ) -> tuple[Enterprise, UpsertOutcome]:
-    """Create or update by credit code (the import path); an identical row changes nothing."""
+    """Create or update by credit code (the import path); an identical row changes nothing.
+    The given contacts are added or updated by mobile; other contacts (and the app accounts
+    linked to them) stay, since a sheet lists one contact where the register may hold more."""
     values, contacts = _validate(
         data, creating=True, override=_may_override(actor, override_check_digit)
     )
     await _check_region(actor, values["region_id"])
+    try:
+        return await _upsert(actor, values, contacts)
+    except IntegrityError:
+        # Another import created the same credit code between our read and our insert.
+        raise DomainError("DUPLICATE_CREDIT_CODE", "creditCode") from None
+
+
+async def _upsert(
+    actor: Actor, values: dict[str, Any], contacts: list[ContactData] | None
+) -> tuple[Enterprise, UpsertOutcome]:
     async with in_transaction():
         ent = await Enterprise.select_for_update().get_or_none(credit_code=values["credit_code"])
         if ent is None:
@@ -261,13 +285,12 @@ async def upsert_enterprise(
         diff = {k: v for k, v in values.items() if getattr(ent, k) != v}
         contacts_before = await _contact_tuples(ent)
         if contacts is not None:
-            await _replace_contacts(ent, contacts)
+            await _merge_contacts(ent, contacts)
         contacts_changed = contacts is not None and contacts_before != await _contact_tuples(ent)
-        if diff:
-            diff["version"] = ent.version + 1
-            await Enterprise.filter(id=ent.id).update(**diff)
         if not diff and not contacts_changed:
             return ent, "unchanged"
+        # Contacts are part of the enterprise's file: a change to them is a new version too.
+        await Enterprise.filter(id=ent.id).update(**diff, version=ent.version + 1, updated_at=now())
         return await Enterprise.get(id=ent.id), "updated"
 
 
