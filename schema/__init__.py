@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -40,14 +41,19 @@ class Limits:
 
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
+    # The depth and alias limiters make a new rule class per instance, and the validation
+    # cache keys on the rule classes: build them once, or every request re-validates.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     # Factories: each request gets fresh extension instances; strawberry keeps the parse and
     # validation LRU caches at module level, so they are shared all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(limit_rules),
     ]
     if production:
         extensions += [
