@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-MODEL_MODULES = ["models.org", "models.enterprises"]
+MODEL_MODULES = [
+    "models.org",
+    "models.enterprises",
+    "models.calendar",
+    "models.policy",
+    "models.demands",
+]
 MIGRATIONS_MODULE = "models.migrations"
 
 
