@@ -39,6 +39,14 @@ class Actor:
         wanted = set(roles)
         return [g.region_path for g in self.grants if g.role in wanted and g.region_path]
 
+    def department_ids(self, *, lead_only: bool = False) -> list[int]:
+        """Departments the actor handles for (or leads, with `lead_only`)."""
+        return [
+            g.department_id
+            for g in self.grants
+            if g.role is Role.HANDLER and g.department_id and (g.lead or not lead_only)
+        ]
+
     def covers(self, region_path: str | None, roles: Iterable[Role]) -> bool:
         roles = tuple(roles)
         if self.is_global(*roles):
@@ -127,3 +135,27 @@ def system_actor() -> Actor:
         user_id=0,
         grants=(Grant(0, Role.ADMIN, None, None, None, False),),
     )
+
+
+# Staff who read every demand of the regions their grants cover.
+DEMAND_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def demand_scope(actor: Actor) -> Q:
+    """Demands an actor may read: regional staff by region subtree, handlers those dispatched
+    to their department (leading or assisting), enterprise contacts their enterprises' ones,
+    and everyone the demands they submitted themselves."""
+    from models.demands import DemandAssist
+
+    q = Q(submitted_by_id=actor.user_id)
+    if actor.has_role(*DEMAND_REGION_ROLES):
+        sub = region_ids_subquery(actor, DEMAND_REGION_ROLES)
+        q |= Q() if sub is None else Q(region_id__in=sub)
+    departments = actor.department_ids()
+    if departments:
+        assisted = DemandAssist.filter(department_id__in=departments).values("demand_id")
+        q |= Q(department_id__in=departments) | Q(id__in=Subquery(assisted))
+    if actor.has_role(Role.ENTERPRISE):
+        own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
+        q |= Q(enterprise_id__in=own)
+    return q

@@ -78,6 +78,7 @@ class Demand(Model):
     rating_comment = fields.TextField(null=True)
     rated_at = fields.DatetimeField(null=True)
     rating_excluded = fields.BooleanField(default=False)  # appeal upheld: out of rankings
+    appeal = fields.CharEnumField(RequestDecision, max_length=10, null=True)  # 申诉, once
     rectification_state = fields.CharEnumField(RectificationState, max_length=8, null=True)
     rectification_deadline = fields.DateField(null=True)
     rectified_at = fields.DatetimeField(null=True)

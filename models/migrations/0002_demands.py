@@ -114,6 +114,7 @@ class Migration(migrations.Migration):
                 ('rating_comment', fields.TextField(null=True, unique=False)),
                 ('rated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('rating_excluded', fields.BooleanField(default=False)),
+                ('appeal', fields.CharEnumField(null=True, description='PENDING: PENDING\nAPPROVED: APPROVED\nREFUSED: REFUSED', enum_type=RequestDecision, max_length=10)),
                 ('rectification_state', fields.CharEnumField(null=True, description='OPEN: OPEN\nDONE: DONE\nWAIVED: WAIVED', enum_type=RectificationState, max_length=8)),
                 ('rectification_deadline', fields.DateField(null=True)),
                 ('rectified_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

@@ -1,0 +1,152 @@
+"""What a demand transition needs to know before it writes: the demand, how the actor stands
+to it, the region's policy and calendar, and today's date in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from models.access import Actor
+from models.demands import Demand
+from models.enterprises import EnterpriseContact
+from models.errors import DomainError
+from models.ops.calendar import load_calendar
+from models.ops.policy import load_policy
+from models.org import Region
+from models.rules.deadlines import compute_deadlines
+from models.rules.demand_flow import Facts, Relation
+from models.rules.demand_states import DemandState
+from models.rules.policy import Policy
+from models.rules.roles import Role
+from models.rules.workdays import WorkCalendar, local_date
+
+
+@dataclass
+class DemandContext:
+    demand: Demand
+    region_path: str
+    relation: Relation
+    policy: Policy
+    calendar: WorkCalendar
+    now: datetime
+    today: date
+
+    def facts(self) -> Facts:
+        d = self.demand
+        return Facts(
+            state=d.state,
+            pending=d.pending,
+            rating=d.rating,
+            appeal=d.appeal,
+            escalation_level=d.escalation_level,
+            return_window_open=self.return_window_open(),
+            extension_allowed=self.extension_allowed(),
+        )
+
+    def return_window_open(self) -> bool:
+        d = self.demand
+        if d.dispatched_at is None:
+            return False
+        used = self.calendar.working_days_between(local_date(d.dispatched_at), self.today)
+        return used <= self.policy.return_window_days
+
+    def extension_room(self) -> int:
+        return self.policy.extension_cap_days - self.demand.extension_days
+
+    def extension_allowed(self) -> bool:
+        d = self.demand
+        before_deadline = d.effective_deadline is not None and self.today <= d.effective_deadline
+        return before_deadline and self.extension_room() > 0
+
+
+def relation_of(
+    actor: Actor, demand: Demand, region_path: str, *, is_contact: bool
+) -> Relation:
+    dept = demand.department_id  # type: ignore[attr-defined]
+    return Relation(
+        dispatcher=actor.covers(region_path, (Role.DISPATCHER,)),
+        handler=dept is not None and dept in actor.department_ids(),
+        department_lead=dept is not None and dept in actor.department_ids(lead_only=True),
+        supervisor=actor.covers(region_path, (Role.SUPERVISOR,)),
+        contact=is_contact,
+        submitter=demand.submitted_by_id == actor.user_id,  # type: ignore[attr-defined]
+    )
+
+
+async def is_contact_of(actor: Actor, enterprise_id: int) -> bool:
+    if not actor.has_role(Role.ENTERPRISE):
+        return False
+    return await EnterpriseContact.filter(
+        enterprise_id=enterprise_id, user_id=actor.user_id
+    ).exists()
+
+
+async def load_context(actor: Actor, demand_id: int, now: datetime) -> DemandContext:
+    """The demand as this actor may act on it; NOT_FOUND when the actor has no relation to it
+    at all (so nobody learns that a demand they may not see exists)."""
+    demand = await Demand.get_or_none(id=demand_id)
+    if demand is None:
+        raise DomainError("NOT_FOUND", "demandId")
+    region_id: int = demand.region_id  # type: ignore[attr-defined]
+    path = await Region.filter(id=region_id).values_list("path", flat=True)
+    region_path = str(path[0]) if path else ""
+    contact = await is_contact_of(actor, demand.enterprise_id)  # type: ignore[attr-defined]
+    relation = relation_of(actor, demand, region_path, is_contact=contact)
+    visible = any(
+        (
+            relation.dispatcher,
+            relation.handler,
+            relation.supervisor,
+            relation.contact,
+            relation.submitter,
+            actor.covers(region_path, (Role.CADRE, Role.ADMIN)),
+            demand.department_id is not None  # type: ignore[attr-defined]
+            and await _assists(actor, demand.id),
+        )
+    )
+    if not visible:
+        raise DomainError("NOT_FOUND", "demandId")
+    return DemandContext(
+        demand=demand,
+        region_path=region_path,
+        relation=relation,
+        policy=await load_policy(region_id),
+        calendar=await load_calendar(region_id),
+        now=now,
+        today=local_date(now),
+    )
+
+
+async def _assists(actor: Actor, demand_id: int) -> bool:
+    from models.demands import DemandAssist
+
+    depts = actor.department_ids()
+    if not depts:
+        return False
+    return await DemandAssist.filter(demand_id=demand_id, department_id__in=depts).exists()
+
+
+def deadline_fields(ctx: DemandContext, d: Demand) -> dict[str, object]:
+    """The demand's deadline columns recomputed from its dispatch, limit, extensions and
+    finished suspensions."""
+    if d.dispatched_at is None or d.limit_days is None:
+        return {"deadline": None, "effective_deadline": None, "warning_date": None}
+    dl = compute_deadlines(
+        ctx.calendar,
+        local_date(d.dispatched_at),
+        d.limit_days,
+        extension_days=d.extension_days,
+        suspended_days=d.suspended_days,
+        warning_lead=ctx.policy.warning_lead_days,
+    )
+    return {
+        "deadline": dl.deadline,
+        "effective_deadline": dl.effective,
+        "warning_date": dl.warning_from,
+        "deadline_confirmed": dl.confirmed,
+    }
+
+
+def ensure_state(d: Demand, *states: DemandState) -> None:
+    if d.state not in states:
+        raise DomainError("INVALID_STATE", state=d.state.value)

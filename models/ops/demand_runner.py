@@ -1,0 +1,184 @@
+"""The one way a demand changes: check, write the row and its timeline event together, once.
+
+Every transition runs `run_transition`: in one transaction it loads the demand and the actor's
+relation to it, refuses what the rules refuse, writes the new row with an optimistic version
+check (two people acting at once: one wins, the other gets CONFLICT), appends the timeline
+event, links uploaded files, and records the client's mutation id so a retry is applied once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.access import Actor
+from models.demands import Demand, DemandEvent, MutationReceipt
+from models.errors import DomainError
+from models.ops.demand_context import DemandContext, load_context
+from models.rules import clock
+from models.rules.demand_flow import refusal
+from models.rules.demand_states import DemandAction, DemandState
+
+MAX_CLIENT_ID = 64
+
+
+@dataclass
+class Change:
+    """What a transition writes: the target state, columns, and the event's note and data."""
+
+    to_state: DemandState
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    attachment_ids: list[int] = field(default_factory=list)
+    # Further writes in the same transaction (requests, assisting departments), after the event.
+    after: Callable[[Demand, DemandEvent], Awaitable[None]] | None = None
+
+
+def fingerprint(args: dict[str, Any]) -> str:
+    raw = json.dumps(args, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    client_id: str
+    operation: str
+    fingerprint: str
+
+
+def receipt_for(client_id: str | None, operation: str, args: dict[str, Any]) -> Receipt | None:
+    if client_id is None:
+        return None
+    cleaned = client_id.strip()
+    if not cleaned or len(cleaned) > MAX_CLIENT_ID:
+        raise DomainError("INVALID_CLIENT_MUTATION_ID", "clientMutationId")
+    return Receipt(cleaned, operation, fingerprint(args))
+
+
+async def _replay(actor: Actor, receipt: Receipt) -> Demand | None:
+    row = await MutationReceipt.get_or_none(user_id=actor.user_id, client_id=receipt.client_id)
+    if row is None:
+        return None
+    if row.operation != receipt.operation or row.fingerprint != receipt.fingerprint:
+        raise DomainError("CLIENT_ID_REUSED", "clientMutationId")
+    return await Demand.get(id=row.object_id)
+
+
+async def idempotent(
+    actor: Actor, receipt: Receipt | None, run: Callable[[], Awaitable[Demand]]
+) -> Demand:
+    """Apply `run` once per client mutation id; a repeat returns the first call's demand, the
+    same id with different arguments is refused. `run` writes the receipt in its transaction."""
+    if receipt is None:
+        return await run()
+    first = await _replay(actor, receipt)
+    if first is not None:
+        return first
+    try:
+        return await run()
+    except IntegrityError:
+        # A concurrent retry committed the same id first: ours rolled back whole.
+        first = await _replay(actor, receipt)
+        if first is None:
+            raise
+        return first
+
+
+async def write_receipt(actor: Actor, receipt: Receipt | None, demand_id: int) -> None:
+    if receipt is not None:
+        await MutationReceipt.create(
+            client_id=receipt.client_id,
+            user_id=actor.user_id,
+            operation=receipt.operation,
+            fingerprint=receipt.fingerprint,
+            object_id=demand_id,
+        )
+
+
+async def append_event(
+    demand_id: int,
+    action: DemandAction,
+    actor_id: int | None,
+    at: datetime,
+    from_state: DemandState | None,
+    change: Change,
+) -> DemandEvent:
+    return await DemandEvent.create(
+        demand_id=demand_id,
+        action=action,
+        actor_id=actor_id,
+        at=at,
+        from_state=from_state,
+        to_state=change.to_state,
+        note=change.note,
+        data=change.data,
+    )
+
+
+async def link_files(actor: Actor, ids: list[int], demand_id: int, event_id: int) -> None:
+    if ids:
+        from models.ops.attachments import attach_files
+
+        await attach_files(actor, ids, demand_id, event_id)
+
+
+def _stale(action: DemandAction, ctx: DemandContext, expected_version: int | None) -> bool:
+    """Did someone else change the demand since this actor read it?"""
+    d = ctx.demand
+    if expected_version is not None:
+        return expected_version != d.version
+    # A handler claiming what a colleague just claimed lost a race, not a rule.
+    return action is DemandAction.CLAIM and d.state is not DemandState.DISPATCHED and (
+        d.handler_id is not None  # type: ignore[attr-defined]
+    )
+
+
+async def run_transition(
+    actor: Actor,
+    demand_id: int,
+    action: DemandAction,
+    work: Callable[[DemandContext], Awaitable[Change] | Change],
+    *,
+    client_id: str | None = None,
+    args: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Demand:
+    receipt = receipt_for(client_id, action.value, {"demand": demand_id, **(args or {})})
+
+    async def run() -> Demand:
+        now = clock.now()
+        async with in_transaction():
+            ctx = await load_context(actor, demand_id, now)
+            err = refusal(action, ctx.facts(), ctx.relation)
+            if err is not None and err.code != "FORBIDDEN" and _stale(action, ctx, expected_version):
+                raise DomainError("CONFLICT", "version")
+            if err is not None:
+                raise err
+            if expected_version is not None and expected_version != ctx.demand.version:
+                raise DomainError("CONFLICT", "version")
+            result = work(ctx)
+            change = result if isinstance(result, Change) else await result
+            d = ctx.demand
+            event = await append_event(d.id, action, actor.user_id, now, d.state, change)
+            updated = await Demand.filter(id=d.id, version=d.version).update(
+                state=change.to_state,
+                version=d.version + 1,
+                last_event_id=event.id,
+                **change.fields,
+            )
+            if updated != 1:
+                raise DomainError("CONFLICT", "version")
+            await link_files(actor, change.attachment_ids, d.id, event.id)
+            if change.after is not None:
+                await change.after(d, event)
+            await write_receipt(actor, receipt, d.id)
+        return await Demand.get(id=demand_id)
+
+    return await idempotent(actor, receipt, run)

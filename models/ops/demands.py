@@ -1,0 +1,1040 @@
+"""Demand operations: submission and every transition of DESIGN.md section 3.
+
+Each operation validates its input, then hands `run_transition` a small function that turns
+the checked context into a `Change`; the runner does the rest in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models.access import Actor
+from models.demands import Demand, DemandAssist, DemandEvent, DemandRequest
+from models.enterprises import Enterprise
+from models.errors import DomainError, Problems
+from models.ops.demand_context import DemandContext, deadline_fields, is_contact_of
+from models.ops.demand_runner import (
+    Change,
+    append_event,
+    idempotent,
+    link_files,
+    receipt_for,
+    run_transition,
+    write_receipt,
+)
+from models.ops.policy import category_for_region, limit_for, region_chain
+from models.ops.validate import choice, text
+from models.org import Department, Region
+from models.rules import clock
+from models.rules.deadlines import compute_deadlines
+from models.rules.demand_states import (
+    BAD_RATINGS,
+    FINAL_STATES,
+    ClosureKind,
+    DemandAction,
+    DemandSource,
+    DemandState,
+    PendingKind,
+    RectificationState,
+    RejectReason,
+    ReplyOutcome,
+    RequestDecision,
+    Satisfaction,
+    Urgency,
+)
+from models.rules.roles import Role
+from models.rules.workdays import local_date
+
+A = DemandAction
+S = DemandState
+
+MAX_TITLE = 200
+MAX_TEXT = 5000
+MAX_NOTE = 2000
+MAX_LIMIT_DAYS = 365
+
+# Which sources each role may record; the first is the default.
+SOURCES_BY_ROLE: dict[Role, tuple[DemandSource, ...]] = {
+    Role.ENTERPRISE: (DemandSource.APP,),
+    Role.CADRE: (DemandSource.VISIT, DemandSource.OTHER),
+    Role.DISPATCHER: (DemandSource.HOTLINE_12345, DemandSource.OTHER),
+    Role.SERVICE_AGENT: (DemandSource.SERVICE_POINT,),
+}
+
+
+def _note(problems: Problems, value: str | None, *, required: bool, field: str = "note") -> str:
+    return text(problems, value, field, max_len=MAX_NOTE, required=required)
+
+
+def _checked_note(value: str | None, *, required: bool, field: str = "note") -> str:
+    problems = Problems()
+    cleaned = _note(problems, value, required=required, field=field)
+    problems.raise_if_any()
+    return cleaned
+
+
+# --------------------------------------------------------------------------- submit
+
+
+@dataclass
+class DemandData:
+    enterprise_id: int
+    title: str
+    description: str
+    category_id: int | None = None
+    urgency: str | None = None
+    source: str | None = None
+    visit_id: int | None = None
+    attachment_ids: list[int] = field(default_factory=list)
+    draft: bool = False
+
+
+async def _may_submit_for(actor: Actor, enterprise: Enterprise, region_path: str) -> set[Role]:
+    """The roles through which the actor may raise a demand for this enterprise."""
+    roles: set[Role] = set()
+    if await is_contact_of(actor, enterprise.id):
+        roles.add(Role.ENTERPRISE)
+    for role in (Role.CADRE, Role.DISPATCHER, Role.SERVICE_AGENT):
+        if actor.covers(region_path, (role,)):
+            roles.add(role)
+    return roles
+
+
+def _source(problems: Problems, roles: set[Role], raw: str | None) -> DemandSource | None:
+    allowed = [s for r in SOURCES_BY_ROLE if r in roles for s in SOURCES_BY_ROLE[r]]
+    if raw is None:
+        return allowed[0] if allowed else None
+    source = choice(problems, DemandSource, raw, "source")
+    if source is not None and source not in allowed:
+        problems.add("SOURCE_NOT_ALLOWED", "source", value=source.value)
+    return source
+
+
+async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Demand:
+    """An enterprise contact, a cadre (during a visit), a dispatcher (a 12345 hotline call) or a
+    service agent records a demand; with `draft` it is kept as a DRAFT for later submission."""
+    args = {k: v for k, v in data.__dict__.items()}
+    receipt = receipt_for(client_id, "SUBMIT", args)
+    enterprise = await Enterprise.get_or_none(id=data.enterprise_id)
+    if enterprise is None:
+        raise DomainError("NOT_FOUND", "enterpriseId")
+    region_id: int = enterprise.region_id  # type: ignore[attr-defined]
+    region_path = (await Region.get(id=region_id)).path
+    roles = await _may_submit_for(actor, enterprise, region_path)
+    if not roles:
+        raise DomainError("NOT_FOUND", "enterpriseId")
+    problems = Problems()
+    title = text(problems, data.title, "title", max_len=MAX_TITLE, required=True)
+    description = text(problems, data.description, "description", max_len=MAX_TEXT, required=True)
+    urgency = choice(problems, Urgency, data.urgency, "urgency") or Urgency.NORMAL
+    source = _source(problems, roles, data.source)
+    if data.category_id is not None and not await category_for_region(
+        data.category_id, region_id
+    ):
+        problems.add("NOT_FOUND", "categoryId")
+    if len(data.attachment_ids) > 20:
+        problems.add("TOO_MANY_ATTACHMENTS", "attachmentIds", max=20)
+    problems.raise_if_any()
+    assert source is not None
+
+    async def run() -> Demand:
+        now = clock.now()
+        state = S.DRAFT if data.draft else S.SUBMITTED
+        async with in_transaction():
+            demand = await Demand.create(
+                source=source,
+                enterprise_id=enterprise.id,
+                region_id=region_id,
+                category_id=data.category_id,
+                title=title,
+                description=description,
+                urgency=urgency,
+                state=state,
+                visit_id=data.visit_id,
+                submitted_by_id=actor.user_id,
+                submitted_at=None if data.draft else now,
+            )
+            change = Change(to_state=state, data={"source": source.value})
+            event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
+            await Demand.filter(id=demand.id).update(last_event_id=event.id)
+            await link_files(actor, data.attachment_ids, demand.id, event.id)
+            await write_receipt(actor, receipt, demand.id)
+        return await Demand.get(id=demand.id)
+
+    return await idempotent(actor, receipt, run)
+
+
+async def submit_draft(actor: Actor, demand_id: int, *, client_id: str | None = None) -> Demand:
+    def work(ctx: DemandContext) -> Change:
+        return Change(S.SUBMITTED, {"submitted_at": ctx.now})
+
+    return await run_transition(actor, demand_id, A.SUBMIT, work, client_id=client_id)
+
+
+# --------------------------------------------------------------------------- dispatcher
+
+
+async def reject_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reason: str,
+    note: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    problems = Problems()
+    the_reason = choice(problems, RejectReason, reason, "reason")
+    if the_reason is None and not problems.items:
+        problems.add("REQUIRED", "reason")
+    clean = _note(problems, note, required=the_reason is RejectReason.OTHER)
+    problems.raise_if_any()
+    assert the_reason is not None
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(
+            S.REJECTED,
+            {"reject_reason": the_reason},
+            note=clean,
+            data={"reason": the_reason.value},
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.REJECT,
+        work,
+        client_id=client_id,
+        args={"reason": reason, "note": note},
+        expected_version=version,
+    )
+
+
+async def answer_directly(
+    actor: Actor,
+    demand_id: int,
+    *,
+    answer: str,
+    attachment_ids: list[int] | None = None,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """A consultation the office answers itself (直接办结); the enterprise still rates it."""
+    clean = _checked_note(answer, required=True, field="answer")
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(
+            S.PENDING_VISIT,
+            {
+                "reply_outcome": ReplyOutcome.EXPLAINED,
+                "reply_text": clean,
+                "replied_at": ctx.now,
+            },
+            note=clean,
+            attachment_ids=attachment_ids or [],
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.ANSWER_DIRECTLY,
+        work,
+        client_id=client_id,
+        args={"answer": answer, "files": attachment_ids},
+        expected_version=version,
+    )
+
+
+async def merge_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    into_id: int,
+    note: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    clean = _checked_note(note, required=True)
+    if into_id == demand_id:
+        raise DomainError("INVALID_MERGE_TARGET", "intoId")
+
+    async def work(ctx: DemandContext) -> Change:
+        target = await Demand.get_or_none(id=into_id).values("state", "region__path")
+        if target is None or not actor.covers(target["region__path"], (Role.DISPATCHER,)):
+            raise DomainError("NOT_FOUND", "intoId")
+        if DemandState(target["state"]) in FINAL_STATES | {S.DRAFT}:
+            raise DomainError("INVALID_MERGE_TARGET", "intoId")
+        return Change(S.MERGED, {"merged_into_id": into_id}, note=clean, data={"intoId": into_id})
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.MERGE,
+        work,
+        client_id=client_id,
+        args={"into": into_id, "note": note},
+        expected_version=version,
+    )
+
+
+async def dispatch_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    department_id: int,
+    assisting_department_ids: list[int] | None = None,
+    category_id: int | None = None,
+    urgency: str | None = None,
+    limit_days: int | None = None,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """Send it to one lead department (主办) and optional assisting ones (协办); the deadline
+    comes from the category and urgency unless the dispatcher sets a limit."""
+    problems = Problems()
+    clean = _note(problems, note, required=False)
+    the_urgency = choice(problems, Urgency, urgency, "urgency")
+    if limit_days is not None and not 1 <= limit_days <= MAX_LIMIT_DAYS:
+        problems.add("INVALID_LIMIT", "limitDays")
+    assists = list(dict.fromkeys(assisting_department_ids or []))
+    if department_id in assists:
+        problems.add("DUPLICATE_DEPARTMENT", "assistingDepartmentIds")
+    problems.raise_if_any()
+
+    async def work(ctx: DemandContext) -> Change:
+        d = ctx.demand
+        region_id: int = d.region_id  # type: ignore[attr-defined]
+        for i, dept_id in enumerate([department_id, *assists]):
+            field_name = "departmentId" if i == 0 else f"assistingDepartmentIds.{i - 1}"
+            if not await _department_serves(dept_id, region_id):
+                raise DomainError("DEPARTMENT_OUT_OF_REGION", field_name)
+        cat_id = category_id if category_id is not None else d.category_id  # type: ignore[attr-defined]
+        if cat_id is None:
+            raise DomainError("REQUIRED", "categoryId")
+        category = await category_for_region(cat_id, region_id)
+        if category is None:
+            raise DomainError("NOT_FOUND", "categoryId")
+        urg = the_urgency or d.urgency
+        days = limit_days if limit_days is not None else limit_for(category, urg)
+        dl = compute_deadlines(
+            ctx.calendar,
+            ctx.today,
+            days,
+            warning_lead=ctx.policy.warning_lead_days,
+        )
+
+        async def after(demand: Demand, event: DemandEvent) -> None:
+            await DemandAssist.filter(demand_id=demand.id).delete()
+            for dept_id in assists:
+                await DemandAssist.create(demand_id=demand.id, department_id=dept_id)
+
+        return Change(
+            S.DISPATCHED,
+            {
+                "department_id": department_id,
+                "handler_id": None,
+                "category_id": cat_id,
+                "urgency": urg,
+                "dispatched_at": ctx.now,
+                "claimed_at": None,
+                "limit_days": days,
+                "extension_days": 0,
+                "suspended_days": 0,
+                "deadline": dl.deadline,
+                "effective_deadline": dl.effective,
+                "warning_date": dl.warning_from,
+                "deadline_confirmed": dl.confirmed,
+            },
+            note=clean,
+            data={
+                "departmentId": department_id,
+                "assistingDepartmentIds": assists,
+                "limitDays": days,
+                "deadline": dl.deadline.isoformat(),
+                "deadlineConfirmed": dl.confirmed,
+            },
+            after=after,
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.DISPATCH,
+        work,
+        client_id=client_id,
+        args={
+            "department": department_id,
+            "assists": assists,
+            "category": category_id,
+            "urgency": urgency,
+            "limit": limit_days,
+            "note": note,
+        },
+        expected_version=version,
+    )
+
+
+async def _department_serves(department_id: int, region_id: int) -> bool:
+    """A department may take a demand of its own region or of any region below it."""
+    dept = await Department.get_or_none(id=department_id).values("region_id")
+    if dept is None:
+        return False
+    return dept["region_id"] in await region_chain(region_id)
+
+
+# --------------------------------------------------------------------------- handler
+
+
+async def claim_demand(
+    actor: Actor, demand_id: int, *, client_id: str | None = None, version: int | None = None
+) -> Demand:
+    def work(ctx: DemandContext) -> Change:
+        return Change(S.IN_PROGRESS, {"handler_id": actor.user_id, "claimed_at": ctx.now})
+
+    return await run_transition(
+        actor, demand_id, A.CLAIM, work, client_id=client_id, expected_version=version
+    )
+
+
+def _request(
+    kind: PendingKind, actor: Actor, reason: str, days: int | None = None
+) -> Any:
+    async def after(demand: Demand, event: DemandEvent) -> None:
+        await DemandRequest.create(
+            demand_id=demand.id,
+            kind=kind,
+            days=days,
+            reason=reason,
+            requested_by_id=actor.user_id,
+            requested_at=event.at,
+        )
+
+    return after
+
+
+async def _decide(
+    ctx: DemandContext, kind: PendingKind, actor: Actor, approve: bool, note: str
+) -> DemandRequest:
+    req = (
+        await DemandRequest.filter(
+            demand_id=ctx.demand.id, kind=kind, decision=RequestDecision.PENDING
+        )
+        .order_by("-id")
+        .first()
+    )
+    if req is None:
+        raise DomainError("NO_PENDING_REQUEST")
+    req.decision = RequestDecision.APPROVED if approve else RequestDecision.REFUSED
+    req.decided_by_id = actor.user_id
+    req.decided_at = ctx.now
+    req.decision_note = note
+    await req.save(update_fields=["decision", "decided_by_id", "decided_at", "decision_note"])
+    return req
+
+
+async def return_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reason: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """退单: the department says it is not theirs, within the region's return window."""
+    clean = _checked_note(reason, required=True, field="reason")
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(
+            ctx.demand.state,
+            {"pending": PendingKind.RETURN},
+            note=clean,
+            after=_request(PendingKind.RETURN, actor, clean),
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.RETURN,
+        work,
+        client_id=client_id,
+        args={"reason": reason},
+        expected_version=version,
+    )
+
+
+async def decide_return(
+    actor: Actor,
+    demand_id: int,
+    *,
+    approve: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """Approved: back to SUBMITTED for re-dispatch. Refused: the department keeps it."""
+    clean = _checked_note(note, required=not approve)
+
+    async def work(ctx: DemandContext) -> Change:
+        await _decide(ctx, PendingKind.RETURN, actor, approve, clean)
+        data = {"approved": approve}
+        if not approve:
+            return Change(ctx.demand.state, {"pending": None}, note=clean, data=data)
+
+        async def after(demand: Demand, event: DemandEvent) -> None:
+            await DemandAssist.filter(demand_id=demand.id).delete()
+
+        return Change(
+            S.SUBMITTED,
+            {
+                "pending": None,
+                "department_id": None,
+                "handler_id": None,
+                "dispatched_at": None,
+                "claimed_at": None,
+                "limit_days": None,
+                "deadline": None,
+                "effective_deadline": None,
+                "warning_date": None,
+                "return_count": ctx.demand.return_count + 1,
+            },
+            note=clean,
+            data=data,
+            after=after,
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.DECIDE_RETURN,
+        work,
+        client_id=client_id,
+        args={"approve": approve, "note": note},
+        expected_version=version,
+    )
+
+
+async def request_extension(
+    actor: Actor,
+    demand_id: int,
+    *,
+    days: int,
+    reason: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """延期: before the deadline, within the region's total cap; the dispatcher decides."""
+    clean = _checked_note(reason, required=True, field="reason")
+    if days < 1:
+        raise DomainError("INVALID_DAYS", "days")
+
+    def work(ctx: DemandContext) -> Change:
+        if days > ctx.extension_room():
+            raise DomainError(
+                "EXTENSION_CAP_EXCEEDED", "days", max=ctx.extension_room(),
+                cap=ctx.policy.extension_cap_days,
+            )
+        return Change(
+            S.IN_PROGRESS,
+            {"pending": PendingKind.EXTENSION},
+            note=clean,
+            data={"days": days},
+            after=_request(PendingKind.EXTENSION, actor, clean, days),
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.REQUEST_EXTENSION,
+        work,
+        client_id=client_id,
+        args={"days": days, "reason": reason},
+        expected_version=version,
+    )
+
+
+async def decide_extension(
+    actor: Actor,
+    demand_id: int,
+    *,
+    approve: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    clean = _checked_note(note, required=not approve)
+
+    async def work(ctx: DemandContext) -> Change:
+        req = await _decide(ctx, PendingKind.EXTENSION, actor, approve, clean)
+        d = ctx.demand
+        fields: dict[str, Any] = {"pending": None}
+        if approve:
+            days = min(req.days or 0, ctx.extension_room())
+            d.extension_days += days
+            fields.update(
+                extension_days=d.extension_days,
+                extension_count=d.extension_count + 1,
+                **deadline_fields(ctx, d),
+            )
+        return Change(
+            S.IN_PROGRESS,
+            fields,
+            note=clean,
+            data={"approved": approve, "days": req.days},
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.DECIDE_EXTENSION,
+        work,
+        client_id=client_id,
+        args={"approve": approve, "note": note},
+        expected_version=version,
+    )
+
+
+async def suspend_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reason: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """中止: the handler asks to stop the clock (e.g. waiting for the enterprise's materials)."""
+    clean = _checked_note(reason, required=True, field="reason")
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(
+            S.IN_PROGRESS,
+            {"pending": PendingKind.SUSPENSION},
+            note=clean,
+            after=_request(PendingKind.SUSPENSION, actor, clean),
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.SUSPEND,
+        work,
+        client_id=client_id,
+        args={"reason": reason},
+        expected_version=version,
+    )
+
+
+async def decide_suspension(
+    actor: Actor,
+    demand_id: int,
+    *,
+    approve: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    clean = _checked_note(note, required=not approve)
+
+    async def work(ctx: DemandContext) -> Change:
+        await _decide(ctx, PendingKind.SUSPENSION, actor, approve, clean)
+        if not approve:
+            return Change(S.IN_PROGRESS, {"pending": None}, note=clean, data={"approved": False})
+        return Change(
+            S.SUSPENDED,
+            {"pending": None, "suspended_at": ctx.now},
+            note=clean,
+            data={"approved": True},
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.DECIDE_SUSPENSION,
+        work,
+        client_id=client_id,
+        args={"approve": approve, "note": note},
+        expected_version=version,
+    )
+
+
+def resume_change(ctx: DemandContext, note: str) -> Change:
+    """The clock restarts; the suspended working days push the effective deadline back."""
+    d = ctx.demand
+    assert d.suspended_at is not None
+    days = max(0, ctx.calendar.working_days_between(local_date(d.suspended_at), ctx.today))
+    d.suspended_days += days
+    return Change(
+        S.IN_PROGRESS,
+        {"suspended_at": None, "suspended_days": d.suspended_days, **deadline_fields(ctx, d)},
+        note=note,
+        data={"suspendedDays": days},
+    )
+
+
+async def resume_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    clean = _checked_note(note, required=False)
+    return await run_transition(
+        actor,
+        demand_id,
+        A.RESUME,
+        lambda ctx: resume_change(ctx, clean),
+        client_id=client_id,
+        args={"note": note},
+        expected_version=version,
+    )
+
+
+async def reply_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    outcome: str,
+    text_: str,
+    attachment_ids: list[int] | None = None,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """答复: the outcome, the text and evidence; to the leader's sign-off where policy asks."""
+    problems = Problems()
+    the_outcome = choice(problems, ReplyOutcome, outcome, "outcome")
+    if the_outcome is None and not problems.items:
+        problems.add("REQUIRED", "outcome")
+    clean = text(problems, text_, "text", max_len=MAX_TEXT, required=True)
+    problems.raise_if_any()
+    assert the_outcome is not None
+
+    def work(ctx: DemandContext) -> Change:
+        d = ctx.demand
+        target = S.PENDING_APPROVAL if ctx.policy.require_reply_approval else S.PENDING_REVIEW
+        fields: dict[str, Any] = {
+            "reply_outcome": the_outcome,
+            "reply_text": clean,
+            "replied_at": ctx.now,
+        }
+        if d.rectification_state is RectificationState.OPEN:
+            fields.update(rectification_state=RectificationState.DONE, rectified_at=ctx.now)
+        return Change(
+            target,
+            fields,
+            note=clean,
+            data={"outcome": the_outcome.value},
+            attachment_ids=attachment_ids or [],
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.REPLY,
+        work,
+        client_id=client_id,
+        args={"outcome": outcome, "text": text_, "files": attachment_ids},
+        expected_version=version,
+    )
+
+
+async def approve_reply(
+    actor: Actor,
+    demand_id: int,
+    *,
+    approve: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """The department leader signs the reply off, or sends it back to be redone."""
+    clean = _checked_note(note, required=not approve)
+
+    def work(ctx: DemandContext) -> Change:
+        target = S.PENDING_REVIEW if approve else S.IN_PROGRESS
+        return Change(target, note=clean, data={"approved": approve})
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.APPROVE_REPLY,
+        work,
+        client_id=client_id,
+        args={"approve": approve, "note": note},
+        expected_version=version,
+    )
+
+
+async def review_reply(
+    actor: Actor,
+    demand_id: int,
+    *,
+    passed: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """The office checks the reply: pass → return visit; fail → the department redoes it."""
+    clean = _checked_note(note, required=not passed)
+
+    def work(ctx: DemandContext) -> Change:
+        target = S.PENDING_VISIT if passed else S.IN_PROGRESS
+        return Change(target, note=clean, data={"passed": passed})
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.REVIEW_REPLY,
+        work,
+        client_id=client_id,
+        args={"passed": passed, "note": note},
+        expected_version=version,
+    )
+
+
+# --------------------------------------------------------------------------- rating
+
+
+def _rating_change(
+    ctx: DemandContext, rating: Satisfaction, comment: str, data: dict[str, Any]
+) -> Change:
+    """Satisfied levels close it; a bad rating reopens it (重办) with a rectification deadline."""
+    d = ctx.demand
+    fields: dict[str, Any] = {
+        "rating": rating,
+        "rating_comment": comment,
+        "rated_at": ctx.now,
+        "rating_excluded": False,
+        "appeal": None,
+    }
+    data = {**data, "rating": rating.value}
+    if rating not in BAD_RATINGS:
+        fields.update(closed_at=ctx.now, closure=ClosureKind.SATISFIED)
+        return Change(S.CLOSED, fields, note=comment, data=data)
+    dl = compute_deadlines(
+        ctx.calendar,
+        ctx.today,
+        ctx.policy.rectification_days,
+        warning_lead=ctx.policy.warning_lead_days,
+    )
+    fields.update(
+        reopen_count=d.reopen_count + 1,
+        rectification_state=RectificationState.OPEN,
+        rectification_deadline=dl.effective,
+        rectified_at=None,
+        effective_deadline=dl.effective,
+        warning_date=dl.warning_from,
+        deadline_confirmed=dl.confirmed,
+    )
+    return Change(S.IN_PROGRESS, fields, note=comment, data=data)
+
+
+async def rate_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    rating: str,
+    comment: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """The enterprise rates the result in the app (好差评)."""
+    problems = Problems()
+    level = choice(problems, Satisfaction, rating, "rating")
+    if level is None and not problems.items:
+        problems.add("REQUIRED", "rating")
+    clean = _note(problems, comment, required=False, field="comment")
+    problems.raise_if_any()
+    assert level is not None
+    return await run_transition(
+        actor,
+        demand_id,
+        A.RATE,
+        lambda ctx: _rating_change(ctx, level, clean, {"by": "ENTERPRISE"}),
+        client_id=client_id,
+        args={"rating": rating, "comment": comment},
+        expected_version=version,
+    )
+
+
+async def record_return_visit(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reached: bool,
+    rating: str | None = None,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """回访: the office calls the enterprise. Reached: its rating counts as the enterprise's.
+    Not reached: one more failed attempt; after the policy's number it closes as unreached."""
+    problems = Problems()
+    level = choice(problems, Satisfaction, rating, "rating") if reached else None
+    if reached and level is None and not problems.items:
+        problems.add("REQUIRED", "rating")
+    clean = _note(problems, note, required=False)
+    problems.raise_if_any()
+
+    def work(ctx: DemandContext) -> Change:
+        if reached:
+            assert level is not None
+            return _rating_change(ctx, level, clean, {"by": "RETURN_VISIT", "reached": True})
+        d = ctx.demand
+        attempts = d.contact_attempts + 1
+        data = {"reached": False, "attempt": attempts}
+        if attempts >= ctx.policy.unreached_attempts:
+            return Change(
+                S.CLOSED,
+                {
+                    "contact_attempts": attempts,
+                    "closed_at": ctx.now,
+                    "closure": ClosureKind.UNREACHED,
+                },
+                note=clean,
+                data=data,
+            )
+        return Change(S.PENDING_VISIT, {"contact_attempts": attempts}, note=clean, data=data)
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.RECORD_RETURN_VISIT,
+        work,
+        client_id=client_id,
+        args={"reached": reached, "rating": rating, "note": note},
+        expected_version=version,
+    )
+
+
+async def appeal_rating(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reason: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """申诉: the department contests a bad rating once; a supervisor decides."""
+    clean = _checked_note(reason, required=True, field="reason")
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(
+            ctx.demand.state,
+            {"appeal": RequestDecision.PENDING},
+            note=clean,
+            after=_request(PendingKind.APPEAL, actor, clean),
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.APPEAL_RATING,
+        work,
+        client_id=client_id,
+        args={"reason": reason},
+        expected_version=version,
+    )
+
+
+async def decide_appeal(
+    actor: Actor,
+    demand_id: int,
+    *,
+    uphold: bool,
+    note: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """Upheld: the rating stays in the record but leaves the rankings, and the rectification
+    is waived. Refused: nothing changes but the record of the decision."""
+    clean = _checked_note(note, required=True)
+
+    async def work(ctx: DemandContext) -> Change:
+        await _decide(ctx, PendingKind.APPEAL, actor, uphold, clean)
+        d = ctx.demand
+        fields: dict[str, Any] = {
+            "appeal": RequestDecision.APPROVED if uphold else RequestDecision.REFUSED
+        }
+        if uphold:
+            fields["rating_excluded"] = True
+            if d.rectification_state is RectificationState.OPEN:
+                fields["rectification_state"] = RectificationState.WAIVED
+        return Change(d.state, fields, note=clean, data={"upheld": uphold})
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.DECIDE_APPEAL,
+        work,
+        client_id=client_id,
+        args={"uphold": uphold, "note": note},
+        expected_version=version,
+    )
+
+
+# --------------------------------------------------------------------------- others
+
+
+async def escalate_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    level: int | None = None,
+    note: str,
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """督办: a supervisor raises the level (1..3); the department's leader, then the supervisor
+    are told (the notifications issue adds the messages)."""
+    clean = _checked_note(note, required=True)
+
+    def work(ctx: DemandContext) -> Change:
+        current = ctx.demand.escalation_level
+        new = current + 1 if level is None else level
+        if not current < new <= 3:
+            raise DomainError("INVALID_ESCALATION_LEVEL", "level", current=current)
+        return Change(
+            ctx.demand.state, {"escalation_level": new}, note=clean, data={"level": new}
+        )
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.ESCALATE,
+        work,
+        client_id=client_id,
+        args={"level": level, "note": note},
+        expected_version=version,
+    )
+
+
+async def withdraw_demand(
+    actor: Actor,
+    demand_id: int,
+    *,
+    reason: str = "",
+    client_id: str | None = None,
+    version: int | None = None,
+) -> Demand:
+    """撤回: the enterprise (or whoever submitted it) takes it back while it is open."""
+    clean = _checked_note(reason, required=False, field="reason")
+
+    async def work(ctx: DemandContext) -> Change:
+        await DemandRequest.filter(
+            demand_id=ctx.demand.id, decision=RequestDecision.PENDING
+        ).update(decision=RequestDecision.REFUSED, decided_at=ctx.now, decision_note="撤回")
+        return Change(S.WITHDRAWN, {"pending": None, "suspended_at": None}, note=clean)
+
+    return await run_transition(
+        actor,
+        demand_id,
+        A.WITHDRAW,
+        work,
+        client_id=client_id,
+        args={"reason": reason},
+        expected_version=version,
+    )

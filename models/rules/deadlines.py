@@ -1,0 +1,54 @@
+"""A demand's deadlines in working days: the dispatch deadline, the effective one (approved
+extensions added, suspended working days excluded) and the day its warning starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from models.rules.workdays import WorkCalendar
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    deadline: date  # dispatch date + limit
+    effective: date  # + extensions + suspended working days
+    warning_from: date  # the warning (预警) is due from this day on
+    confirmed: bool  # False when a count ran through a year the calendar does not know
+
+
+def compute_deadlines(
+    cal: WorkCalendar,
+    dispatched_on: date,
+    limit_days: int,
+    *,
+    extension_days: int = 0,
+    suspended_days: int = 0,
+    warning_lead: int = 1,
+) -> Deadlines:
+    base = cal.add_working_days(dispatched_on, limit_days)
+    effective = cal.add_working_days(dispatched_on, limit_days + extension_days + suspended_days)
+    return Deadlines(
+        deadline=base.date,
+        effective=effective.date,
+        warning_from=cal.subtract_working_days(effective.date, warning_lead),
+        confirmed=base.confirmed and effective.confirmed,
+    )
+
+
+def rectification_deadlines(
+    cal: WorkCalendar, rated_on: date, limit_days: int, warning_lead: int
+) -> Deadlines:
+    """A bad rating's rectification (整改) runs on its own limit from the rating day."""
+    return compute_deadlines(cal, rated_on, limit_days, warning_lead=warning_lead)
+
+
+def remaining_working_days(cal: WorkCalendar, today: date, effective: date) -> int:
+    """Working days left until the effective deadline; negative once it has passed."""
+    if today <= effective:
+        return cal.working_days_between(today, effective)
+    return -cal.working_days_between(effective, today)
+
+
+def is_overdue(today: date, effective: date | None) -> bool:
+    return effective is not None and today > effective
