@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
+
 DEFAULT_LOCALE = "zh"
 
 _MESSAGES: dict[str, tuple[str, str]] = {
@@ -103,6 +105,55 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "统一社会信用代码与第 {row} 行重复，本行未导入",
         "Same credit code as row {row}; this row was not imported",
     ),
+    # Attachments (附件).
+    "FILE_TOO_LARGE": ("文件不能超过 {max} MB", "Files must be at most {max} MB"),
+    "EMPTY_FILE": ("文件为空", "The file is empty"),
+    "UNSUPPORTED_FILE_TYPE": (
+        "不支持的文件类型，或文件内容与扩展名不符（支持图片 JPG/PNG/WEBP/HEIC/GIF、PDF、"
+        "Word/Excel/PowerPoint 文档和 UTF-8 文本）",
+        "Unsupported file type, or the content does not match the file name (allowed: "
+        "JPG/PNG/WEBP/HEIC/GIF images, PDF, Word/Excel/PowerPoint documents, UTF-8 text)",
+    ),
+    "INVALID_UPLOAD": (
+        "请以 multipart/form-data 格式上传一个名为 file 的文件",
+        "Send one file in a multipart/form-data part named file",
+    ),
+    "INVALID_ATTACHMENT": (
+        "附件不存在、不是您上传的或已被使用",
+        "An attachment does not exist, was not uploaded by you, or is already used",
+    ),
+    "TOO_MANY_ATTACHMENTS": ("附件不能超过 {max} 个", "At most {max} attachments are allowed"),
+    # The working-day calendar (工作日历).
+    "WORKING_DAYS_OUT_OF_RANGE": (
+        "工作日天数须在 {min} 到 {max} 之间",
+        "The number of working days must be between {min} and {max}",
+    ),
+    "YEAR_OUT_OF_RANGE": (
+        "年份须在 {min} 到 {max} 之间",
+        "The year must be between {min} and {max}",
+    ),
+    "DATE_OUTSIDE_YEAR": ("日期 {value} 不在 {year} 年内", "{value} does not lie in {year}"),
+    "DUPLICATE_DATE": ("日期 {value} 重复", "{value} is listed twice"),
+    "HOLIDAY_AND_WORKDAY": (
+        "{value} 不能既是放假日又是调休上班日",
+        "{value} cannot be both a holiday and a make-up workday",
+    ),
+    "REDUNDANT_HOLIDAY": (
+        "{value} 是周末，本就休息，只需填写周一至周五的放假日",
+        "{value} is a weekend day and already a day off; list only weekday holidays",
+    ),
+    "REDUNDANT_WORKDAY": (
+        "{value} 是周一至周五，本就上班，只需填写周末的调休上班日",
+        "{value} is a weekday and already a working day; list only weekend make-up workdays",
+    ),
+    "REDUNDANT_REGION_DAY": (
+        "{value} 在上级日历中已是同样的安排，无需单独设置",
+        "{value} is already so in the calendar above this region",
+    ),
+    "CALENDAR_YEAR_NOT_ENTERED": (
+        "{year} 年的节假日安排尚未录入",
+        "No holiday arrangement has been entered for {year}",
+    ),
 }
 
 
@@ -138,6 +189,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "contacts": ("联系人", "Contact"),
     "address": ("地址", "Address"),
     "legalRepresentative": ("法定代表人", "Legal representative"),
+    "file": ("文件", "File"),
+    "attachmentIds": ("附件", "Attachments"),
+    "year": ("年份", "Year"),
+    "note": ("备注", "Note"),
+    "holidays": ("放假日期", "Holidays"),
+    "days": ("日期", "Days"),
 }
 
 
@@ -149,6 +206,12 @@ def label(field: str | None, locale: str) -> str:
     return (pair[1] if locale == "en" else pair[0]) if pair else key
 
 
+_MESSAGES.update(DEMAND_MESSAGES)
+_LABELS.update(DEMAND_LABELS)
+# Parameters that are codes themselves, shown by their names.
+_NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES}
+
+
 def message(
     code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, **params: Any
 ) -> str:
@@ -157,6 +220,9 @@ def message(
         return code
     template = pair[1] if locale == "en" else pair[0]
     params.setdefault("label", label(field, locale))
+    for key, names in _NAMED_PARAMS.items():
+        if params.get(key) in names:
+            params[key] = names[params[key]][1 if locale == "en" else 0]
     try:
         return template.format(**params)
     except (KeyError, IndexError):

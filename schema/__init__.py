@@ -20,15 +20,27 @@ from strawberry.extensions import (
 
 from schema.errors import should_mask
 from schema.mutations.auth import AuthMutations
+from schema.mutations.calendar import CalendarMutations
+from schema.mutations.demands import DemandMutations
 from schema.mutations.enterprises import EnterpriseMutations
 from schema.mutations.org import OrgMutations
+from schema.mutations.policy import PolicyMutations
 from schema.queries import Query
+from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
+from schema.types.files import Attachment
 from schema.types.org import RoleGrant
 
 
 @strawberry.type
-class Mutation(AuthMutations, OrgMutations, EnterpriseMutations):
+class Mutation(
+    AuthMutations,
+    OrgMutations,
+    EnterpriseMutations,
+    CalendarMutations,
+    PolicyMutations,
+    DemandMutations,
+):
     pass
 
 
@@ -65,5 +77,5 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
         mutation=Mutation,
         extensions=extensions,
         # Types reachable only through node(id:) must still be in the schema.
-        types=[RoleGrant, EnterpriseContact, LeaderAssignment],
+        types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
     )

@@ -9,9 +9,11 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
+from models.demands import Attachment, DemandAssist, DemandEvent
 from models.enterprises import EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
 from models.rules.clock import today
+from schema.types.files import ATTACHMENT_COLUMNS
 
 REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")
 DEPARTMENT_COLUMNS = ("id", "name", "code", "region_id")
@@ -20,7 +22,48 @@ GRANT_COLUMNS = ("id", "user_id", "role", "region_id", "department_id", "lead")
 CONTACT_COLUMNS = ("id", "enterprise_id", "name", "mobile", "position", "user_id")
 ASSIGNMENT_COLUMNS = ("id", "enterprise_id", "leader_id", "start_date", "end_date", "note")
 
+# A timeline event row (schema.types.demands.EVENT_COLUMNS plus the key it is grouped by).
+EVENT_ROW_COLUMNS = (
+    "id",
+    "demand_id",
+    "action",
+    "at",
+    "from_state",
+    "to_state",
+    "note",
+    "data",
+    "actor_id",
+)
+
 Row = dict[str, Any]
+
+
+def _assisting_departments() -> DataLoader[int, list[Row]]:
+    async def load(demand_ids: list[int]) -> list[list[Row]]:
+        groups: dict[int, list[Row]] = defaultdict(list)
+        rows = (
+            await DemandAssist.filter(demand_id__in=demand_ids)
+            .order_by("id")
+            .values(
+                "demand_id",
+                "department_id",
+                "department__name",
+                "department__code",
+                "department__region_id",
+            )
+        )
+        for r in rows:
+            groups[r["demand_id"]].append(
+                {
+                    "id": r["department_id"],
+                    "name": r["department__name"],
+                    "code": r["department__code"],
+                    "region_id": r["department__region_id"],
+                }
+            )
+        return [groups.get(i, []) for i in demand_ids]
+
+    return DataLoader(load_fn=load)
 
 
 def _by_id(model: Any, columns: Sequence[str]) -> DataLoader[int, Row | None]:
@@ -59,3 +102,10 @@ class Loaders:
             ASSIGNMENT_COLUMNS,
             Q(end_date=None) | Q(end_date__gte=today()),
         )
+        # No scope check here: whoever resolved the demand or event may see its files.
+        self.attachments_by_event = _grouped(Attachment, "event_id", ATTACHMENT_COLUMNS)
+        self.attachments_by_demand = _grouped(Attachment, "demand_id", ATTACHMENT_COLUMNS)
+        self.events_by_demand = _grouped(
+            DemandEvent, "demand_id", (*EVENT_ROW_COLUMNS, "actor__display_name")
+        )
+        self.assists_by_demand = _assisting_departments()

@@ -4,26 +4,62 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from models.access import Actor, enterprise_scope
+from models.access import Actor, demand_scope, enterprise_scope
+from models.demands import Attachment as AttachmentModel
+from models.demands import Demand as DemandModel
+from models.demands import DemandEvent as EventModel
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import EnterpriseContact as ContactModel
 from models.enterprises import LeaderAssignment as AssignmentModel
 from models.errors import DomainError
+from models.ops.attachments import can_see_attachment
+from models.ops.policy import CATEGORY_COLUMNS
 from models.org import RoleGrant as GrantModel
+from models.policy import DemandCategory as CategoryModel
 from models.rules.roles import Role
 from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS, GRANT_COLUMNS
 from schema.relay import Node, from_global_id
+from schema.types.demands import EVENT_COLUMNS, DemandCategory, DemandEvent
 from schema.types.enterprises import (
     ENTERPRISE_COLUMNS,
     Enterprise,
     EnterpriseContact,
     LeaderAssignment,
 )
+from schema.types.files import ATTACHMENT_COLUMNS, Attachment
 from schema.types.org import Department, Region, RoleGrant, User
 
 
 async def _visible_enterprise(actor: Actor, pk: int) -> bool:
     return await EnterpriseModel.filter(enterprise_scope(actor), id=pk).exists()
+
+
+async def _demand_node(actor: Actor, pk: int) -> Node | None:
+    from schema.demand_reads import get_demand
+
+    return await get_demand(actor, pk)
+
+
+async def _event_node(actor: Actor, pk: int) -> Node | None:
+    rows = await EventModel.filter(id=pk).values(*EVENT_COLUMNS, "demand_id", "actor__display_name")
+    if (
+        not rows
+        or not await DemandModel.filter(demand_scope(actor), id=rows[0]["demand_id"]).exists()
+    ):
+        return None
+    return DemandEvent.from_row(rows[0], actor_name=rows[0]["actor__display_name"])
+
+
+async def _category_node(actor: Actor, pk: int) -> Node | None:
+    rows = await CategoryModel.filter(id=pk).values(*CATEGORY_COLUMNS)
+    return DemandCategory.from_row(rows[0]) if rows else None
+
+
+_DEMAND_NODES = {
+    "Demand": _demand_node,
+    "DemandEvent": _event_node,
+    "DemandCategory": _category_node,
+}
 
 
 async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
@@ -58,6 +94,15 @@ async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
         if rows and await _visible_enterprise(actor, rows[0]["enterprise_id"]):
             return EnterpriseContact.from_row(rows[0])
         return None
+    if type_name == "Attachment":
+        rows = await AttachmentModel.filter(id=pk).values(*ATTACHMENT_COLUMNS)
+        if rows and await can_see_attachment(
+            actor, rows[0]["uploaded_by_id"], rows[0]["demand_id"]
+        ):
+            return Attachment.from_row(rows[0])
+        return None
+    if type_name in _DEMAND_NODES:
+        return await _DEMAND_NODES[type_name](actor, pk)
     if type_name == "LeaderAssignment":
         rows = await AssignmentModel.filter(id=pk).values(*ASSIGNMENT_COLUMNS)
         if rows and await _visible_enterprise(actor, rows[0]["enterprise_id"]):

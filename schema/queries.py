@@ -16,10 +16,12 @@ from models.org import RoleGrant as GrantModel
 from models.org import User as UserModel
 from models.rules.clock import today
 from models.rules.roles import Role as RoleValue
+from schema.demand_queries import DemandQueries
 from schema.guards import actor_of, guarded
 from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
 from schema.node import resolve_node
 from schema.relay import Connection, Node, paginate, pk_of
+from schema.types.calendar import CalendarQueries
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.enums import RegionLevel, Role
 from schema.types.org import Department, Region, User
@@ -69,7 +71,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query:
+class Query(CalendarQueries, DemandQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

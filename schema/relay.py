@@ -71,7 +71,8 @@ class Connection(Generic[NodeT]):
 
 
 def _encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), ensure_ascii=False).encode()).decode()
+    raw = json.dumps(list(values), ensure_ascii=False, default=str)  # dates as ISO strings
+    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
 def _decode_cursor(cursor: str, width: int) -> list[Any]:
@@ -85,12 +86,14 @@ def _decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 def _after_q(order: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in ascending (order...) order: a keyset condition."""
+    """Rows strictly after `values` in (order...) order, "-name" descending: a keyset condition."""
     terms = []
-    for i, name in enumerate(order):
-        term = Q(**{f"{name}__gt": values[i]})
+    names = [o.lstrip("-") for o in order]
+    for i, o in enumerate(order):
+        op = "lt" if o.startswith("-") else "gt"
+        term = Q(**{f"{names[i]}__{op}": values[i]})
         for j in range(i):
-            term &= Q(**{order[j]: values[j]})
+            term &= Q(**{names[j]: values[j]})
         terms.append(term)
     return Q(*terms, join_type=Q.OR)
 
@@ -103,18 +106,33 @@ async def paginate(
     order: Sequence[str],
     columns: Sequence[str],
     build: Callable[[dict[str, Any]], NodeT],
+    prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+    cursor_types: dict[str, Callable[[Any], Any]] | None = None,
 ) -> Connection[NodeT]:
-    """One page of plain rows in a stable keyset order; totalCount only when asked for."""
+    """One page of plain rows in a stable keyset order; totalCount only when asked for.
+    `prepare` sees the page's rows before nodes are built (to batch what they share);
+    `cursor_types` turns a cursor's JSON values back into column values (dates)."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
     count_qs = qs
+    names = [o.lstrip("-") for o in order]
     if after:
-        qs = qs.filter(_after_q(order, _decode_cursor(after, len(order))))
+        values = _decode_cursor(after, len(order))
+        for i, name in enumerate(names):
+            parse = (cursor_types or {}).get(name)
+            if parse is not None:
+                try:
+                    values[i] = parse(values[i])
+                except (TypeError, ValueError):
+                    raise DomainError("INVALID_CURSOR", "after") from None
+        qs = qs.filter(_after_q(order, values))
     rows = await qs.order_by(*order).limit(size + 1).values(*columns)
     has_next = len(rows) > size
     rows = rows[:size]
-    edges = [Edge(cursor=_encode_cursor([r[o] for o in order]), node=build(r)) for r in rows]
+    if prepare is not None:
+        await prepare(rows)
+    edges = [Edge(cursor=_encode_cursor([r[n] for n in names]), node=build(r)) for r in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -13,8 +13,10 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
+from models.ops.attachments import configure_storage
 from models.org import User
 from schema import Limits, build_schema
+from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
 from server.settings import Settings, SettingsError, load_settings
@@ -39,9 +41,11 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         limits=Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases),
     )
     endpoint = GraphQLEndpoint(schema, settings)
+    files = FileEndpoints(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        configure_storage(settings.data_dir / "files")
         if init_db:
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 await refuse_demo_accounts_in_production(settings)
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/uploads", files.upload, methods=["POST"]),
+            Route("/files/{id}", files.download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

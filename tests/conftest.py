@@ -13,6 +13,7 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from models.db import migrate_database, normalize_db_url, tortoise_config
+from models.ops.calendar import invalidate_calendar_cache
 
 _TMP = Path(tempfile.mkdtemp(prefix="enterprise-desk-tests-"))
 DB_URL = normalize_db_url(
@@ -66,6 +67,7 @@ async def truncate_all() -> None:
 async def db(_database: str) -> str:
     """An empty, migrated database for one test."""
     await truncate_all()
+    invalidate_calendar_cache()
     return _database
 
 

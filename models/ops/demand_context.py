@@ -16,6 +16,7 @@ from models.org import Region
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_flow import Facts, Relation
 from models.rules.demand_states import DemandState
+from models.rules.demand_view import Clock, extension_room, facts_of
 from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar, local_date
@@ -31,32 +32,35 @@ class DemandContext:
     now: datetime
     today: date
 
+    def clock(self) -> Clock:
+        return clock_of(self.demand)
+
     def facts(self) -> Facts:
         d = self.demand
-        return Facts(
-            state=d.state,
+        return facts_of(
+            self.clock(),
             pending=d.pending,
             rating=d.rating,
             appeal=d.appeal,
             escalation_level=d.escalation_level,
-            return_window_open=self.return_window_open(),
-            extension_allowed=self.extension_allowed(),
+            cal=self.calendar,
+            policy=self.policy,
+            today=self.today,
         )
 
-    def return_window_open(self) -> bool:
-        d = self.demand
-        if d.dispatched_at is None:
-            return False
-        used = self.calendar.working_days_between(local_date(d.dispatched_at), self.today)
-        return used <= self.policy.return_window_days
-
     def extension_room(self) -> int:
-        return self.policy.extension_cap_days - self.demand.extension_days
+        return extension_room(self.clock(), self.policy)
 
-    def extension_allowed(self) -> bool:
-        d = self.demand
-        before_deadline = d.effective_deadline is not None and self.today <= d.effective_deadline
-        return before_deadline and self.extension_room() > 0
+
+def clock_of(d: Demand) -> Clock:
+    return Clock(
+        state=d.state,
+        dispatched_at=d.dispatched_at,
+        effective_deadline=d.effective_deadline,
+        warning_date=d.warning_date,
+        suspended_at=d.suspended_at,
+        extension_days=d.extension_days,
+    )
 
 
 def relation_of(

@@ -172,3 +172,20 @@ async def update_category(
         cat.is_active = is_active
     await cat.save()
     return cat
+
+
+def _chain_of_path(path: str) -> list[int]:
+    return [int(p) for p in path.strip("/").split("/") if p]
+
+
+async def load_policies(region_paths: dict[int, str]) -> dict[int, Policy]:
+    """Effective policies of several regions (id → path) in one query, for list screens."""
+    chains = {rid: _chain_of_path(path) for rid, path in region_paths.items()}
+    wanted = {r for chain in chains.values() for r in chain}
+    rows = {
+        r["region_id"]: r["overrides"]
+        for r in await RegionPolicy.filter(region_id__in=wanted).values("region_id", "overrides")
+    } if wanted else {}
+    return {
+        rid: merge_policy([rows[r] for r in chain if r in rows]) for rid, chain in chains.items()
+    }

@@ -67,12 +67,16 @@ class WorkCalendar:
 
     def subtract_working_days(self, end: date, n: int) -> date:
         """The latest date from which `n` working days reach `end` (warnings before deadlines)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
         d, left = end, n
-        while left > 0:
+        for _ in range(_MAX_SCAN_DAYS * max(1, n)):
+            if left == 0:
+                return d
             if self.is_workday(d):
                 left -= 1
             d -= timedelta(days=1)
-        return d
+        raise ValueError("no working days in the calendar")
 
 
 def local_date(moment: datetime) -> date:

@@ -1,0 +1,437 @@
+"""Attachments: files uploaded by users, kept on local disk, linked to demands and their events.
+
+An upload is stored first and linked later: the app uploads each file, gets its id, and passes
+the ids to the operation that creates the demand, reply or timeline event (`attach_files`, inside
+that operation's transaction). Until then only the uploader sees the file; afterwards everyone
+who may read the demand does. Unlinked uploads are removed by `purge_unlinked`.
+
+The bytes decide the type: the content is sniffed from its magic bytes and must agree with the
+name's extension; the client's claimed Content-Type is never stored. The display name is
+sanitised and never used as a path: files live under a random key in sharded folders."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import os
+import re
+import unicodedata
+import uuid
+import zipfile
+import zlib
+from datetime import timedelta
+from pathlib import Path
+
+from tortoise.transactions import in_transaction
+
+from models.access import Actor, demand_scope
+from models.demands import Attachment, Demand
+from models.errors import DomainError
+from models.rules.clock import now
+
+MIB = 1024 * 1024
+MAX_UPLOAD_BYTES = 20 * MIB
+MAX_ATTACHMENTS_PER_CALL = 20
+MAX_FILE_NAME_LENGTH = 255
+# ZIP-based office files: refuse archives that would unpack to more than this, or hold more
+# entries than this (decompression bombs), judged from the central directory alone.
+MAX_ZIP_UNCOMPRESSED_BYTES = 200 * MIB
+MAX_ZIP_ENTRIES = 5000
+MAX_CONTENT_TYPES_XML_BYTES = 1 * MIB
+
+DEFAULT_STORAGE_ROOT = Path("var/files")
+_storage_root: Path = DEFAULT_STORAGE_ROOT
+
+# --- content types -------------------------------------------------------------------------
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+WEBP = "image/webp"
+HEIC = "image/heic"
+HEIF = "image/heif"
+GIF = "image/gif"
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+DOC = "application/msword"
+XLS = "application/vnd.ms-excel"
+TEXT = "text/plain; charset=utf-8"
+
+# Which sniffed types each extension may hold (HEIC and HEIF files are named either way).
+EXTENSION_TYPES: dict[str, frozenset[str]] = {
+    ".jpg": frozenset({JPEG}),
+    ".jpeg": frozenset({JPEG}),
+    ".png": frozenset({PNG}),
+    ".webp": frozenset({WEBP}),
+    ".heic": frozenset({HEIC, HEIF}),
+    ".heif": frozenset({HEIC, HEIF}),
+    ".gif": frozenset({GIF}),
+    ".pdf": frozenset({PDF}),
+    ".docx": frozenset({DOCX}),
+    ".xlsx": frozenset({XLSX}),
+    ".pptx": frozenset({PPTX}),
+    ".doc": frozenset({DOC}),
+    ".xls": frozenset({XLS}),
+    ".txt": frozenset({TEXT}),
+}
+
+# Broad families, for comparing the client's claimed type with what the bytes are. Apps often
+# send a generic or slightly wrong image type, so a claim only has to name the right family.
+_FAMILY: dict[str, str] = {
+    JPEG: "image",
+    PNG: "image",
+    WEBP: "image",
+    HEIC: "image",
+    HEIF: "image",
+    GIF: "image",
+    PDF: "pdf",
+    DOCX: "office",
+    XLSX: "office",
+    PPTX: "office",
+    DOC: "office",
+    XLS: "office",
+    TEXT: "text",
+}
+_CLAIM_FAMILY: dict[str, str] = {
+    **{t.split(";")[0]: f for t, f in _FAMILY.items()},
+    "image/jpg": "image",
+    "image/pjpeg": "image",
+    "image/heic-sequence": "image",
+    "image/heif-sequence": "image",
+    "application/x-pdf": "pdf",
+    "application/vnd.ms-powerpoint": "office",
+    "application/vnd.ms-word": "office",
+}
+# Claims that are never acceptable, whatever the bytes look like.
+_DANGEROUS_CLAIMS = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-msdownload",
+        "application/x-msdos-program",
+        "application/x-executable",
+        "application/x-elf",
+        "application/x-sh",
+        "application/java-archive",
+        "application/vnd.android.package-archive",
+    }
+)
+
+# The main part of each OOXML package, as its [Content_Types].xml declares it.
+_OOXML_MAIN_TYPES: dict[str, bytes] = {
+    DOCX: b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    XLSX: b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    PPTX: b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+# C0 controls other than tab, line feed, form feed and carriage return mark a binary file.
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_STORAGE_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
+
+
+class UnsupportedFile(Exception):
+    """The bytes are not an allowed type, or not the type the name says."""
+
+
+# --- storage root --------------------------------------------------------------------------
+
+
+def configure_storage(path: Path | str) -> None:
+    """Set the folder files are kept in; called once at start-up (folders are made on use)."""
+    global _storage_root
+    _storage_root = Path(path)
+
+
+def storage_root() -> Path:
+    return _storage_root
+
+
+def storage_path(storage_key: str) -> Path:
+    """Where a stored key lives; a key not of our own making never names a path."""
+    if not _STORAGE_KEY.fullmatch(storage_key):
+        raise ValueError("malformed storage key")
+    return _storage_root / storage_key
+
+
+def _new_storage_key() -> str:
+    key = uuid.uuid4().hex
+    return f"{key[:2]}/{key[2:4]}/{key}"
+
+
+# --- names and types -----------------------------------------------------------------------
+
+
+def clean_file_name(raw: str) -> str:
+    """A safe display name: the last path component, without control or format characters
+    (bidi overrides included), trimmed, at most 255 characters keeping the extension."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = name.strip().strip(".").strip()
+    if not name:
+        return "file"
+    if len(name) > MAX_FILE_NAME_LENGTH:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            name = stem[: MAX_FILE_NAME_LENGTH - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_FILE_NAME_LENGTH]
+    return name
+
+
+def extension_of(name: str) -> str:
+    _, dot, ext = name.rpartition(".")
+    return f".{ext.lower()}" if dot else ""
+
+
+def _heif_type(data: bytes) -> str | None:
+    """HEIC/HEIF: an ISO-BMFF file whose `ftyp` box names a HEIF brand."""
+    if data[4:8] != b"ftyp":
+        return None
+    box_size = int.from_bytes(data[0:4], "big")
+    if not 16 <= box_size <= min(len(data), 4096):
+        return None
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, box_size - 3, 4)}
+    if brands & _HEIC_BRANDS:
+        return HEIC
+    if brands & _HEIF_BRANDS:
+        return HEIF
+    return None
+
+
+def _ooxml_type(data: bytes) -> str | None:
+    """DOCX/XLSX/PPTX: a ZIP package with [Content_Types].xml naming its main part. Only the
+    central directory and that one small entry are read; nothing is extracted."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise UnsupportedFile("too many entries in the archive")
+        if sum(e.file_size for e in entries) > MAX_ZIP_UNCOMPRESSED_BYTES:
+            raise UnsupportedFile("the archive would unpack too large")
+        manifest = next((e for e in entries if e.filename == "[Content_Types].xml"), None)
+        if manifest is None or manifest.file_size > MAX_CONTENT_TYPES_XML_BYTES:
+            return None
+        with archive.open(manifest) as fh:
+            # Read at most the cap, whatever the entry's header claims.
+            content = fh.read(MAX_CONTENT_TYPES_XML_BYTES + 1)
+        if len(content) > MAX_CONTENT_TYPES_XML_BYTES:
+            return None
+    found = [t for t, main in _OOXML_MAIN_TYPES.items() if main in content]
+    return found[0] if len(found) == 1 else None
+
+
+def _ole_type(data: bytes) -> str | None:
+    """Legacy DOC/XLS: an OLE compound file holding a Word or Excel stream (by its UTF-16 name
+    in the directory); other compound files (MSI installers, ...) are not documents."""
+    if b"W\x00o\x00r\x00d\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t\x00" in data:
+        return DOC
+    if b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k\x00" in data or b"B\x00o\x00o\x00k\x00\x00" in data:
+        return XLS
+    return None
+
+
+def _text_type(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _TEXT_CONTROLS.search(text) else TEXT
+
+
+def sniff_type(data: bytes, extension: str) -> str | None:
+    """The type the bytes really are, among the allowed ones; None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        return _ooxml_type(data)
+    if data.startswith(_OLE_MAGIC):
+        return _ole_type(data)
+    heif = _heif_type(data)
+    if heif:
+        return heif
+    # Plain text has no magic: only considered when the name says .txt.
+    if extension == ".txt":
+        return _text_type(data)
+    return None
+
+
+def _claim_agrees(claimed_type: str | None, sniffed: str) -> bool:
+    claim = (claimed_type or "").split(";")[0].strip().lower()
+    if claim in _DANGEROUS_CLAIMS:
+        return False
+    family = _CLAIM_FAMILY.get(claim)
+    # A generic or unknown claim (application/octet-stream, ...) tells nothing: the bytes rule.
+    return family is None or family == _FAMILY[sniffed]
+
+
+def detect_type(file_name: str, claimed_type: str | None, data: bytes) -> str:
+    """The content type to store, or UnsupportedFile when the bytes are not an allowed type
+    or disagree with the name's extension or the client's claim."""
+    extension = extension_of(file_name)
+    allowed = EXTENSION_TYPES.get(extension)
+    if allowed is None:
+        raise UnsupportedFile("extension not allowed")
+    try:
+        sniffed = sniff_type(data, extension)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        raise UnsupportedFile("unreadable archive") from exc
+    except (RuntimeError, NotImplementedError, ValueError, OSError) as exc:
+        # zipfile's refusals of encrypted or unusual archives.
+        raise UnsupportedFile("unreadable archive") from exc
+    if sniffed is None or sniffed not in allowed:
+        raise UnsupportedFile("content does not match the name")
+    if not _claim_agrees(claimed_type, sniffed):
+        raise UnsupportedFile("content does not match the claimed type")
+    return sniffed
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def _write_file(path: Path, data: bytes) -> str:
+    """Write to a temporary file beside the target, then rename it into place atomically.
+    Returns the SHA-256 of the bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return digest
+
+
+def _remove_file(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+async def store_upload(
+    actor: Actor | None, file_name: str, claimed_type: str | None, data: bytes
+) -> Attachment:
+    """Keep an uploaded file for the signed-in user; it is linked to something later."""
+    if actor is None:
+        raise DomainError("UNAUTHENTICATED")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DomainError("FILE_TOO_LARGE", "file", max=MAX_UPLOAD_BYTES // MIB)
+    if not data:
+        raise DomainError("EMPTY_FILE", "file")
+    name = clean_file_name(file_name)
+    try:
+        content_type = await asyncio.to_thread(detect_type, name, claimed_type, data)
+    except UnsupportedFile:
+        raise DomainError("UNSUPPORTED_FILE_TYPE", "file") from None
+    storage_key = _new_storage_key()
+    path = storage_path(storage_key)
+    sha256 = await asyncio.to_thread(_write_file, path, data)
+    try:
+        return await Attachment.create(
+            uploaded_by_id=actor.user_id,
+            file_name=name,
+            content_type=content_type,
+            size=len(data),
+            sha256=sha256,
+            storage_key=storage_key,
+        )
+    except BaseException:
+        await asyncio.to_thread(_remove_file, path)
+        raise
+
+
+async def attach_files(
+    actor: Actor | None, attachment_ids: list[int], demand_id: int, event_id: int | None
+) -> list[Attachment]:
+    """Link the actor's own, still unlinked uploads to a demand (and one of its events).
+
+    Meant to run inside the calling operation's transaction, which has already checked the
+    actor may act on the demand and created the event. The conditional UPDATE makes two
+    concurrent calls unable to link the same file twice; a refusal links none of the files."""
+    if actor is None:
+        raise DomainError("UNAUTHENTICATED")
+    ids = list(dict.fromkeys(attachment_ids))
+    if not ids:
+        return []
+    if len(ids) > MAX_ATTACHMENTS_PER_CALL:
+        raise DomainError("TOO_MANY_ATTACHMENTS", "attachmentIds", max=MAX_ATTACHMENTS_PER_CALL)
+    owned_unlinked = {"id__in": ids, "uploaded_by_id": actor.user_id, "demand_id": None}
+    usable = set(await Attachment.filter(**owned_unlinked).values_list("id", flat=True))
+    refused = [i for i in ids if i not in usable]
+    if refused:
+        raise DomainError("INVALID_ATTACHMENT", "attachmentIds", ids=refused)
+    async with in_transaction():  # a savepoint when the caller's transaction is open
+        linked = await Attachment.filter(**owned_unlinked).update(
+            demand_id=demand_id, event_id=event_id
+        )
+        if linked != len(ids):  # another call linked one of them meanwhile
+            raise DomainError("INVALID_ATTACHMENT", "attachmentIds", ids=ids)
+        return await Attachment.filter(id__in=ids).order_by("id")
+
+
+async def can_see_attachment(actor: Actor, uploaded_by_id: int, demand_id: int | None) -> bool:
+    """The uploader always; anyone else once it is linked to a demand they may read."""
+    if uploaded_by_id == actor.user_id:
+        return True
+    if demand_id is None:
+        return False
+    return await Demand.filter(demand_scope(actor), id=demand_id).exists()
+
+
+async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Attachment, Path]:
+    """The attachment and the path of its bytes, for someone who may see it."""
+    if actor is None:
+        raise DomainError("UNAUTHENTICATED")
+    row = await Attachment.get_or_none(id=attachment_id)
+    if row is None or not await can_see_attachment(
+        actor,
+        row.uploaded_by_id,  # type: ignore[attr-defined]
+        row.demand_id,  # type: ignore[attr-defined]
+    ):
+        raise DomainError("NOT_FOUND")
+    try:
+        path = storage_path(row.storage_key)
+    except ValueError:
+        raise DomainError("NOT_FOUND") from None
+    if not await asyncio.to_thread(path.is_file):
+        raise DomainError("NOT_FOUND")
+    return row, path
+
+
+async def purge_unlinked(older_than: timedelta) -> int:
+    """Delete uploads never linked to anything and older than `older_than`, rows and files.
+    Each row is deleted only while still unlinked, so a file linked meanwhile survives.
+    Returns how many were removed."""
+    cutoff = now() - older_than
+    candidates = await Attachment.filter(demand_id=None, created_at__lt=cutoff).values_list(
+        "id", "storage_key"
+    )
+    removed = 0
+    for pk, key in candidates:
+        if not await Attachment.filter(id=pk, demand_id=None).delete():
+            continue
+        removed += 1
+        with contextlib.suppress(ValueError):
+            await asyncio.to_thread(_remove_file, storage_path(str(key)))
+    return removed

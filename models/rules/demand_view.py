@@ -1,0 +1,107 @@
+"""What a screen shows of a demand's clock, derived from its row, the calendar and today:
+the effective deadline (moving while suspended), overdue, warning, working days left, and the
+time-based facts the transition rules need. Pure: the operations and the read path share it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from models.rules.deadlines import remaining_working_days
+from models.rules.demand_flow import Facts
+from models.rules.demand_states import (
+    CLOCK_STATES,
+    DemandState,
+    PendingKind,
+    RequestDecision,
+    Satisfaction,
+)
+from models.rules.policy import Policy
+from models.rules.workdays import WorkCalendar, local_date
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """A demand's dates as the read path and the rules need them."""
+
+    state: DemandState
+    dispatched_at: datetime | None
+    effective_deadline: date | None
+    warning_date: date | None
+    suspended_at: datetime | None
+    extension_days: int
+
+
+def effective_deadline_now(c: Clock, cal: WorkCalendar, today: date) -> date | None:
+    """While suspended the deadline moves one working day for each working day suspended."""
+    if c.effective_deadline is None:
+        return None
+    if c.state is DemandState.SUSPENDED and c.suspended_at is not None:
+        paused = max(0, cal.working_days_between(local_date(c.suspended_at), today))
+        return cal.add_working_days(c.effective_deadline, paused).date
+    return c.effective_deadline
+
+
+def is_overdue(c: Clock, today: date) -> bool:
+    """Open with the department, not suspended, and past the effective deadline."""
+    return (
+        c.state in CLOCK_STATES and c.effective_deadline is not None and today > c.effective_deadline
+    )
+
+
+def in_warning(c: Clock, today: date) -> bool:
+    return (
+        c.state in CLOCK_STATES
+        and c.effective_deadline is not None
+        and c.warning_date is not None
+        and c.warning_date <= today <= c.effective_deadline
+    )
+
+
+def working_days_left(c: Clock, cal: WorkCalendar, today: date) -> int | None:
+    deadline = effective_deadline_now(c, cal, today)
+    if deadline is None or c.state not in CLOCK_STATES | {DemandState.SUSPENDED}:
+        return None
+    start = today
+    if c.state is DemandState.SUSPENDED and c.suspended_at is not None:
+        start = local_date(c.suspended_at)  # the clock stopped that day
+        deadline = c.effective_deadline or deadline
+    return remaining_working_days(cal, start, deadline)
+
+
+def return_window_open(c: Clock, cal: WorkCalendar, policy: Policy, today: date) -> bool:
+    if c.dispatched_at is None:
+        return False
+    used = cal.working_days_between(local_date(c.dispatched_at), today)
+    return used <= policy.return_window_days
+
+
+def extension_room(c: Clock, policy: Policy) -> int:
+    return policy.extension_cap_days - c.extension_days
+
+
+def extension_allowed(c: Clock, policy: Policy, today: date) -> bool:
+    before = c.effective_deadline is not None and today <= c.effective_deadline
+    return before and extension_room(c, policy) > 0
+
+
+def facts_of(
+    c: Clock,
+    *,
+    pending: PendingKind | None,
+    rating: Satisfaction | None,
+    appeal: RequestDecision | None,
+    escalation_level: int,
+    cal: WorkCalendar,
+    policy: Policy,
+    today: date,
+) -> Facts:
+    return Facts(
+        state=c.state,
+        pending=pending,
+        rating=rating,
+        appeal=appeal,
+        escalation_level=escalation_level,
+        return_window_open=return_window_open(c, cal, policy, today),
+        extension_allowed=extension_allowed(c, policy, today),
+    )

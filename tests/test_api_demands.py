@@ -1,0 +1,225 @@
+"""The demand loop over HTTP, as the three apps drive it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from models.access import load_actor
+from models.ops import demands as ops
+from models.rules.clock import acting_at, shanghai
+from schema.relay import to_global_id
+from tests.demand_world import build_demand_world
+from tests.factories import PASSWORD
+
+FIELDS = """id state version title overdue warning remainingWorkingDays deadline
+  effectiveDeadline deadlineConfirmed allowedActions pendingRequest
+  enterprise { name } department { name } category { name }
+  lastEvent { action actorName toState }"""
+
+SUBMIT = f"""mutation($input: SubmitDemandInput!) {{ submitDemand(input: $input) {{
+  demand {{ {FIELDS} }} errors {{ code field message }} }} }}"""
+
+
+def mutation(name: str, input_type: str) -> str:
+    return f"""mutation($input: {input_type}!) {{ {name}(input: $input) {{
+      demand {{ {FIELDS} }} errors {{ code field message }} }} }}"""
+
+
+async def act(gql, username: str, name: str, input_type: str, variables: dict) -> dict:
+    await gql.login(username, PASSWORD)
+    data = await gql(mutation(name, input_type), {"input": variables})
+    payload = data[name]
+    assert payload["errors"] == [], payload["errors"]
+    return payload["demand"]
+
+
+async def test_closed_loop_over_http_with_buttons_and_timeline(gql):
+    w = await build_demand_world()
+    await gql.login("ent_user", PASSWORD)
+    submit = {
+        "enterpriseId": to_global_id("Enterprise", w.base.ent_a1.id),
+        "title": "扩建用地审批两个月未办结",
+        "description": "我司扩建项目用地审批已停滞两个月。",
+        "categoryId": to_global_id("DemandCategory", w.category.id),
+        "clientMutationId": "0b9e2b1c-77aa-4c55-9d2e-3f1e0c4a5b6d",
+    }
+    first = (await gql(SUBMIT, {"input": submit}))["submitDemand"]
+    again = (await gql(SUBMIT, {"input": submit}))["submitDemand"]  # the app retried
+    assert first["errors"] == [] and again["demand"]["id"] == first["demand"]["id"]
+    d = first["demand"]
+    assert d["state"] == "SUBMITTED" and d["lastEvent"]["action"] == "SUBMIT"
+    assert d["allowedActions"] == ["WITHDRAW"]
+    gid = d["id"]
+
+    await gql.login("dispatcher", PASSWORD)
+    listed = await gql(
+        "{ demands(filter: {state: SUBMITTED}) { totalCount edges { node { id allowedActions } } } }"
+    )
+    assert listed["demands"]["totalCount"] == 1
+    assert set(listed["demands"]["edges"][0]["node"]["allowedActions"]) == {
+        "REJECT",
+        "ANSWER_DIRECTLY",
+        "MERGE",
+        "DISPATCH",
+    }
+    d = await act(
+        gql,
+        "dispatcher",
+        "dispatchDemand",
+        "DispatchDemandInput",
+        {
+            "demandId": gid,
+            "departmentId": to_global_id("Department", w.bureau.id),
+            "limitDays": 5,
+        },
+    )
+    assert d["state"] == "DISPATCHED" and d["department"]["name"] == "县自然资源局"
+    assert d["remainingWorkingDays"] == 5 and d["overdue"] is False
+
+    await gql.login("handler", PASSWORD)
+    mine = await gql(
+        "{ demands(filter: {assignedToMe: true}) { edges { node { id allowedActions } } } }"
+    )
+    assert [e["node"]["id"] for e in mine["demands"]["edges"]] == [gid]
+    assert set(mine["demands"]["edges"][0]["node"]["allowedActions"]) == {"CLAIM", "RETURN"}
+    d = await act(
+        gql, "handler", "claimDemand", "TransitionInput", {"demandId": gid, "version": d["version"]}
+    )
+    assert d["state"] == "IN_PROGRESS"
+    d = await act(
+        gql,
+        "handler",
+        "replyDemand",
+        "ReplyDemandInput",
+        {"demandId": gid, "outcome": "RESOLVED", "text": "已完成审批，许可证已发放"},
+    )
+    assert d["state"] == "PENDING_APPROVAL"
+    d = await act(gql, "lead", "approveReply", "DecisionInput", {"demandId": gid, "approve": True})
+    d = await act(
+        gql, "dispatcher", "reviewReply", "ReviewReplyInput", {"demandId": gid, "passed": True}
+    )
+    assert d["state"] == "PENDING_VISIT"
+    d = await act(
+        gql, "ent_user", "rateDemand", "RateDemandInput", {"demandId": gid, "rating": "SATISFIED"}
+    )
+    assert d["state"] == "CLOSED" and d["allowedActions"] == []
+
+    detail = await gql(
+        """query($id: ID!) { demand(id: $id) { timeline { action fromState toState actorName
+             actor { username } } } }""",
+        {"id": gid},
+    )
+    timeline = detail["demand"]["timeline"]
+    assert [e["action"] for e in timeline] == [
+        "SUBMIT",
+        "DISPATCH",
+        "CLAIM",
+        "REPLY",
+        "APPROVE_REPLY",
+        "REVIEW_REPLY",
+        "RATE",
+    ]
+    assert timeline[2]["actor"] == {"username": "handler"} and timeline[0]["fromState"] is None
+
+
+async def test_refusals_are_payload_errors_in_chinese_or_english(gql):
+    w = await build_demand_world()
+    d = await w.dispatched()
+    await gql.login("cadre_a", PASSWORD)  # a cadre sees the demand but cannot close it
+    query = mutation("claimDemand", "TransitionInput")
+    data = await gql(query, {"input": {"demandId": to_global_id("Demand", d.id)}})
+    assert data["claimDemand"] == {
+        "demand": None,
+        "errors": [{"code": "FORBIDDEN", "field": None, "message": "无权执行此操作"}],
+    }
+    await gql.login("handler", PASSWORD)
+    gql.language = "en"
+    data = await gql(
+        mutation("replyDemand", "ReplyDemandInput"),
+        {"input": {"demandId": to_global_id("Demand", d.id), "outcome": "RESOLVED", "text": "x"}},
+    )
+    err = data["replyDemand"]["errors"][0]
+    assert err["code"] == "INVALID_STATE" and "Dispatched" in err["message"]
+
+
+async def test_an_enterprise_never_sees_a_competitors_demand(gql):
+    w = await build_demand_world()
+    theirs = await ops.submit_demand(
+        w.outsider,
+        ops.DemandData(enterprise_id=w.base.ent_b1.id, title="竞争对手诉求", description="保密"),
+    )
+    mine = await w.submit()
+    await gql.login("ent_user", PASSWORD)
+    data = await gql(
+        """query($id: ID!) { demand(id: $id) { id } node(id: $id) { id }
+             demands { totalCount edges { node { id } } } }""",
+        {"id": to_global_id("Demand", theirs.id)},
+    )
+    assert data["demand"] is None and data["node"] is None
+    assert [e["node"]["id"] for e in data["demands"]["edges"]] == [to_global_id("Demand", mine.id)]
+
+
+async def test_overdue_and_warning_filters_follow_the_calendar(gql):
+    w = await build_demand_world()
+    with acting_at(shanghai(2025, 9, 26, 9)):
+        late = await w.dispatched(limit_days=5)  # due 2025-10-10: long past
+    fresh = await w.dispatched(limit_days=20)
+    await gql.login("dispatcher", PASSWORD)
+    q = "query($f: DemandFilter) { demands(filter: $f) { edges { node { id overdue remainingWorkingDays } } } }"
+    overdue = (await gql(q, {"f": {"overdue": True}}))["demands"]["edges"]
+    assert [e["node"]["id"] for e in overdue] == [to_global_id("Demand", late.id)]
+    assert overdue[0]["node"]["overdue"] is True and overdue[0]["node"]["remainingWorkingDays"] < 0
+    on_time = (await gql(q, {"f": {"overdue": False}}))["demands"]["edges"]
+    assert [e["node"]["id"] for e in on_time] == [to_global_id("Demand", fresh.id)]
+    assert (await gql(q, {"f": {"warning": True}}))["demands"]["edges"] == []
+
+
+@contextmanager
+def counting_sql() -> Iterator[list[str]]:
+    """Counts the SQL statements tortoise sends, from its own query log."""
+    statements: list[str] = []
+
+    class Counter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = str(record.msg).lstrip().upper()
+            if text.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "%S")):
+                statements.append(record.getMessage())
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler, old_level = Counter(level=logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield statements
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+LIST_SCREEN = """query($first: Int) { demands(first: $first) { totalCount edges { node {
+  id title state deadline overdue remainingWorkingDays allowedActions
+  enterprise { name creditCode } department { name } category { name }
+  lastEvent { action at actorName } } } } }"""
+
+
+async def test_sql_statements_per_list_do_not_grow_with_page_size(gql):
+    w = await build_demand_world()
+    dispatcher = await load_actor(w.users["dispatcher"].id)
+    for i in range(50):
+        d = await w.submit(title=f"诉求 {i}")
+        if i % 2:
+            await ops.dispatch_demand(dispatcher, d.id, department_id=w.bureau.id)
+    await gql.login("dispatcher", PASSWORD)
+    await gql(LIST_SCREEN, {"first": 5})  # warm the per-process calendar cache
+    counts = {}
+    for size in (10, 50):
+        with counting_sql() as statements:
+            data = await gql(LIST_SCREEN, {"first": size})
+        assert len(data["demands"]["edges"]) == size
+        counts[size] = len(statements)
+    # Signing the bearer in (the user's session check and grants: 2), the page with its
+    # enterprise, department, category and last event joined (1), the regions' policies (1)
+    # and totalCount (1); nothing per row.
+    assert counts[10] == counts[50] == 5, counts
