@@ -14,11 +14,13 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from models.ops.attachments import configure_storage
+from models.ops.policy import ensure_default_categories
 from models.org import User
 from schema import Limits, build_schema
 from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
+from server.jobs import periodic_jobs
 from server.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("enterprise_desk")
@@ -49,8 +51,10 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         if init_db:
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 await refuse_demo_accounts_in_production(settings)
-                log.info("enterprise-desk ready (%s)", settings.environment)
-                yield
+                await ensure_default_categories()
+                async with periodic_jobs():
+                    log.info("enterprise-desk ready (%s)", settings.environment)
+                    yield
         else:
             yield
 

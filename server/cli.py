@@ -58,9 +58,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from models.ops.policy import ensure_default_categories
+
     _ensure_data_dir(settings)
-    asyncio.run(migrate_database(settings.database_url))
-    print("database is up to date")
+    created = _with_db(settings, ensure_default_categories)
+    print(f"database is up to date ({created} default demand categories added)")
     return 0
 
 

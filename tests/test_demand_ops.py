@@ -212,3 +212,24 @@ async def test_refused_transition_writes_nothing(db):
     assert await DemandEvent.all().count() == events
     assert await DemandRequest.all().count() == 0
     assert (await Demand.get(id=d.id)).version == d.version
+
+
+async def test_overdue_demands_escalate_by_the_region_thresholds(db):
+    from models.ops.demand_jobs import escalate_overdue
+
+    w = await build_demand_world()
+    with acting_at(shanghai(2025, 9, 26, 9)):
+        d = await w.dispatched(limit_days=5)  # due Friday 2025-10-10
+    assert await escalate_overdue(shanghai(2025, 10, 10, 18)) == 0  # due today: not late
+    assert await escalate_overdue(shanghai(2025, 10, 11, 9)) == 1  # make-up Saturday: 1 day
+    assert (await Demand.get(id=d.id)).escalation_level == 1
+    assert await escalate_overdue(shanghai(2025, 10, 11, 10)) == 0  # nothing new
+    assert await escalate_overdue(shanghai(2025, 10, 20, 9)) == 1  # 10-11,13..17,20: 7 days
+    after = await Demand.get(id=d.id)
+    assert after.escalation_level == 3 and after.state is S.DISPATCHED
+    last = await DemandEvent.get(id=after.last_event_id)  # type: ignore[attr-defined]
+    assert last.actor_id is None and last.data == {  # type: ignore[attr-defined]
+        "level": 3,
+        "automatic": True,
+        "overdueDays": 7,
+    }

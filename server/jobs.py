@@ -1,0 +1,36 @@
+"""Background jobs of a server process: the periodic demand checks (automatic escalation).
+
+Several processes may run them at once: every write is conditional on the demand's version,
+so two processes never escalate the same demand twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from models.ops.demand_jobs import escalate_overdue
+
+log = logging.getLogger("enterprise_desk.jobs")
+INTERVAL_SECONDS = 600.0
+
+
+async def _loop(interval: float) -> None:
+    while True:
+        try:
+            await escalate_overdue()
+        except Exception:  # a failed round must not end the loop; the next one retries
+            log.exception("demand checks failed")
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def periodic_jobs(interval: float = INTERVAL_SECONDS) -> AsyncIterator[None]:
+    task = asyncio.create_task(_loop(interval), name="demand-checks")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
