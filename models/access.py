@@ -144,10 +144,11 @@ DEMAND_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 def demand_scope(actor: Actor) -> Q:
     """Demands an actor may read: regional staff by region subtree, handlers those dispatched
     to their department (leading or assisting), enterprise contacts their enterprises' ones,
-    and everyone the demands they submitted themselves."""
+    and everyone the demands they submitted themselves; drafts only their author."""
     from models.demands import DemandAssist
 
-    q = Q(submitted_by_id=actor.user_id)
+    mine = Q(submitted_by_id=actor.user_id)
+    q = Q(id=-1)
     if actor.has_role(*DEMAND_REGION_ROLES):
         sub = region_ids_subquery(actor, DEMAND_REGION_ROLES)
         q |= Q() if sub is None else Q(region_id__in=sub)
@@ -158,4 +159,5 @@ def demand_scope(actor: Actor) -> Q:
     if actor.has_role(Role.ENTERPRISE):
         own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
         q |= Q(enterprise_id__in=own)
-    return q
+    # A draft is its author's until submitted.
+    return mine | (q & ~Q(state="DRAFT"))

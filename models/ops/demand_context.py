@@ -108,6 +108,8 @@ async def load_context(actor: Actor, demand_id: int, now: datetime) -> DemandCon
             and await _assists(actor, demand.id),
         )
     )
+    if demand.state is DemandState.DRAFT and not relation.submitter:
+        visible = False  # a draft is its author's until submitted
     if not visible:
         raise DomainError("NOT_FOUND", "demandId")
     return DemandContext(

@@ -135,9 +135,7 @@ def _stale(action: DemandAction, ctx: DemandContext, expected_version: int | Non
     if expected_version is not None:
         return expected_version != d.version
     # A handler claiming what a colleague just claimed lost a race, not a rule.
-    return action is DemandAction.CLAIM and d.state is not DemandState.DISPATCHED and (
-        d.handler_id is not None  # type: ignore[attr-defined]
-    )
+    return action is DemandAction.CLAIM and d.state is DemandState.IN_PROGRESS
 
 
 async def run_transition(

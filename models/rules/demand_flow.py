@@ -76,8 +76,12 @@ def _supervisor(r: Relation) -> bool:
     return r.supervisor
 
 
-def _enterprise_side(r: Relation) -> bool:
-    return r.contact or r.submitter
+def _contact(r: Relation) -> bool:
+    return r.contact
+
+
+def _submitter(r: Relation) -> bool:
+    return r.submitter
 
 
 def _no_pending(f: Facts) -> bool:
@@ -101,13 +105,14 @@ _WITHDRAWABLE = frozenset(
         S.IN_PROGRESS,
         S.PENDING_APPROVAL,
         S.PENDING_REVIEW,
+        S.PENDING_VISIT,
         S.SUSPENDED,
     }
 )
 _RATED_STATES = frozenset(S) - {S.DRAFT, S.SUBMITTED, S.REJECTED, S.WITHDRAWN, S.MERGED}
 
 RULES: dict[DemandAction, Rule] = {
-    A.SUBMIT: Rule(_enterprise_side, frozenset({S.DRAFT})),
+    A.SUBMIT: Rule(_submitter, frozenset({S.DRAFT})),
     A.REJECT: Rule(_dispatcher, frozenset({S.SUBMITTED})),
     A.ANSWER_DIRECTLY: Rule(_dispatcher, frozenset({S.SUBMITTED})),
     A.MERGE: Rule(_dispatcher, frozenset({S.SUBMITTED})),
@@ -141,21 +146,19 @@ RULES: dict[DemandAction, Rule] = {
         _pending(PendingKind.SUSPENSION),
         "NO_PENDING_REQUEST",
     ),
-    A.RESUME: Rule(
-        lambda r: r.handler or r.dispatcher or r.contact, frozenset({S.SUSPENDED})
-    ),
+    A.RESUME: Rule(lambda r: r.handler or r.contact, frozenset({S.SUSPENDED})),
     A.REPLY: Rule(_handler, frozenset({S.IN_PROGRESS}), _no_pending, "PENDING_REQUEST"),
     A.APPROVE_REPLY: Rule(_lead, frozenset({S.PENDING_APPROVAL})),
     A.REVIEW_REPLY: Rule(_dispatcher, frozenset({S.PENDING_REVIEW})),
     A.RECORD_RETURN_VISIT: Rule(_dispatcher, frozenset({S.PENDING_VISIT})),
-    A.RATE: Rule(_enterprise_side, frozenset({S.PENDING_VISIT})),
+    A.RATE: Rule(_contact, frozenset({S.PENDING_VISIT})),
     A.ESCALATE: Rule(
         _supervisor,
-        OPEN_STATES,
+        OPEN_STATES - {S.SUBMITTED},  # escalation goes to the department's leader
         lambda f: f.escalation_level < MAX_ESCALATION_LEVEL,
         "ESCALATION_AT_MAXIMUM",
     ),
-    A.WITHDRAW: Rule(_enterprise_side, _WITHDRAWABLE),
+    A.WITHDRAW: Rule(_contact, _WITHDRAWABLE),
     A.APPEAL_RATING: Rule(
         lambda r: r.handler,
         _RATED_STATES,
