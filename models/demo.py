@@ -22,6 +22,7 @@ from functools import cache
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.demo_demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import IdentifierError, make_credit_code, normalize_mobile
@@ -415,6 +416,22 @@ DEMO_USERS: tuple[_UserSpec, ...] = (
         None,
         (_GrantSpec(Role.HANDLER, _COUNTY, HANDLER_DEPARTMENT, lead=True),),
     ),
+    # More bureaus with a handler and the bureau's leader, so the demo demands spread out.
+    *(
+        _UserSpec(
+            f"{name}{suffix}",
+            f"{person}（{department}{title}）",
+            None,
+            (_GrantSpec(Role.HANDLER, _COUNTY, department, lead=bool(suffix)),),
+        )
+        for name, department, people in (
+            ("handler_zrzy", "县自然资源和规划局", ("陈建平", "刘志刚")),
+            ("handler_rsj", "县人力资源和社会保障局", ("林雪", "黄卫国")),
+            ("handler_spj", "县行政审批服务局", ("徐佳慧", "马德明")),
+            ("handler_jxj", "县经济和信息化局", ("何宇", "罗建军")),
+        )
+        for suffix, person, title in (("", people[0], ""), ("_lead", people[1], "局长"))
+    ),
     _UserSpec("agent", "郑婷（开发区帮办员）", None, (_GrantSpec(Role.SERVICE_AGENT, _DEV_ZONE),)),
     _UserSpec("enterprise", "张伟", None, (_GrantSpec(Role.ENTERPRISE, None),)),
     _UserSpec("supervisor", "钱国庆（县督查室）", None, (_GrantSpec(Role.SUPERVISOR, _COUNTY),)),
@@ -679,6 +696,8 @@ class DemoSummary:
     grants_created: int
     assignments_created: int
     demo_enterprise_credit_code: str = DEMO_ENTERPRISE_CREDIT_CODE
+    demands_created: int = 0
+    demands_present: int = 0
 
     @property
     def created_total(self) -> int:
@@ -690,6 +709,7 @@ class DemoSummary:
             + self.contacts_created
             + self.grants_created
             + self.assignments_created
+            + self.demands_created
         )
 
     def __str__(self) -> str:
@@ -700,7 +720,8 @@ class DemoSummary:
             f"enterprises {self.enterprises_created} / {self.enterprises_present}, "
             f"users {self.users_created} / {self.users_present}; "
             f"{self.contacts_created} contacts, {self.grants_created} role grants, "
-            f"{self.assignments_created} leader assignments created"
+            f"{self.assignments_created} leader assignments created; "
+            f"demands {self.demands_created} created / {self.demands_present} present"
         )
 
 
@@ -715,8 +736,9 @@ class _Counts:
     assignments: int = 0
 
 
-async def load_demo() -> DemoSummary:
-    """Load the demo county, creating only what is missing, in one transaction."""
+async def load_demo(*, demands: bool = True) -> DemoSummary:
+    """Load the demo county, creating only what is missing, in one transaction; with
+    `demands`, also the demo demands and their timelines (models.demo_demands)."""
     data = demo_dataset()
     counts = _Counts()
     async with in_transaction() as conn:
@@ -728,6 +750,13 @@ async def load_demo() -> DemoSummary:
         await _load_grants(counts, users, regions, departments)
         await _load_contacts(counts, data, enterprise_ids, new_enterprises, users)
         await _load_assignments(counts, data, enterprise_ids, users)
+        loaded = (
+            await load_demo_demands(
+                users, departments, enterprise_ids, demo_demand_plans(*_demand_enterprises(data))
+            )
+            if demands
+            else DemandLoadSummary(0, 0, "not asked for")
+        )
     return DemoSummary(
         regions_created=counts.regions[0],
         regions_present=counts.regions[1],
@@ -740,6 +769,21 @@ async def load_demo() -> DemoSummary:
         contacts_created=counts.contacts,
         grants_created=counts.grants,
         assignments_created=counts.assignments,
+        demands_created=loaded.created,
+        demands_present=loaded.present,
+    )
+
+
+def _demand_enterprises(
+    data: _Dataset,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]:
+    """The enterprises the demo demands come from: all, 城关镇's, the county leader's, and the
+    `enterprise` account's own."""
+    return (
+        tuple(e.credit_code for e in data.enterprises),
+        tuple(e.credit_code for e in data.enterprises if e.region == _CHENGGUAN),
+        data.leader_enterprises,
+        DEMO_ENTERPRISE_CREDIT_CODE,
     )
 
 

@@ -828,7 +828,7 @@ OPS: tuple[Op, ...] = (
             Success(
                 "supervisor",
                 "appealed",
-                S.IN_PROGRESS,
+                S.CLOSED,  # the redo the unfair rating forced is moot
                 check=lambda d, a, e: (
                     d.appeal is RequestDecision.APPROVED
                     and d.rating_excluded

@@ -106,6 +106,8 @@ async def test_dissatisfied_reopens_with_rectification_and_supervisor_escalates(
     d = await ops.decide_appeal(w.supervisor, d.id, uphold=True, note="申诉成立")
     assert d.rating_excluded and d.rating is not None
     assert d.rectification_state is RectificationState.WAIVED
+    # The forced redo is moot: it closes again and its clock no longer runs.
+    assert d.state is S.CLOSED and d.closure is ClosureKind.APPEAL_UPHELD
     with pytest.raises(DomainError) as err:
         await ops.appeal_rating(w.handler, d.id, reason="again")
     assert err.value.code == "APPEAL_NOT_ALLOWED"

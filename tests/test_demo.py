@@ -33,7 +33,7 @@ async def _row_counts() -> dict[str, int]:
 
 
 async def test_demo_county_has_its_regions_departments_and_enterprises(db):
-    summary = await load_demo()
+    summary = await load_demo(demands=False)
 
     county = await Region.get(level=RegionLevel.COUNTY)
     assert (county.name, county.code, county.parent_id) == ("清河县", "330599", None)  # type: ignore[attr-defined]
@@ -124,7 +124,7 @@ async def test_loading_again_fills_in_only_what_is_missing(db):
     ent = await Enterprise.get(credit_code=DEMO_ENTERPRISE_CREDIT_CODE)
     dropped = await LeaderAssignment.filter(enterprise_id=ent.id).delete()
     assert dropped >= 1  # the cadre looks after it
-    await User.filter(username="supervisor").delete()  # its grant goes with it
+    await User.filter(username="agent").delete()  # its grant goes with it (acts on no demand)
     await EnterpriseContact.filter(user_id__not_isnull=True).update(user_id=None)
     summary = await load_demo()
     assert (summary.users_created, summary.users_present) == (1, len(DEMO_USERNAMES) - 1)
@@ -140,7 +140,7 @@ async def test_loading_again_fills_in_only_what_is_missing(db):
 
 async def test_an_existing_real_user_is_not_given_demo_grants(db):
     await User.create(username="admin", display_name="真实管理员", password_hash="x")
-    summary = await load_demo()
+    summary = await load_demo(demands=False)
     assert (summary.users_created, summary.users_present) == (len(DEMO_USERNAMES) - 1, 1)
     admin = await User.get(username="admin")
     assert not admin.is_demo
@@ -154,14 +154,14 @@ async def test_a_failed_load_leaves_nothing_behind(db):
     await conn.execute_script("ALTER TABLE leader_assignment RENAME TO leader_assignment_away")
     try:
         with pytest.raises(OperationalError):
-            await load_demo()
+            await load_demo(demands=False)
     finally:
         await conn.execute_script("ALTER TABLE leader_assignment_away RENAME TO leader_assignment")
     assert set((await _row_counts()).values()) == {0}
 
 
 async def test_demo_accounts_sign_in_with_the_demo_password(db):
-    await load_demo()
+    await load_demo(demands=False)
     users = {u.username: u for u in await User.filter(username__in=DEMO_USERNAMES)}
     assert set(users) == set(DEMO_USERNAMES)
     for name in DEMO_USERNAMES:
@@ -177,6 +177,7 @@ async def test_demo_accounts_sign_in_with_the_demo_password(db):
     chengguan = await Region.get(name="城关镇")
     park = await Region.get(name="清河经济开发区")
     market = await Department.get(name="县市场监督管理局")
+    bureaus = {d.name: d.id for d in await Department.all()}
     rows = await RoleGrant.all().values_list(
         "user__username", "role", "region_id", "department_id", "lead"
     )
@@ -188,6 +189,14 @@ async def test_demo_accounts_sign_in_with_the_demo_password(db):
         ("dispatcher", Role.DISPATCHER, county.id, None, False),
         ("handler", Role.HANDLER, county.id, market.id, False),
         ("handler_lead", Role.HANDLER, county.id, market.id, True),
+        ("handler_zrzy", Role.HANDLER, county.id, bureaus["县自然资源和规划局"], False),
+        ("handler_zrzy_lead", Role.HANDLER, county.id, bureaus["县自然资源和规划局"], True),
+        ("handler_rsj", Role.HANDLER, county.id, bureaus["县人力资源和社会保障局"], False),
+        ("handler_rsj_lead", Role.HANDLER, county.id, bureaus["县人力资源和社会保障局"], True),
+        ("handler_spj", Role.HANDLER, county.id, bureaus["县行政审批服务局"], False),
+        ("handler_spj_lead", Role.HANDLER, county.id, bureaus["县行政审批服务局"], True),
+        ("handler_jxj", Role.HANDLER, county.id, bureaus["县经济和信息化局"], False),
+        ("handler_jxj_lead", Role.HANDLER, county.id, bureaus["县经济和信息化局"], True),
         ("agent", Role.SERVICE_AGENT, park.id, None, False),
         ("enterprise", Role.ENTERPRISE, None, None, False),
         ("supervisor", Role.SUPERVISOR, county.id, None, False),
@@ -195,7 +204,7 @@ async def test_demo_accounts_sign_in_with_the_demo_password(db):
 
 
 async def test_the_enterprise_account_is_a_contact_of_exactly_one_enterprise(db):
-    await load_demo()
+    await load_demo(demands=False)
     user = await User.get(username="enterprise")
     linked = await EnterpriseContact.filter(user_id=user.id).values_list(
         "enterprise__credit_code", "enterprise__region__name", "name"
@@ -206,7 +215,7 @@ async def test_the_enterprise_account_is_a_contact_of_exactly_one_enterprise(db)
 
 
 async def test_assignments_of_the_cadre_and_the_county_leader(db):
-    await load_demo()
+    await load_demo(demands=False)
     cadre = await User.get(username="cadre")
     rows = await LeaderAssignment.filter(leader_id=cadre.id).values_list(
         "enterprise_id", "enterprise__region__name", "start_date", "end_date"
@@ -228,7 +237,7 @@ async def test_assignments_of_the_cadre_and_the_county_leader(db):
 
 
 async def test_region_paths_follow_the_parent_chain(db):
-    await load_demo()
+    await load_demo(demands=False)
     regions = {r.id: r for r in await Region.all()}
     for r in regions.values():
         chain = [r.id]

@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 ('rectification_deadline', fields.DateField(null=True)),
                 ('rectified_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('closure', fields.CharEnumField(null=True, description='SATISFIED: SATISFIED\nUNREACHED: UNREACHED', enum_type=ClosureKind, max_length=16)),
+                ('closure', fields.CharEnumField(null=True, description='SATISFIED: SATISFIED\nUNREACHED: UNREACHED\nAPPEAL_UPHELD: APPEAL_UPHELD', enum_type=ClosureKind, max_length=16)),
                 ('reject_reason', fields.CharEnumField(null=True, description='NOT_IN_SCOPE: NOT_IN_SCOPE\nDUPLICATE: DUPLICATE\nINSUFFICIENT_INFO: INSUFFICIENT_INFO\nLEGAL_PROCEEDINGS: LEGAL_PROCEEDINGS\nOTHER: OTHER', enum_type=RejectReason, max_length=20)),
                 ('merged_into', fields.ForeignKeyField('models.Demand', source_field='merged_into_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('reopen_count', fields.IntField(default=0)),

@@ -959,11 +959,18 @@ async def decide_appeal(
         fields: dict[str, Any] = {
             "appeal": RequestDecision.APPROVED if uphold else RequestDecision.REFUSED
         }
+        target = d.state
         if uphold:
             fields["rating_excluded"] = True
             if d.rectification_state is RectificationState.OPEN:
                 fields["rectification_state"] = RectificationState.WAIVED
-        return Change(d.state, fields, note=clean, data={"upheld": uphold})
+                if d.state is S.IN_PROGRESS:
+                    # The redo the unfair rating forced is moot: closed again, clock stopped.
+                    target = S.CLOSED
+                    fields.update(
+                        closed_at=ctx.now, closure=ClosureKind.APPEAL_UPHELD, pending=None
+                    )
+        return Change(target, fields, note=clean, data={"upheld": uphold})
 
     return await run_transition(
         actor,

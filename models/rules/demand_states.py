@@ -75,6 +75,7 @@ class RejectReason(StrEnum):
 class ClosureKind(StrEnum):
     SATISFIED = "SATISFIED"  # rated at a satisfied level
     UNREACHED = "UNREACHED"  # return visit failed the policy's number of times
+    APPEAL_UPHELD = "APPEAL_UPHELD"  # reopened by a bad rating the supervisor found unfair
 
 
 class PendingKind(StrEnum):
