@@ -1,4 +1,4 @@
-"""Baseline for the enterprise list screen: a real `enterprise-desk serve` on a fresh demo
+"""Baseline for the enterprise and demand list screens: a real `enterprise-desk serve` on a fresh demo
 county, driven by concurrent signed-in clients over HTTP.
 
     .venv/bin/python bench/enterprise_list.py [--requests 2000] [--concurrency 16]
@@ -34,6 +34,18 @@ SCREENS = {
         '{ enterprises(first: 20, filter: {search: "机械"}) { totalCount edges { node { id '
         "name creditCode scale region { name } contacts { name mobile } "
         "assignedLeaders { leader { displayName } } } } } }",
+    ),
+    "dispatcher: county demands (20, enterprise, category, department, last event)": (
+        "dispatcher",
+        "{ demands(first: 20) { totalCount edges { node { id title state effectiveDeadline "
+        "overdue remainingWorkingDays allowedActions enterprise { name } category { name } "
+        "department { name } lastEvent { action at actorName } } } } }",
+    ),
+    "handler: assigned to me (20, same fields)": (
+        "handler",
+        "{ demands(first: 20, filter: {assignedToMe: true}) { totalCount edges { node { id "
+        "title state effectiveDeadline overdue remainingWorkingDays allowedActions "
+        "enterprise { name } category { name } lastEvent { action at actorName } } } } }",
     ),
 }
 
