@@ -6,8 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from models.errors import DomainError
-from models.ops.policy import CATEGORY_COLUMNS, categories_for_region_q, load_policy, region_chain
+from models.ops.policy import CATEGORY_COLUMNS, categories_for_region_q, load_policy
 from models.policy import DemandCategory as CategoryModel
+from models.region_tree import region_chain
 from schema.demand_reads import DemandFilter, DemandOrder, get_demand, list_demands
 from schema.guards import actor_of, guarded
 from schema.relay import Connection, pk_of
@@ -30,9 +31,7 @@ class DemandQueries:
         after: str | None = None,
     ) -> Connection[Demand]:
         actor = actor_of(info)
-        return await guarded(
-            info, lambda: list_demands(info, actor, filter, order_by, first, after)
-        )
+        return await guarded(info, lambda: list_demands(actor, filter, order_by, first, after))
 
     @strawberry.field(description="One demand, or null when it does not exist or is not yours.")
     async def demand(self, info: Info, id: strawberry.ID) -> Demand | None:
@@ -44,14 +43,16 @@ class DemandQueries:
         assert pk is not None
         return await guarded(info, lambda: get_demand(actor, pk))
 
-    @strawberry.field(description="Active categories offered in a region (all regions: nationwide).")
+    @strawberry.field(
+        description="Active categories offered in a region (all regions: nationwide)."
+    )
     async def demand_categories(
         self, info: Info, region_id: strawberry.ID | None = None
     ) -> list[DemandCategory]:
         actor_of(info)
 
         async def run() -> list[DemandCategory]:
-            chain = await region_chain(pk_of(region_id, "Region") or 0) if region_id else []
+            chain = await region_chain(pk_of(region_id, "Region"))
             rows = (
                 await CategoryModel.filter(categories_for_region_q(chain), is_active=True)
                 .order_by("sort_order", "id")

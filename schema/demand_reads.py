@@ -13,7 +13,6 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 
 from models.access import Actor, demand_scope
@@ -147,7 +146,6 @@ async def new_view(actor: Actor) -> DemandView:
 
 
 async def list_demands(
-    info: Info,
     actor: Actor,
     f: DemandFilter | None,
     order: DemandOrder,

@@ -18,6 +18,7 @@ from models.errors import DomainError, Problems
 from models.messages import DEFAULT_LOCALE
 from models.ops.validate import text
 from models.org import Region
+from models.region_tree import region_chain
 from models.rules.roles import Role
 from models.rules.workdays import (
     WorkCalendar,
@@ -45,16 +46,6 @@ def invalidate_calendar_cache() -> None:
     _cache.clear()
 
 
-async def _region_chain(region_id: int | None) -> list[int]:
-    """The region and its ancestors, top first."""
-    if region_id is None:
-        return []
-    path = await Region.filter(id=region_id).values_list("path", flat=True)
-    if not path:
-        return []
-    return [int(p) for p in str(path[0]).strip("/").split("/") if p]
-
-
 async def load_calendar(region_id: int | None = None) -> WorkCalendar:
     """The calendar of a region: the package's arrangement for the years it knows, replaced by
     an admin's entry for a year entered in the database, then each region's own days from the
@@ -73,7 +64,7 @@ async def load_calendar(region_id: int | None = None) -> WorkCalendar:
     ):
         if day.year in entered_years:
             exceptions[day] = is_workday
-    chain = await _region_chain(region_id)
+    chain = await region_chain(region_id)
     if chain:
         rows = await CalendarDay.filter(region_id__in=chain).values_list(
             "region_id", "day", "is_workday"
@@ -131,7 +122,7 @@ async def _require_region(region_id: int | None) -> list[int]:
     """The region's chain (top first), refusing a region that does not exist."""
     if region_id is None:
         return []
-    chain = await _region_chain(region_id)
+    chain = await region_chain(region_id)
     if not chain:
         raise DomainError("UNKNOWN_REGION", "regionId", value=region_id)
     return chain

@@ -151,8 +151,3 @@ def deadline_fields(ctx: DemandContext, d: Demand) -> dict[str, object]:
         "warning_date": dl.warning_from,
         "deadline_confirmed": dl.confirmed,
     }
-
-
-def ensure_state(d: Demand, *states: DemandState) -> None:
-    if d.state not in states:
-        raise DomainError("INVALID_STATE", state=d.state.value)

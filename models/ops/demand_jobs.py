@@ -11,7 +11,8 @@ from tortoise.transactions import in_transaction
 
 from models.demands import Demand, DemandEvent
 from models.ops.calendar import load_calendar
-from models.ops.policy import load_policy
+from models.ops.policy import load_policies
+from models.org import Region
 from models.rules import clock
 from models.rules.demand_flow import MAX_ESCALATION_LEVEL
 from models.rules.demand_states import CLOCK_STATES, DemandAction
@@ -34,10 +35,13 @@ async def escalate_overdue(now: datetime | None = None) -> int:
         effective_deadline__lt=today,
         escalation_level__lt=MAX_ESCALATION_LEVEL,
     ).values("id", "region_id", "state", "effective_deadline", "escalation_level", "version")
+    region_ids = {r["region_id"] for r in rows}
+    paths = dict(await Region.filter(id__in=region_ids).values_list("id", "path"))
+    policies = await load_policies(paths) if paths else {}
     escalated = 0
     for r in rows:
-        cal = await load_calendar(r["region_id"])
-        policy = await load_policy(r["region_id"])
+        cal = await load_calendar(r["region_id"])  # cached per process
+        policy = policies[r["region_id"]]
         days = cal.working_days_between(r["effective_deadline"], today)
         level = escalation_level_for(days, policy.escalation_thresholds)
         if level <= r["escalation_level"]:

@@ -24,9 +24,10 @@ from models.ops.demand_runner import (
     run_transition,
     write_receipt,
 )
-from models.ops.policy import category_for_region, limit_for, region_chain
+from models.ops.policy import category_for_region, limit_for
 from models.ops.validate import choice, text
 from models.org import Department, Region
+from models.region_tree import region_chain
 from models.rules import clock
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_states import (
@@ -115,8 +116,7 @@ def _source(problems: Problems, roles: set[Role], raw: str | None) -> DemandSour
 async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Demand:
     """An enterprise contact, a cadre (during a visit), a dispatcher (a 12345 hotline call) or a
     service agent records a demand; with `draft` it is kept as a DRAFT for later submission."""
-    args = {k: v for k, v in data.__dict__.items()}
-    receipt = receipt_for(client_id, "SUBMIT", args)
+    receipt = receipt_for(client_id, "SUBMIT", dict(data.__dict__))
     enterprise = await Enterprise.get_or_none(id=data.enterprise_id)
     if enterprise is None:
         raise DomainError("NOT_FOUND", "enterpriseId")
@@ -130,9 +130,7 @@ async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None
     description = text(problems, data.description, "description", max_len=MAX_TEXT, required=True)
     urgency = choice(problems, Urgency, data.urgency, "urgency") or Urgency.NORMAL
     source = _source(problems, roles, data.source)
-    if data.category_id is not None and not await category_for_region(
-        data.category_id, region_id
-    ):
+    if data.category_id is not None and not await category_for_region(data.category_id, region_id):
         problems.add("NOT_FOUND", "categoryId")
     if len(data.attachment_ids) > 20:
         problems.add("TOO_MANY_ATTACHMENTS", "attachmentIds", max=20)
@@ -399,9 +397,7 @@ async def claim_demand(
     )
 
 
-def _request(
-    kind: PendingKind, actor: Actor, reason: str, days: int | None = None
-) -> Any:
+def _request(kind: PendingKind, actor: Actor, reason: str, days: int | None = None) -> Any:
     async def after(demand: Demand, event: DemandEvent) -> None:
         await DemandRequest.create(
             demand_id=demand.id,
@@ -435,6 +431,36 @@ async def _decide(
     return req
 
 
+async def _ask(
+    actor: Actor,
+    demand_id: int,
+    action: DemandAction,
+    kind: PendingKind,
+    reason: str,
+    client_id: str | None,
+    version: int | None,
+) -> Demand:
+    """A request someone else decides (退单, 中止, 申诉; 延期 carries days): the state stays, the
+    request row is written, and the demand shows it as pending."""
+    clean = _checked_note(reason, required=True, field="reason")
+    marker: dict[str, Any] = (
+        {"appeal": RequestDecision.PENDING} if kind is PendingKind.APPEAL else {"pending": kind}
+    )
+
+    def work(ctx: DemandContext) -> Change:
+        return Change(ctx.demand.state, marker, note=clean, after=_request(kind, actor, clean))
+
+    return await run_transition(
+        actor,
+        demand_id,
+        action,
+        work,
+        client_id=client_id,
+        args={"reason": reason},
+        expected_version=version,
+    )
+
+
 async def return_demand(
     actor: Actor,
     demand_id: int,
@@ -444,25 +470,7 @@ async def return_demand(
     version: int | None = None,
 ) -> Demand:
     """退单: the department says it is not theirs, within the region's return window."""
-    clean = _checked_note(reason, required=True, field="reason")
-
-    def work(ctx: DemandContext) -> Change:
-        return Change(
-            ctx.demand.state,
-            {"pending": PendingKind.RETURN},
-            note=clean,
-            after=_request(PendingKind.RETURN, actor, clean),
-        )
-
-    return await run_transition(
-        actor,
-        demand_id,
-        A.RETURN,
-        work,
-        client_id=client_id,
-        args={"reason": reason},
-        expected_version=version,
-    )
+    return await _ask(actor, demand_id, A.RETURN, PendingKind.RETURN, reason, client_id, version)
 
 
 async def decide_return(
@@ -533,7 +541,9 @@ async def request_extension(
     def work(ctx: DemandContext) -> Change:
         if days > ctx.extension_room():
             raise DomainError(
-                "EXTENSION_CAP_EXCEEDED", "days", max=ctx.extension_room(),
+                "EXTENSION_CAP_EXCEEDED",
+                "days",
+                max=ctx.extension_room(),
                 cap=ctx.policy.extension_cap_days,
             )
         return Change(
@@ -605,24 +615,8 @@ async def suspend_demand(
     version: int | None = None,
 ) -> Demand:
     """中止: the handler asks to stop the clock (e.g. waiting for the enterprise's materials)."""
-    clean = _checked_note(reason, required=True, field="reason")
-
-    def work(ctx: DemandContext) -> Change:
-        return Change(
-            S.IN_PROGRESS,
-            {"pending": PendingKind.SUSPENSION},
-            note=clean,
-            after=_request(PendingKind.SUSPENSION, actor, clean),
-        )
-
-    return await run_transition(
-        actor,
-        demand_id,
-        A.SUSPEND,
-        work,
-        client_id=client_id,
-        args={"reason": reason},
-        expected_version=version,
+    return await _ask(
+        actor, demand_id, A.SUSPEND, PendingKind.SUSPENSION, reason, client_id, version
     )
 
 
@@ -919,24 +913,8 @@ async def appeal_rating(
     version: int | None = None,
 ) -> Demand:
     """申诉: the department contests a bad rating once; a supervisor decides."""
-    clean = _checked_note(reason, required=True, field="reason")
-
-    def work(ctx: DemandContext) -> Change:
-        return Change(
-            ctx.demand.state,
-            {"appeal": RequestDecision.PENDING},
-            note=clean,
-            after=_request(PendingKind.APPEAL, actor, clean),
-        )
-
-    return await run_transition(
-        actor,
-        demand_id,
-        A.APPEAL_RATING,
-        work,
-        client_id=client_id,
-        args={"reason": reason},
-        expected_version=version,
+    return await _ask(
+        actor, demand_id, A.APPEAL_RATING, PendingKind.APPEAL, reason, client_id, version
     )
 
 
@@ -1004,9 +982,7 @@ async def escalate_demand(
         new = current + 1 if level is None else level
         if not current < new <= 3:
             raise DomainError("INVALID_ESCALATION_LEVEL", "level", current=current)
-        return Change(
-            ctx.demand.state, {"escalation_level": new}, note=clean, data={"level": new}
-        )
+        return Change(ctx.demand.state, {"escalation_level": new}, note=clean, data={"level": new})
 
     return await run_transition(
         actor,

@@ -11,8 +11,8 @@ from tortoise.transactions import in_transaction
 from models.access import Actor, require_admin_over
 from models.errors import DomainError, Problems
 from models.ops.validate import text
-from models.org import Region
 from models.policy import DemandCategory, RegionPolicy
+from models.region_tree import chain_of_path, region_chain
 from models.rules.demand_states import Urgency
 from models.rules.policy import Policy, PolicyError, clean_overrides, merge_policy
 
@@ -69,14 +69,6 @@ async def ensure_default_categories() -> int:
 
 def limit_for(category: DemandCategory, urgency: Urgency) -> int:
     return int(getattr(category, f"limit_{urgency.value.lower()}"))
-
-
-async def region_chain(region_id: int) -> list[int]:
-    """The region and its ancestors, top first."""
-    path = await Region.filter(id=region_id).values_list("path", flat=True)
-    if not path:
-        return []
-    return [int(p) for p in str(path[0]).strip("/").split("/") if p]
 
 
 async def load_policy(region_id: int) -> Policy:
@@ -174,13 +166,9 @@ async def update_category(
     return cat
 
 
-def _chain_of_path(path: str) -> list[int]:
-    return [int(p) for p in path.strip("/").split("/") if p]
-
-
 async def load_policies(region_paths: dict[int, str]) -> dict[int, Policy]:
     """Effective policies of several regions (id → path) in one query, for list screens."""
-    chains = {rid: _chain_of_path(path) for rid, path in region_paths.items()}
+    chains = {rid: chain_of_path(path) for rid, path in region_paths.items()}
     wanted = {r for chain in chains.values() for r in chain}
     rows = {
         r["region_id"]: r["overrides"]

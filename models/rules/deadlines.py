@@ -36,19 +36,8 @@ def compute_deadlines(
     )
 
 
-def rectification_deadlines(
-    cal: WorkCalendar, rated_on: date, limit_days: int, warning_lead: int
-) -> Deadlines:
-    """A bad rating's rectification (整改) runs on its own limit from the rating day."""
-    return compute_deadlines(cal, rated_on, limit_days, warning_lead=warning_lead)
-
-
 def remaining_working_days(cal: WorkCalendar, today: date, effective: date) -> int:
     """Working days left until the effective deadline; negative once it has passed."""
     if today <= effective:
         return cal.working_days_between(today, effective)
     return -cal.working_days_between(effective, today)
-
-
-def is_overdue(today: date, effective: date | None) -> bool:
-    return effective is not None and today > effective
