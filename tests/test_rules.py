@@ -127,3 +127,24 @@ def test_development_keeps_its_generated_secret_across_restarts(tmp_path):
     second = load_settings({"DATA_DIR": str(tmp_path)})
     assert first.secret_key == second.secret_key and len(first.secret_key) >= 32
     assert first.database_url == f"sqlite://{tmp_path / 'enterprise-desk.sqlite3'}"
+
+
+def test_period_bounds_of_each_kind():
+    from datetime import date
+
+    from models.rules.periods import period_bounds
+    from models.rules.visit_states import PeriodKind
+
+    day = date(2026, 11, 23)
+    assert period_bounds(PeriodKind.MONTH, day) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert period_bounds(PeriodKind.QUARTER, day) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert period_bounds(PeriodKind.HALF_YEAR, day) == (date(2026, 7, 1), date(2026, 12, 31))
+    assert period_bounds(PeriodKind.YEAR, day) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert period_bounds(PeriodKind.QUARTER, date(2026, 2, 28)) == (
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+    )
+    assert period_bounds(PeriodKind.MONTH, date(2028, 2, 10)) == (
+        date(2028, 2, 1),
+        date(2028, 2, 29),
+    )
