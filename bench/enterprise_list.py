@@ -1,4 +1,4 @@
-"""Baseline for the enterprise and demand list screens: a real `enterprise-desk serve` on a fresh demo
+"""Baseline for the enterprise, demand and visit list screens: a real `enterprise-desk serve` on a fresh demo
 county, driven by concurrent signed-in clients over HTTP.
 
     .venv/bin/python bench/enterprise_list.py [--requests 2000] [--concurrency 16]
@@ -46,6 +46,17 @@ SCREENS = {
         "{ demands(first: 20, filter: {assignedToMe: true}) { totalCount edges { node { id "
         "title state effectiveDeadline overdue remainingWorkingDays allowedActions "
         "enterprise { name } category { name } lastEvent { action at actorName } } } } }",
+    ),
+    "supervisor: county visits (20, enterprise, lead, participants)": (
+        "supervisor",
+        "{ visits(first: 20) { totalCount edges { node { id at status mode locationTrust "
+        "countsTowardCoverage enterprise { name } lead { displayName } "
+        "participants { isLead user { displayName } } } } } }",
+    ),
+    "leader: my assigned enterprises this quarter (visited, last visit)": (
+        "leader",
+        "{ myAssignedEnterprises(first: 20) { totalCount edges { node { visitedInPeriod "
+        "visitsInPeriod lastVisitAt enterprise { id name } } } } }",
     ),
 }
 

@@ -161,3 +161,21 @@ def demand_scope(actor: Actor) -> Q:
         q |= Q(enterprise_id__in=own)
     # A draft is its author's until submitted.
     return mine | (q & ~Q(state="DRAFT"))
+
+
+# Staff who read every visit of the regions their grants cover.
+VISIT_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def visit_scope(actor: Actor) -> Q:
+    """Visits an actor may read: regional staff by region subtree, and everyone the visits they
+    took part in or created. Enterprises and departments do not read visit records: they are
+    the cadres' working notes (an enterprise sees what came of a visit as its demands)."""
+    from models.visits import VisitParticipant
+
+    took_part = VisitParticipant.filter(user_id=actor.user_id).values("visit_id")
+    q = Q(created_by_id=actor.user_id) | Q(id__in=Subquery(took_part))
+    if actor.has_role(*VISIT_REGION_ROLES):
+        sub = region_ids_subquery(actor, VISIT_REGION_ROLES)
+        q |= Q() if sub is None else Q(region_id__in=sub)
+    return q

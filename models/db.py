@@ -10,6 +10,8 @@ MODEL_MODULES = [
     "models.calendar",
     "models.policy",
     "models.demands",
+    "models.visits",
+    "models.notifications",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 

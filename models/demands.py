@@ -7,6 +7,8 @@ date), all written in the same transaction as the event that changed them; "over
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -26,6 +28,9 @@ from models.rules.demand_states import (
     Satisfaction,
     Urgency,
 )
+
+if TYPE_CHECKING:
+    from models.visits import Visit
 
 
 class Demand(Model):
@@ -209,8 +214,14 @@ class Attachment(Model):
     event: fields.ForeignKeyNullableRelation[DemandEvent] = fields.ForeignKeyField(
         "models.DemandEvent", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # Or a visit's photo, linked by the visit operations.
+    visit: fields.ForeignKeyNullableRelation[Visit] = fields.ForeignKeyField(
+        "models.Visit", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    # What the bytes say about themselves, e.g. a photo's EXIF GPS position and time taken.
+    meta: dict = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "attachment"
-        indexes = (("event_id",), ("demand_id",))
+        indexes = (("event_id",), ("demand_id",), ("visit_id",))

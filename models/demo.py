@@ -23,11 +23,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.demo_demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
+from models.demo_visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import IdentifierError, make_credit_code, normalize_mobile
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Rank, RegionLevel, Role
+from models.visits import SupportPolicy
 
 SEED = 20251001
 ENTERPRISE_COUNT = 300
@@ -698,6 +700,8 @@ class DemoSummary:
     demo_enterprise_credit_code: str = DEMO_ENTERPRISE_CREDIT_CODE
     demands_created: int = 0
     demands_present: int = 0
+    visits_created: int = 0
+    visits_present: int = 0
 
     @property
     def created_total(self) -> int:
@@ -710,6 +714,7 @@ class DemoSummary:
             + self.grants_created
             + self.assignments_created
             + self.demands_created
+            + self.visits_created
         )
 
     def __str__(self) -> str:
@@ -721,7 +726,8 @@ class DemoSummary:
             f"users {self.users_created} / {self.users_present}; "
             f"{self.contacts_created} contacts, {self.grants_created} role grants, "
             f"{self.assignments_created} leader assignments created; "
-            f"demands {self.demands_created} created / {self.demands_present} present"
+            f"demands {self.demands_created} created / {self.demands_present} present; "
+            f"visits {self.visits_created} created / {self.visits_present} present"
         )
 
 
@@ -736,9 +742,10 @@ class _Counts:
     assignments: int = 0
 
 
-async def load_demo(*, demands: bool = True) -> DemoSummary:
+async def load_demo(*, demands: bool = True, visits: bool | None = None) -> DemoSummary:
     """Load the demo county, creating only what is missing, in one transaction; with
-    `demands`, also the demo demands and their timelines (models.demo_demands)."""
+    `demands`, also the demo demands and their timelines (models.demo_demands); with `visits`
+    (default: as `demands`), also the demo visits (models.demo_visits)."""
     data = demo_dataset()
     counts = _Counts()
     async with in_transaction() as conn:
@@ -750,12 +757,20 @@ async def load_demo(*, demands: bool = True) -> DemoSummary:
         await _load_grants(counts, users, regions, departments)
         await _load_contacts(counts, data, enterprise_ids, new_enterprises, users)
         await _load_assignments(counts, data, enterprise_ids, users)
+        await _load_support_policies(regions)
         loaded = (
             await load_demo_demands(
                 users, departments, enterprise_ids, demo_demand_plans(*_demand_enterprises(data))
             )
             if demands
             else DemandLoadSummary(0, 0, "not asked for")
+        )
+        visited = (
+            await load_demo_visits(
+                users, enterprise_ids, demo_visit_plans(*_visit_enterprises(data))
+            )
+            if (demands if visits is None else visits)
+            else VisitLoadSummary(0, 0, "not asked for")
         )
     return DemoSummary(
         regions_created=counts.regions[0],
@@ -771,6 +786,8 @@ async def load_demo(*, demands: bool = True) -> DemoSummary:
         assignments_created=counts.assignments,
         demands_created=loaded.created,
         demands_present=loaded.present,
+        visits_created=visited.created,
+        visits_present=visited.present,
     )
 
 
@@ -784,6 +801,35 @@ def _demand_enterprises(
         tuple(e.credit_code for e in data.enterprises if e.region == _CHENGGUAN),
         data.leader_enterprises,
         DEMO_ENTERPRISE_CREDIT_CODE,
+    )
+
+
+def _visit_enterprises(
+    data: _Dataset,
+) -> tuple[
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[tuple[str, str, str], ...],
+    str,
+    tuple[str, ...],
+]:
+    """What the demo visits are planned from: the cadre's and the county leader's assigned
+    enterprises, 城关镇's, their industries and sizes, the `enterprise` account's own, the
+    catalog titles."""
+    chengguan = tuple(e.credit_code for e in data.enterprises if e.region == _CHENGGUAN)
+    wanted = {*chengguan, *data.leader_enterprises}
+    return (
+        data.cadre_enterprises,
+        data.leader_enterprises,
+        chengguan,
+        tuple(
+            (e.credit_code, e.industry_code, e.scale.value)
+            for e in data.enterprises
+            if e.credit_code in wanted
+        ),
+        DEMO_ENTERPRISE_CREDIT_CODE,
+        tuple(title for _, title, *_ in DEMO_SUPPORT_POLICIES),
     )
 
 
@@ -1006,3 +1052,100 @@ async def _load_assignments(
     if new:
         await LeaderAssignment.bulk_create(new)
     counts.assignments = len(new)
+
+
+# --------------------------------------------------------------------------- support policies
+
+# The 惠企政策 catalog cadres hand over on visits: (region key, None for nationwide; title;
+# issuer; document number; summary). The county and park entries are fictional like the county.
+DEMO_SUPPORT_POLICIES: tuple[tuple[str | None, str, str, str, str], ...] = (
+    (
+        None,
+        "国务院办公厅关于进一步优化营商环境降低市场主体制度性交易成本的意见",
+        "国务院办公厅",
+        "国办发〔2022〕30号",
+        "从破除隐性门槛、规范涉企收费、优化涉企服务、加强公正监管、规范行政权力五个方面，"
+        "降低市场主体准入、经营和办事成本；严禁违规设置准入障碍，清理规范涉企收费和罚款，"
+        "推动涉企事项集成办理、一次办好。",
+    ),
+    (
+        None,
+        "人力资源社会保障部 财政部 国家税务总局关于延续实施失业保险援企稳岗政策的通知",
+        "人力资源社会保障部 财政部 国家税务总局",
+        "人社部发〔2023〕19号",
+        "延续阶段性降低失业保险费率至1%；不裁员或少裁员的参保企业可申领失业保险稳岗返还，"
+        "大型企业按上年度实际缴纳失业保险费的30%返还，中小微企业按60%返还，"
+        "符合条件的企业免申即享。具体比例和期限以当年政策为准。",
+    ),
+    (
+        None,
+        "关于进一步支持小微企业和个体工商户发展有关税费政策的公告",
+        "财政部 税务总局",
+        "财政部 税务总局公告2023年第12号",
+        "对增值税小规模纳税人、小型微利企业和个体工商户减半征收资源税（不含水资源税）、"
+        "城市维护建设税、房产税、城镇土地使用税、印花税（不含证券交易印花税）、耕地占用税"
+        "和教育费附加、地方教育附加（“六税两费”），执行至2027年12月31日。",
+    ),
+    (
+        None,
+        "关于进一步完善研发费用税前加计扣除政策的公告",
+        "财政部 税务总局",
+        "财政部 税务总局公告2023年第7号",
+        "企业开展研发活动实际发生的研发费用，未形成无形资产计入当期损益的，自2023年1月1日起"
+        "在据实扣除的基础上再按实际发生额的100%在税前加计扣除；形成无形资产的，"
+        "按无形资产成本的200%在税前摊销。",
+    ),
+    (
+        _COUNTY,
+        "清河县工业企业技术改造项目财政补助办法",
+        "清河县经济和信息化局 清河县财政局",
+        "清经信〔2025〕8号",
+        "对当年竣工、设备投资500万元以上的工业技术改造项目，按设备投资额的8%给予补助，"
+        "单个项目最高200万元；智能化、数字化改造项目补助比例提高2个百分点。"
+        "每年3月向县经济和信息化局申报。",
+    ),
+    (
+        _COUNTY,
+        "清河县高层次人才安居补贴实施细则",
+        "中共清河县委人才工作领导小组办公室",
+        "清人才办〔2025〕2号",
+        "全职引进到县内企业工作的博士、硕士及副高以上职称人才，首次在县内购房的分别给予"
+        "30万元、15万元购房补贴，分5年发放；未购房的按每月2000元、1000元发放租房补贴，"
+        "最长3年。由用人单位向县人才办集中申报。",
+    ),
+    (
+        _DEV_ZONE,
+        "清河经济开发区工业企业“小升规”奖励办法",
+        "清河经济开发区管理委员会",
+        "清开管〔2025〕5号",
+        "区内企业首次纳入规模以上工业统计的，一次性奖励10万元；升规后连续三年保持规上且"
+        "产值年均增长10%以上的，再奖励5万元。",
+    ),
+)
+
+
+async def _load_support_policies(regions: dict[str, tuple[int, str]]) -> int:
+    """Add the demo catalog entries that are missing, keyed by region and title; returns how
+    many were created. Entries present (even edited or withdrawn since) are left alone."""
+    wanted = [
+        (regions[key][0] if key else None, title, issuer, number, summary)
+        for key, title, issuer, number, summary in DEMO_SUPPORT_POLICIES
+    ]
+    rows = await SupportPolicy.filter(title__in=[w[1] for w in wanted]).values_list(
+        "region_id", "title"
+    )
+    existing = {(region_id, title) for region_id, title in rows}
+    new = [
+        SupportPolicy(
+            region_id=region_id,
+            title=title,
+            issuer=issuer,
+            document_number=number,
+            summary=summary,
+        )
+        for region_id, title, issuer, number, summary in wanted
+        if (region_id, title) not in existing
+    ]
+    if new:
+        await SupportPolicy.bulk_create(new)
+    return len(new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
+from models.messages_visits import VISIT_LABELS, VISIT_MESSAGES, VISIT_STATUS_NAMES
 
 DEFAULT_LOCALE = "zh"
 
@@ -123,6 +124,51 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "An attachment does not exist, was not uploaded by you, or is already used",
     ),
     "TOO_MANY_ATTACHMENTS": ("附件不能超过 {max} 个", "At most {max} attachments are allowed"),
+    # GraphQL multipart requests (uploads through /graphql).
+    "UPLOAD_EXPECTED": (
+        "请按 GraphQL multipart 请求规范以 multipart/form-data 上传文件",
+        "Send the file in a GraphQL multipart request (multipart/form-data)",
+    ),
+    "REQUEST_TOO_LARGE": ("请求不能超过 {max} MB", "The request must be at most {max} MB"),
+    "TOO_MANY_FILES": ("一次请求最多上传 {max} 个文件", "At most {max} files per request"),
+    "MULTIPART_FIELD_TOO_LARGE": (
+        "表单字段 {name} 不能超过 {max} KB",
+        "The form field {name} must be at most {max} KB",
+    ),
+    "MULTIPART_MALFORMED": (
+        "multipart/form-data 请求体不完整或无法解析",
+        "The multipart/form-data body is cut short or cannot be parsed",
+    ),
+    "MULTIPART_ORDER": (
+        "须依次发送 operations、map 字段，再发送文件",
+        "Send the operations field, then the map field, then the files",
+    ),
+    "MULTIPART_INVALID_OPERATIONS": (
+        "operations 字段须为 JSON 对象，含字符串 query、对象 variables（可选）和字符串"
+        " operationName（可选），不支持批量请求",
+        "The operations field must be one JSON object with a string query, optional object "
+        "variables and optional string operationName (no batching)",
+    ),
+    "MULTIPART_MUTATION_ONLY": (
+        "只有变更（mutation）可以上传文件",
+        "Only mutations may upload files",
+    ),
+    "MULTIPART_INVALID_MAP": (
+        "map 字段须为 JSON 对象，把每个文件字段名映射到一组路径",
+        "The map field must be a JSON object mapping each file field name to a list of paths",
+    ),
+    "MULTIPART_INVALID_PATH": (
+        "map 中的路径 {path} 须指向 variables 中一个值为 null 的变量，且只能使用一次",
+        "The map path {path} must point to a null placeholder in variables, once",
+    ),
+    "MULTIPART_UNEXPECTED_PART": (
+        "表单字段 {name} 既不是 operations、map，也不是 map 中列出的文件",
+        "The form field {name} is neither operations, map nor a file listed in map",
+    ),
+    "MULTIPART_MISSING_FILE": (
+        "map 中列出的文件 {name} 没有随请求发送",
+        "The file {name} listed in map was not sent",
+    ),
     # The working-day calendar (工作日历).
     "WORKING_DAYS_OUT_OF_RANGE": (
         "工作日天数须在 {min} 到 {max} 之间",
@@ -153,6 +199,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "CALENDAR_YEAR_NOT_ENTERED": (
         "{year} 年的节假日安排尚未录入",
         "No holiday arrangement has been entered for {year}",
+    ),
+    # The support policy catalog (惠企政策).
+    "INVALID_URL": (
+        "{label}无效，须为以 http:// 或 https:// 开头的完整网址",
+        "{label} is not valid: give a full address starting with http:// or https://",
     ),
 }
 
@@ -195,6 +246,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "note": ("备注", "Note"),
     "holidays": ("放假日期", "Holidays"),
     "days": ("日期", "Days"),
+    "issuer": ("发文机关", "Issuer"),
+    "documentNumber": ("文号", "Document number"),
+    "url": ("网址", "Web address"),
+    "summary": ("政策摘要", "Summary"),
+    "includeInactive": ("含已停用", "Include inactive"),
 }
 
 
@@ -207,9 +263,11 @@ def label(field: str | None, locale: str) -> str:
 
 
 _MESSAGES.update(DEMAND_MESSAGES)
+_MESSAGES.update(VISIT_MESSAGES)
 _LABELS.update(DEMAND_LABELS)
+_LABELS.update(VISIT_LABELS)
 # Parameters that are codes themselves, shown by their names.
-_NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES}
+_NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES, "status": VISIT_STATUS_NAMES}
 
 
 def message(

@@ -53,12 +53,12 @@ DEMAND_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "TOO_MANY_ATTACHMENTS": ("附件最多 {max} 个", "At most {max} attachments"),
     "CLIENT_ID_REUSED": (
-        "该请求编号已用于另一个操作",
-        "This clientMutationId was already used for a different call",
+        "该请求编号已用于另一个内容不同的操作",
+        "This client id was already used for a call with different content",
     ),
     "INVALID_CLIENT_MUTATION_ID": (
-        "请求编号无效（1-64 个字符）",
-        "clientMutationId must be 1 to 64 characters",
+        "请求编号无效（应为 UUID 或 1-64 个字符）",
+        "The client id must be a UUID (or 1 to 64 characters where any id is taken)",
     ),
     "INVALID_POLICY_VALUE": ("政策参数取值无效：{label}", "Invalid policy value: {label}"),
     "DUPLICATE_CODE": ("编码已存在", "This code is already in use"),

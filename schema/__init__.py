@@ -23,8 +23,11 @@ from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
 from schema.mutations.demands import DemandMutations
 from schema.mutations.enterprises import EnterpriseMutations
+from schema.mutations.files import FileMutations
 from schema.mutations.org import OrgMutations
 from schema.mutations.policy import PolicyMutations
+from schema.mutations.support_policies import SupportPolicyMutations
+from schema.mutations.visits import VisitMutations
 from schema.queries import Query
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
@@ -40,6 +43,9 @@ class Mutation(
     CalendarMutations,
     PolicyMutations,
     DemandMutations,
+    FileMutations,
+    SupportPolicyMutations,
+    VisitMutations,
 ):
     pass
 

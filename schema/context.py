@@ -18,6 +18,8 @@ class Context:
     secret_key: str
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
+    # Per-request loaders that depend on who asks (scoped demand lookups), made on first use.
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def require_actor(self) -> Actor:
         if self.actor is None:

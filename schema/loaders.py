@@ -13,6 +13,8 @@ from models.demands import Attachment, DemandAssist, DemandEvent
 from models.enterprises import EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
 from models.rules.clock import today
+from models.rules.visit_states import VisitStatus
+from models.visits import Visit, VisitParticipant
 from schema.types.files import ATTACHMENT_COLUMNS
 
 REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")
@@ -66,6 +68,39 @@ def _assisting_departments() -> DataLoader[int, list[Row]]:
     return DataLoader(load_fn=load)
 
 
+def _participants() -> DataLoader[int, list[Row]]:
+    async def load(visit_ids: list[int]) -> list[list[Row]]:
+        groups: dict[int, list[Row]] = defaultdict(list)
+        rows = (
+            await VisitParticipant.filter(visit_id__in=visit_ids)
+            .order_by("-is_lead", "id")
+            .values("visit_id", "is_lead", *(f"user__{c}" for c in USER_COLUMNS))
+        )
+        for r in rows:
+            groups[r["visit_id"]].append(r)
+        return [groups.get(i, []) for i in visit_ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _last_visit() -> DataLoader[int, Any]:
+    """The latest logged visit time per enterprise (any mode or trust)."""
+
+    async def load(enterprise_ids: list[int]) -> list[Any]:
+        from tortoise.functions import Max
+
+        rows = (
+            await Visit.filter(enterprise_id__in=enterprise_ids, status=VisitStatus.COMPLETED)
+            .annotate(last=Max("visited_at"))
+            .group_by("enterprise_id")
+            .values("enterprise_id", "last")
+        )
+        found = {r["enterprise_id"]: r["last"] for r in rows}
+        return [found.get(i) for i in enterprise_ids]
+
+    return DataLoader(load_fn=load)
+
+
 def _by_id(model: Any, columns: Sequence[str]) -> DataLoader[int, Row | None]:
     async def load(ids: list[int]) -> list[Row | None]:
         rows = {r["id"]: r for r in await model.filter(id__in=ids).values(*columns)}
@@ -109,3 +144,7 @@ class Loaders:
             DemandEvent, "demand_id", (*EVENT_ROW_COLUMNS, "actor__display_name")
         )
         self.assists_by_demand = _assisting_departments()
+        # No scope check here either: whoever resolved the visit may see who went and photos.
+        self.participants_by_visit = _participants()
+        self.attachments_by_visit = _grouped(Attachment, "visit_id", ATTACHMENT_COLUMNS)
+        self.last_visit_by_enterprise = _last_visit()

@@ -14,9 +14,11 @@ from models.enterprises import LeaderAssignment as AssignmentModel
 from models.errors import DomainError
 from models.ops.attachments import can_see_attachment
 from models.ops.policy import CATEGORY_COLUMNS
+from models.ops.support_policies import SUPPORT_POLICY_COLUMNS
 from models.org import RoleGrant as GrantModel
 from models.policy import DemandCategory as CategoryModel
 from models.rules.roles import Role
+from models.visits import SupportPolicy as SupportPolicyModel
 from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS, GRANT_COLUMNS
 from schema.relay import Node, from_global_id
 from schema.types.demands import EVENT_COLUMNS, DemandCategory, DemandEvent
@@ -28,6 +30,7 @@ from schema.types.enterprises import (
 )
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
 from schema.types.org import Department, Region, RoleGrant, User
+from schema.types.support_policies import SupportPolicy
 
 
 async def _visible_enterprise(actor: Actor, pk: int) -> bool:
@@ -55,10 +58,24 @@ async def _category_node(actor: Actor, pk: int) -> Node | None:
     return DemandCategory.from_row(rows[0]) if rows else None
 
 
+async def _support_policy_node(actor: Actor, pk: int) -> Node | None:
+    """The catalog is public to everyone signed in; withdrawn ones too (old visits cite them)."""
+    rows = await SupportPolicyModel.filter(id=pk).values(*SUPPORT_POLICY_COLUMNS)
+    return SupportPolicy.from_row(rows[0]) if rows else None
+
+
+async def _visit_node(actor: Actor, pk: int) -> Node | None:
+    from schema.visit_reads import get_visit
+
+    return await get_visit(actor, pk)
+
+
 _DEMAND_NODES = {
+    "Visit": _visit_node,
     "Demand": _demand_node,
     "DemandEvent": _event_node,
     "DemandCategory": _category_node,
+    "SupportPolicy": _support_policy_node,
 }
 
 
@@ -97,7 +114,7 @@ async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
     if type_name == "Attachment":
         rows = await AttachmentModel.filter(id=pk).values(*ATTACHMENT_COLUMNS)
         if rows and await can_see_attachment(
-            actor, rows[0]["uploaded_by_id"], rows[0]["demand_id"]
+            actor, rows[0]["uploaded_by_id"], rows[0]["demand_id"], rows[0]["visit_id"]
         ):
             return Attachment.from_row(rows[0])
         return None

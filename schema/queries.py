@@ -21,10 +21,12 @@ from schema.guards import actor_of, guarded
 from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
 from schema.node import resolve_node
 from schema.relay import Connection, Node, paginate, pk_of
+from schema.support_policy_queries import SupportPolicyQueries
 from schema.types.calendar import CalendarQueries
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.enums import RegionLevel, Role
 from schema.types.org import Department, Region, User
+from schema.visit_queries import VisitQueries
 
 
 @strawberry.input
@@ -71,7 +73,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(CalendarQueries, DemandQueries):
+class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

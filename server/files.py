@@ -2,17 +2,22 @@
 part) and `GET /files/{id}`. Both need the bearer token; GraphQL mutations then take the
 uploaded ids (`attachmentIds`).
 
-The body is read as a stream and parsed as it arrives: a request announcing more than the limit
-is refused before reading, and one sending more than it announced (or chunked) is refused as
-soon as it passes the limit, so at most one file's worth of bytes is ever held in memory."""
+`StreamingForm` is the one multipart/form-data reader of the server, here and for GraphQL
+multipart requests (server/graphql_http.py): the body is read as a stream and parsed as it
+arrives; a request announcing more than the limit is refused before reading, and one sending
+more than it announced (or chunked) is refused as soon as it passes the limit. Each part is
+classified by the endpoint when its headers arrive (file, field, skipped, or refused at once);
+files are spooled (on disk past 1 MB), fields kept up to their own small limits."""
 
 from __future__ import annotations
 
-from typing import Any
+from tempfile import SpooledTemporaryFile
+from typing import Any, BinaryIO, Literal, cast
 from urllib.parse import quote
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.datastructures import Headers, UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
@@ -28,6 +33,9 @@ from server.settings import Settings
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
 MAX_FIELD_BYTES = 8 * 1024  # other (non-file) form fields are read and ignored up to this
+MAX_PART_HEADER_BYTES = 8 * 1024
+MAX_PARTS = 100
+SPOOL_BYTES = 1 * MIB  # a file part is kept in memory up to this, then on disk
 FILE_FIELD = "file"
 
 _STATUS: dict[str, int] = {
@@ -39,6 +47,205 @@ _STATUS: dict[str, int] = {
     "INVALID_UPLOAD": 400,
 }
 
+# --- the streaming multipart reader ------------------------------------------------------
+
+PartKind = Literal["file", "field", "skip"]
+FormProblem = Literal[
+    "NOT_MULTIPART",  # not multipart/form-data with a boundary
+    "BODY_TOO_LARGE",
+    "FILE_TOO_LARGE",
+    "FIELD_TOO_LARGE",  # params: name, max
+    "TOO_MANY_FILES",
+    "MALFORMED",  # unparseable, cut short, duplicate part names, oversized part headers
+]
+
+
+class FormRefused(Exception):
+    """The body broke one of the reader's own limits; each endpoint maps `problem` to its
+    status code and message. Hooks may raise their own exceptions too: they pass through."""
+
+    def __init__(self, problem: FormProblem, **params: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.params = params
+
+
+class StreamingForm:
+    """Reads one multipart/form-data body within limits. Subclasses decide what each part is
+    (`classify`), how large a field may be (`field_limit`) and look at fields as they complete
+    (`on_field`), so a request can be refused before its files are read. Files become
+    starlette `UploadFile`s in `files`, fields bytes in `fields`; `aclose()` frees the files."""
+
+    def __init__(self, *, max_body: int, max_file: int, max_files: int, max_field: int) -> None:
+        self.max_body = max_body
+        self.max_file = max_file
+        self.max_files = max_files
+        self.max_field = max_field
+        self.files: dict[str, UploadFile] = {}
+        self.fields: dict[str, bytes] = {}
+        self.ended = False  # the final boundary arrived
+        self._parts = 0
+        self._kind: PartKind = "skip"
+        self._name = ""
+        self._size = 0
+        self._field = bytearray()
+        self._file: UploadFile | None = None
+        self._pending: list[tuple[UploadFile, bytes]] = []
+        self._header_name = b""
+        self._header_value = b""
+        self._header_bytes = 0
+        self._headers: dict[bytes, bytes] = {}
+
+    # Hooks -----------------------------------------------------------------------------
+
+    def classify(self, name: str, file_name: str | None) -> PartKind:
+        """What a part is, from its name and (for file parts) file name; may refuse it."""
+        return "file" if file_name is not None else "skip"
+
+    def field_limit(self, name: str) -> int:
+        return self.max_field
+
+    def on_field(self, name: str, value: bytes) -> None:
+        """A field arrived whole (before any later part is read)."""
+
+    # Reading ---------------------------------------------------------------------------
+
+    async def read(self, request: Request) -> None:
+        media, params = parse_options_header(request.headers.get("content-type"))
+        boundary = params.get(b"boundary")
+        if media != b"multipart/form-data" or not boundary:
+            raise FormRefused("NOT_MULTIPART")
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise FormRefused("MALFORMED")
+            if int(length) > self.max_body:
+                raise FormRefused("BODY_TOO_LARGE")
+        try:
+            parser = MultipartParser(
+                boundary,
+                {
+                    "on_part_begin": self._on_part_begin,
+                    "on_part_data": self._on_part_data,
+                    "on_part_end": self._on_part_end,
+                    "on_header_field": self._on_header_field,
+                    "on_header_value": self._on_header_value,
+                    "on_header_end": self._on_header_end,
+                    "on_headers_finished": self._on_headers_finished,
+                    "on_end": self._on_end,
+                },
+            )
+            received = 0
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > self.max_body:
+                    raise FormRefused("BODY_TOO_LARGE")
+                parser.write(chunk)
+                await self._flush()
+            parser.finalize()
+        except (FormParserError, ClientDisconnect):
+            await self.aclose()
+            raise FormRefused("MALFORMED") from None
+        except BaseException:
+            await self.aclose()
+            raise
+        # python-multipart does not complain about a body cut short: require the closing boundary.
+        if not self.ended:
+            await self.aclose()
+            raise FormRefused("MALFORMED")
+
+    async def aclose(self) -> None:
+        self._pending.clear()
+        for upload in self.files.values():
+            await upload.close()
+
+    async def _flush(self) -> None:
+        # The parser's callbacks are synchronous: file bytes are written here, after each
+        # chunk, so a file spooled to disk is written off the event loop.
+        pending, self._pending = self._pending, []
+        for upload, data in pending:
+            await upload.write(data)
+
+    # python-multipart callbacks ----------------------------------------------------------
+
+    def _on_part_begin(self) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise FormRefused("MALFORMED")
+        self._kind = "skip"
+        self._name = ""
+        self._size = 0
+        self._field = bytearray()
+        self._file = None
+        self._headers = {}
+        self._header_bytes = 0
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_value += data[start:end]
+
+    def _count_header(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise FormRefused("MALFORMED")
+
+    def _on_header_end(self) -> None:
+        self._headers[self._header_name.strip().lower()] = self._header_value.strip()
+        self._header_name = b""
+        self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition"))
+        name = _decode(options.get(b"name", b""))
+        raw_file_name = options.get(b"filename")
+        file_name = None if raw_file_name is None else _decode(raw_file_name)
+        kind = self.classify(name, file_name)
+        if kind != "skip" and (name in self.files or name in self.fields):
+            raise FormRefused("MALFORMED")  # the same name twice
+        self._kind, self._name = kind, name
+        if kind == "file":
+            if len(self.files) >= self.max_files:
+                raise FormRefused("TOO_MANY_FILES", max=self.max_files)
+            claimed = self._headers.get(b"content-type")
+            headers = Headers({"content-type": _decode(claimed)}) if claimed else Headers()
+            spool = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - see aclose
+            self._file = UploadFile(
+                cast(BinaryIO, spool),
+                size=0,
+                filename=file_name,
+                headers=headers,
+            )
+            self.files[name] = self._file
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        self._size += end - start
+        if self._kind == "file":
+            assert self._file is not None
+            if self._size > self.max_file:
+                raise FormRefused("FILE_TOO_LARGE", max=self.max_file)
+            self._pending.append((self._file, data[start:end]))
+            return
+        limit = self.field_limit(self._name) if self._kind == "field" else self.max_field
+        if self._size > limit:
+            raise FormRefused("FIELD_TOO_LARGE", name=self._name, max=limit)
+        if self._kind == "field":
+            self._field += data[start:end]
+
+    def _on_part_end(self) -> None:
+        if self._kind == "field":
+            value = bytes(self._field)
+            self._field = bytearray()
+            self.fields[self._name] = value
+            self.on_field(self._name, value)
+        self._kind = "skip"
+
+    def _on_end(self) -> None:
+        self.ended = True
+
 
 class _Refusal(Exception):
     def __init__(self, code: str, status: int | None = None, **params: Any) -> None:
@@ -46,10 +253,6 @@ class _Refusal(Exception):
         self.code = code
         self.status = status or _STATUS.get(code, 400)
         self.params = params
-
-
-def _too_large() -> _Refusal:
-    return _Refusal("FILE_TOO_LARGE", max=MAX_UPLOAD_BYTES // MIB)
 
 
 def _error(code: str, locale: str, status: int | None = None, **params: Any) -> JSONResponse:
@@ -66,109 +269,44 @@ def _decode(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")
 
 
-class _OneFileForm:
-    """Collects the one `file` part of a multipart body, refusing more than the size limit."""
+class _OneFileForm(StreamingForm):
+    """The one `file` part of POST /uploads; other fields are read and ignored."""
 
     def __init__(self) -> None:
-        self.file_name: str | None = None
-        self.content_type: str | None = None
-        self.data = bytearray()
-        self.files_seen = 0
-        self.file_complete = False  # the file part's closing boundary arrived
-        self.ended = False  # the final boundary arrived
-        self._in_file = False
-        self._field_bytes = 0
-        self._header_name = b""
-        self._header_value = b""
-        self._headers: dict[bytes, bytes] = {}
+        super().__init__(
+            max_body=MAX_BODY_BYTES,
+            max_file=MAX_UPLOAD_BYTES,
+            max_files=1,
+            max_field=MAX_FIELD_BYTES,
+        )
 
-    def on_part_begin(self) -> None:
-        self._in_file = False
-        self._field_bytes = 0
-        self._headers = {}
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self._headers[self._header_name.strip().lower()] = self._header_value.strip()
-        self._header_name = b""
-        self._header_value = b""
-
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition"))
-        if b"filename" not in options:
-            return  # an ordinary field: ignored
-        self.files_seen += 1
-        if self.files_seen > 1 or options.get(b"name") != FILE_FIELD.encode():
+    def classify(self, name: str, file_name: str | None) -> PartKind:
+        if file_name is None:
+            return "skip"  # an ordinary field: ignored
+        if name != FILE_FIELD or self.files:
             raise _Refusal("INVALID_UPLOAD")
-        self._in_file = True
-        self.file_name = _decode(options[b"filename"])
-        claimed = self._headers.get(b"content-type")
-        self.content_type = _decode(claimed) if claimed else None
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        size = end - start
-        if self._in_file:
-            if len(self.data) + size > MAX_UPLOAD_BYTES:
-                raise _too_large()
-            self.data += data[start:end]
-        else:
-            self._field_bytes += size
-            if self._field_bytes > MAX_FIELD_BYTES:
-                raise _Refusal("INVALID_UPLOAD")
-
-    def on_part_end(self) -> None:
-        if self._in_file:
-            self.file_complete = True
-        self._in_file = False
-
-    def on_end(self) -> None:
-        self.ended = True
+        return "file"
 
 
-async def _read_upload(request: Request) -> _OneFileForm:
-    media, params = parse_options_header(request.headers.get("content-type"))
-    boundary = params.get(b"boundary")
-    if media != b"multipart/form-data" or not boundary:
-        raise _Refusal("INVALID_UPLOAD", 415)
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.isdigit():
-            raise _Refusal("INVALID_UPLOAD")
-        if int(length) > MAX_BODY_BYTES:
-            raise _too_large()
+async def _read_upload(request: Request) -> tuple[str, str | None, bytes]:
+    """The file name, claimed type and bytes of the one uploaded file."""
     form = _OneFileForm()
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": form.on_part_begin,
-            "on_part_data": form.on_part_data,
-            "on_part_end": form.on_part_end,
-            "on_header_field": form.on_header_field,
-            "on_header_value": form.on_header_value,
-            "on_header_end": form.on_header_end,
-            "on_headers_finished": form.on_headers_finished,
-            "on_end": form.on_end,
-        },
-    )
-    received = 0
     try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > MAX_BODY_BYTES:
-                raise _too_large()
-            parser.write(chunk)
-        parser.finalize()
-    except (FormParserError, ClientDisconnect):
-        raise _Refusal("INVALID_UPLOAD") from None
-    # python-multipart does not complain about a body cut short: require the closing boundary.
-    if form.files_seen != 1 or form.file_name is None or not (form.file_complete and form.ended):
-        raise _Refusal("INVALID_UPLOAD")
-    return form
+        await form.read(request)
+    except FormRefused as refused:
+        if refused.problem in ("BODY_TOO_LARGE", "FILE_TOO_LARGE"):
+            raise _Refusal("FILE_TOO_LARGE", max=MAX_UPLOAD_BYTES // MIB) from None
+        raise _Refusal(
+            "INVALID_UPLOAD", 415 if refused.problem == "NOT_MULTIPART" else 400
+        ) from None
+    try:
+        upload = form.files.get(FILE_FIELD)
+        if upload is None or upload.filename is None:
+            raise _Refusal("INVALID_UPLOAD")
+        await upload.seek(0)
+        return upload.filename, upload.content_type, await upload.read()
+    finally:
+        await form.aclose()
 
 
 def content_disposition(file_name: str) -> str:
@@ -189,17 +327,14 @@ class FileEndpoints:
         if actor is None:
             return _error("UNAUTHENTICATED", locale)
         try:
-            form = await _read_upload(request)
+            file_name, claimed_type, data = await _read_upload(request)
         except _Refusal as refusal:
             # Refused before the body was read through: the connection cannot be reused.
             response = _error(refusal.code, locale, refusal.status, **refusal.params)
             response.headers["Connection"] = "close"
             return response
-        assert form.file_name is not None
-        data = bytes(form.data)
-        form.data.clear()
         try:
-            row = await store_upload(actor, form.file_name, form.content_type, data)
+            row = await store_upload(actor, file_name, claimed_type, data)
         except DomainError as err:
             p = err.problems[0]
             return _error(p.code, locale, field=p.field, **p.params)

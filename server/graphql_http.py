@@ -1,11 +1,28 @@
 """GraphQL over HTTP (the GraphQL-over-HTTP spec): POST JSON, GET for queries only,
-`application/graphql-response+json` with its status codes, and GraphiQL in development."""
+`application/graphql-response+json` with its status codes, and GraphiQL in development.
+
+File uploads follow the GraphQL multipart request spec
+(github.com/jaydenseric/graphql-multipart-request-spec): a POST of `multipart/form-data` with
+the field `operations` (the usual {query, variables, operationName} as JSON), then `map`
+(JSON: {"0": ["variables.input.file"]}), then one file part per map key. Each file is put into
+the variables at its paths (where the client left null) as a starlette `UploadFile`, which the
+`Upload` scalar hands to the mutation. Only mutations, only signed-in users (refused with 401
+before the body is read: the bearer token is the only credential, so a cross-site form post
+carries none and needs no CSRF preflight header). Limits: `MAX_UPLOAD_FILES` files of
+`MAX_UPLOAD_BYTES` each, `MAX_MULTIPART_BODY_BYTES` in all (refused with 413 before reading
+further), `operations` at most 1 MB and `map` 8 KB; everything malformed is a 400 whose
+`errors[0].extensions.code` says what (messages in Chinese, English on Accept-Language: en).
+The body is read by the same streaming reader as POST /uploads (server/files.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from graphql import GraphQLError, parse
+from graphql import OperationType as AstOperationType
+from graphql.utilities import get_operation_ast
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry import Schema
@@ -14,14 +31,23 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from models.messages import resolve_locale
+from models.access import Actor
+from models.messages import message, resolve_locale
+from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
 from schema.context import Context
 from server.auth import actor_from_token, bearer_token, client_address
+from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
 from server.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+MULTIPART = "multipart/form-data"
+MAX_UPLOAD_FILES = 10
+MAX_MULTIPART_BODY_BYTES = 64 * MIB + MULTIPART_OVERHEAD_BYTES
+MAX_OPERATIONS_BYTES = 1 * MIB
+MAX_MAP_BYTES = 8 * 1024
+MAX_PATH_SHOWN = 100  # characters of a refused map path echoed back
 
 
 class _BadRequest(Exception):
@@ -60,7 +86,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
             if params.get(key):
                 try:
                     params[key] = json.loads(params[key])
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise _BadRequest(f"{key} is not valid JSON") from None
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -71,7 +97,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
         raise _BadRequest("Request body too large", 413)
     try:
         params = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _BadRequest("Request body is not valid JSON") from None
     if not isinstance(params, dict):
         raise _BadRequest("Request body must be a JSON object (batching is not supported)")
@@ -97,6 +123,201 @@ def _error_response(message: str, status: int, media: str) -> Response:
     return JSONResponse({"errors": [{"message": message}]}, status_code=status, media_type=media)
 
 
+# --- GraphQL multipart requests --------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A multipart request refused with a stable code (its message is localised)."""
+
+    def __init__(self, code: str, status: int = 400, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.params = params
+
+
+def _coded_error(code: str, locale: str, status: int, media: str, **params: Any) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if code == "UNAUTHENTICATED" else None
+    return JSONResponse(
+        {"errors": [{"message": message(code, locale, **params), "extensions": {"code": code}}]},
+        status_code=status,
+        media_type=media,
+        headers=headers,
+    )
+
+
+def _is_multipart(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.split(";")[0].strip().lower() == MULTIPART
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= MAX_PATH_SHOWN else path[:MAX_PATH_SHOWN] + "…"
+
+
+def _step(target: Any, key: str, path: str) -> Any:
+    """One step along a map path: an existing key of an object or index of a list."""
+    if isinstance(target, dict) and key in target:
+        return target[key]
+    if (
+        isinstance(target, list)
+        and key.isascii()
+        and key.isdigit()
+        and (key == "0" or not key.startswith("0"))
+        and int(key) < len(target)
+    ):
+        return target[int(key)]
+    raise _Refused("MULTIPART_INVALID_PATH", path=_shown(path))
+
+
+def _placeholder(variables: Any, path: str) -> tuple[Any, str]:
+    """The container and key a map path names: inside `variables`, holding null."""
+    keys = path.split(".")
+    if len(keys) < 2 or keys[0] != "variables" or not isinstance(variables, dict):
+        raise _Refused("MULTIPART_INVALID_PATH", path=_shown(path))
+    target = variables
+    for key in keys[1:-1]:
+        target = _step(target, key, path)
+    if _step(target, keys[-1], path) is not None:
+        raise _Refused("MULTIPART_INVALID_PATH", path=_shown(path))
+    return target, keys[-1]
+
+
+class _OperationsForm(StreamingForm):
+    """A GraphQL multipart request: `operations`, then `map`, then the files `map` names.
+    Each field is checked as soon as it arrives, so a bad request is refused before any file
+    is read."""
+
+    def __init__(self, max_tokens: int) -> None:
+        super().__init__(
+            max_body=MAX_MULTIPART_BODY_BYTES,
+            max_file=MAX_UPLOAD_BYTES,
+            max_files=MAX_UPLOAD_FILES,
+            max_field=MAX_MAP_BYTES,
+        )
+        self.max_tokens = max_tokens
+        self.operations: dict[str, Any] | None = None
+        self.query = ""
+        self.variables: dict[str, Any] | None = None
+        self.op_name: str | None = None
+        # file field name -> the (container, key) places it goes
+        self.places: dict[str, list[tuple[Any, str]]] | None = None
+
+    def classify(self, name: str, file_name: str | None) -> PartKind:
+        if name == "operations":
+            if self.operations is not None:
+                raise _Refused("MULTIPART_MALFORMED")
+            return "field"
+        if name == "map":
+            if self.operations is None:
+                raise _Refused("MULTIPART_ORDER")
+            if self.places is not None:
+                raise _Refused("MULTIPART_MALFORMED")
+            return "field"
+        if self.places is None:
+            raise _Refused("MULTIPART_ORDER")
+        if name not in self.places:
+            raise _Refused("MULTIPART_UNEXPECTED_PART", name=_shown(name))
+        return "file"  # even without a filename: the map says it is one
+
+    def field_limit(self, name: str) -> int:
+        return MAX_OPERATIONS_BYTES if name == "operations" else MAX_MAP_BYTES
+
+    def on_field(self, name: str, value: bytes) -> None:
+        if name == "operations":
+            self._read_operations(value)
+        else:
+            self._read_map(value)
+
+    def _read_operations(self, raw: bytes) -> None:
+        try:
+            operations = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise _Refused("MULTIPART_INVALID_OPERATIONS") from None
+        if not isinstance(operations, dict):  # a batch (array) or a scalar
+            raise _Refused("MULTIPART_INVALID_OPERATIONS")
+        try:
+            query, variables, op_name = _check_params(operations)
+        except _BadRequest:
+            raise _Refused("MULTIPART_INVALID_OPERATIONS") from None
+        self.operations, self.query, self.variables, self.op_name = (
+            operations,
+            query,
+            variables,
+            op_name,
+        )
+        # Refuse queries before reading any file. A document that does not parse is left to
+        # the executor, which says why in the usual GraphQL way (and allows mutations only).
+        try:
+            document = parse(query, no_location=True, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return
+        operation = get_operation_ast(document, op_name)
+        if operation is not None and operation.operation != AstOperationType.MUTATION:
+            raise _Refused("MULTIPART_MUTATION_ONLY")
+
+    def _read_map(self, raw: bytes) -> None:
+        try:
+            file_map = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise _Refused("MULTIPART_INVALID_MAP") from None
+        if not isinstance(file_map, dict) or not all(
+            isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)
+            for paths in file_map.values()
+        ):
+            raise _Refused("MULTIPART_INVALID_MAP")
+        if len(file_map) > MAX_UPLOAD_FILES or sum(map(len, file_map.values())) > MAX_UPLOAD_FILES:
+            raise _Refused("TOO_MANY_FILES", max=MAX_UPLOAD_FILES)
+        places: dict[str, list[tuple[Any, str]]] = {}
+        seen: set[tuple[int, str]] = set()
+        for name, paths in file_map.items():
+            if name in ("", "operations", "map"):
+                raise _Refused("MULTIPART_INVALID_MAP")
+            for path in paths:
+                container, key = _placeholder(self.variables, path)
+                if (id(container), key) in seen:  # the same placeholder mapped twice
+                    raise _Refused("MULTIPART_INVALID_PATH", path=_shown(path))
+                seen.add((id(container), key))
+                places.setdefault(name, []).append((container, key))
+        self.places = places
+
+    def substitute(self) -> dict[str, Any] | None:
+        """The variables with each file in its places; refused when a file is missing."""
+        if self.operations is None:
+            raise _Refused("MULTIPART_INVALID_OPERATIONS")
+        if self.places is None:
+            raise _Refused("MULTIPART_INVALID_MAP")
+        for name, places in self.places.items():
+            upload: UploadFile | None = self.files.get(name)
+            if upload is None:
+                raise _Refused("MULTIPART_MISSING_FILE", name=_shown(name))
+            for container, key in places:
+                if isinstance(container, list):
+                    container[int(key)] = upload
+                else:
+                    container[key] = upload
+        return self.variables
+
+
+def _form_refusal(refused: FormRefused) -> _Refused:
+    problem = refused.problem
+    if problem == "BODY_TOO_LARGE":
+        return _Refused("REQUEST_TOO_LARGE", 413, max=MAX_MULTIPART_BODY_BYTES // MIB)
+    if problem == "FILE_TOO_LARGE":
+        return _Refused("FILE_TOO_LARGE", 413, max=MAX_UPLOAD_BYTES // MIB)
+    if problem == "FIELD_TOO_LARGE":
+        name = str(refused.params.get("name", ""))
+        limit = int(refused.params.get("max", 0)) // 1024
+        if name in ("operations", "map"):
+            return _Refused("MULTIPART_FIELD_TOO_LARGE", 413, name=name, max=limit)
+        return _Refused("MULTIPART_UNEXPECTED_PART", name=_shown(name))
+    if problem == "TOO_MANY_FILES":
+        return _Refused("TOO_MANY_FILES", max=MAX_UPLOAD_FILES)
+    if problem == "NOT_MULTIPART":
+        return _Refused("MULTIPART_MALFORMED", 415)
+    return _Refused("MULTIPART_MALFORMED")
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: Schema, settings: Settings) -> None:
         self.schema = schema
@@ -117,21 +338,67 @@ class GraphQLEndpoint:
         media = _negotiate(accept)
         if media is None:
             return Response("Not Acceptable", status_code=406)
+        if request.method == "POST" and _is_multipart(request):
+            return await self._multipart(request, media)
         try:
             query, variables, op_name = _check_params(await _read_params(request))
         except _BadRequest as err:
             return _error_response(str(err), err.status, media)
-        context = Context(
-            actor=await actor_from_token(bearer_token(request), self.settings.secret_key),
-            locale=resolve_locale(request.headers.get("accept-language")),
-            client=client_address(request),
-            secret_key=self.settings.secret_key,
-            request=request,
-        )
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
             else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
+        return await self._execute(request, media, actor, query, variables, op_name, allowed)
+
+    async def _multipart(self, request: Request, media: str) -> Response:
+        locale = resolve_locale(request.headers.get("accept-language"))
+        actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
+        if actor is None:  # uploads are for signed-in users: refused before the body is read
+            return _coded_error("UNAUTHENTICATED", locale, 401, media)
+        form = _OperationsForm(self.settings.max_query_tokens)
+        try:
+            try:
+                await form.read(request)
+            except FormRefused as refused:
+                raise _form_refusal(refused) from None
+            variables = form.substitute()
+        except _Refused as refused:
+            await form.aclose()
+            response = _coded_error(refused.code, locale, refused.status, media, **refused.params)
+            # Refused before the body was read through: the connection cannot be reused.
+            response.headers["Connection"] = "close"
+            return response
+        try:
+            return await self._execute(
+                request,
+                media,
+                actor,
+                form.query,
+                variables,
+                form.op_name,
+                {OperationType.MUTATION},
+            )
+        finally:
+            await form.aclose()
+
+    async def _execute(
+        self,
+        request: Request,
+        media: str,
+        actor: Actor | None,
+        query: str,
+        variables: dict[str, Any] | None,
+        op_name: str | None,
+        allowed: set[OperationType],
+    ) -> Response:
+        context = Context(
+            actor=actor,
+            locale=resolve_locale(request.headers.get("accept-language")),
+            client=client_address(request),
+            secret_key=self.settings.secret_key,
+            request=request,
         )
         try:
             result = await self.schema.execute(

@@ -1,7 +1,8 @@
-"""Background jobs of a server process: the periodic demand checks (automatic escalation).
+"""Background jobs of a server process: the periodic demand checks (automatic escalation) and
+the visit reminders.
 
-Several processes may run them at once: every write is conditional on the demand's version,
-so two processes never escalate the same demand twice."""
+Several processes may run them at once: every escalation is conditional on the demand's
+version, and every reminder has a unique key, so nothing happens twice."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from models.ops.demand_jobs import escalate_overdue
+from models.ops.visit_jobs import remind_visits_tomorrow
 
 log = logging.getLogger("enterprise_desk.jobs")
 INTERVAL_SECONDS = 600.0
@@ -22,6 +24,10 @@ async def _loop(interval: float) -> None:
             await escalate_overdue()
         except Exception:  # a failed round must not end the loop; the next one retries
             log.exception("demand checks failed")
+        try:
+            await remind_visits_tomorrow()
+        except Exception:
+            log.exception("visit reminders failed")
         await asyncio.sleep(interval)
 
 

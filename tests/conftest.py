@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,3 +167,31 @@ class GraphQLClient:
 async def gql(db: str, server_url: str) -> AsyncIterator[GraphQLClient]:
     async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
         yield GraphQLClient(http)
+
+
+# --- files: uploads kept in a folder of the test's own -------------------------------------
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[Path]:
+    """Each test keeps its files in its own folder (the server shares this process)."""
+    from models.ops import attachments
+
+    previous = attachments.storage_root()
+    root = tmp_path / "files"
+    attachments.configure_storage(root)
+    yield root
+    attachments.configure_storage(previous)
+
+
+@pytest.fixture
+async def world(gql: GraphQLClient, storage: Path) -> Any:
+    """The small county of tests.factories, with files stored per test."""
+    from tests.factories import build_world
+
+    return await build_world()
+
+
+@pytest.fixture
+async def http(gql: GraphQLClient) -> AsyncIterator[httpx.AsyncClient]:
+    yield gql.http

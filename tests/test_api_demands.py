@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from models.access import load_actor
 from models.ops import demands as ops
 from models.rules.clock import acting_at, shanghai
 from schema.relay import to_global_id
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD
+from tests.sql_log import counting_sql
 
 FIELDS = """id state version title overdue warning remainingWorkingDays deadline
   effectiveDeadline deadlineConfirmed allowedActions pendingRequest
@@ -174,28 +171,6 @@ async def test_overdue_and_warning_filters_follow_the_calendar(gql):
     on_time = (await gql(q, {"f": {"overdue": False}}))["demands"]["edges"]
     assert [e["node"]["id"] for e in on_time] == [to_global_id("Demand", fresh.id)]
     assert (await gql(q, {"f": {"warning": True}}))["demands"]["edges"] == []
-
-
-@contextmanager
-def counting_sql() -> Iterator[list[str]]:
-    """Counts the SQL statements tortoise sends, from its own query log."""
-    statements: list[str] = []
-
-    class Counter(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            text = str(record.msg).lstrip().upper()
-            if text.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "%S")):
-                statements.append(record.getMessage())
-
-    logger = logging.getLogger("tortoise.db_client")
-    handler, old_level = Counter(level=logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield statements
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
 
 
 LIST_SCREEN = """query($first: Int) { demands(first: $first) { totalCount edges { node {

@@ -7,7 +7,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -23,7 +23,7 @@ from models.rules.clock import now
 from models.rules.demand_states import DemandAction, DemandSource, DemandState
 from schema.relay import from_global_id, to_global_id
 from tests.conftest import GraphQLClient
-from tests.factories import PASSWORD, World, build_world, make_user
+from tests.factories import PASSWORD, World, make_user
 
 # --- test files, made here ---------------------------------------------------------------
 
@@ -93,26 +93,6 @@ HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Path]:
-    """Each test keeps its files in its own folder (the server shares this process)."""
-    previous = ops.storage_root()
-    root = tmp_path / "files"
-    ops.configure_storage(root)
-    yield root
-    ops.configure_storage(previous)
-
-
-@pytest.fixture
-async def world(gql: GraphQLClient, storage: Path) -> World:
-    return await build_world()
-
-
-@pytest.fixture
-async def http(gql: GraphQLClient) -> AsyncIterator[httpx.AsyncClient]:
-    yield gql.http
 
 
 async def token_for(gql: GraphQLClient, username: str) -> str:

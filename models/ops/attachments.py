@@ -1,13 +1,16 @@
 """Attachments: files uploaded by users, kept on local disk, linked to demands and their events.
 
-An upload is stored first and linked later: the app uploads each file, gets its id, and passes
-the ids to the operation that creates the demand, reply or timeline event (`attach_files`, inside
-that operation's transaction). Until then only the uploader sees the file; afterwards everyone
-who may read the demand does. Unlinked uploads are removed by `purge_unlinked`.
+An upload is stored first and linked later: the app uploads each file (POST /uploads, or the
+`uploadAttachment` GraphQL mutation, which takes a client-made id so a retry stores it once),
+gets its id, and passes the ids to the operation that creates the demand, reply or timeline
+event (`attach_files`, inside that operation's transaction) or logs the visit (its photos).
+Until then only the uploader sees the file; afterwards everyone who may read the demand, or the
+visit, does. Unlinked uploads are removed by `purge_unlinked`.
 
 The bytes decide the type: the content is sniffed from its magic bytes and must agree with the
 name's extension; the client's claimed Content-Type is never stored. The display name is
-sanitised and never used as a path: files live under a random key in sharded folders."""
+sanitised and never used as a path: files live under a random key in sharded folders. For
+images, what the EXIF block says (GPS position, time taken, camera) is kept in `meta`."""
 
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, demand_scope
-from models.demands import Attachment, Demand
+from models.access import Actor, demand_scope, visit_scope
+from models.demands import Attachment, Demand, MutationReceipt
 from models.errors import DomainError
+from models.ops import receipts
 from models.rules.clock import now
+from models.rules.photo_meta import photo_meta
+from models.visits import Visit
 
 MIB = 1024 * 1024
 MAX_UPLOAD_BYTES = 20 * MIB
@@ -329,36 +335,92 @@ def _remove_file(path: Path) -> None:
         path.unlink()
 
 
-async def store_upload(
-    actor: Actor | None, file_name: str, claimed_type: str | None, data: bytes
-) -> Attachment:
-    """Keep an uploaded file for the signed-in user; it is linked to something later."""
+def _inspect(file_name: str, claimed_type: str | None, data: bytes) -> tuple[str, dict]:
+    """The stored type and, for images, what their EXIF says (run in a worker thread)."""
+    content_type = detect_type(file_name, claimed_type, data)
+    meta = photo_meta(data) if content_type.startswith("image/") else {}
+    return content_type, meta
+
+
+def _check_upload(actor: Actor | None, data: bytes) -> Actor:
     if actor is None:
         raise DomainError("UNAUTHENTICATED")
     if len(data) > MAX_UPLOAD_BYTES:
         raise DomainError("FILE_TOO_LARGE", "file", max=MAX_UPLOAD_BYTES // MIB)
     if not data:
         raise DomainError("EMPTY_FILE", "file")
+    return actor
+
+
+async def _store(
+    actor: Actor,
+    file_name: str,
+    claimed_type: str | None,
+    data: bytes,
+    receipt: receipts.Receipt | None = None,
+) -> Attachment:
     name = clean_file_name(file_name)
     try:
-        content_type = await asyncio.to_thread(detect_type, name, claimed_type, data)
+        content_type, meta = await asyncio.to_thread(_inspect, name, claimed_type, data)
     except UnsupportedFile:
         raise DomainError("UNSUPPORTED_FILE_TYPE", "file") from None
     storage_key = _new_storage_key()
     path = storage_path(storage_key)
     sha256 = await asyncio.to_thread(_write_file, path, data)
     try:
-        return await Attachment.create(
-            uploaded_by_id=actor.user_id,
-            file_name=name,
-            content_type=content_type,
-            size=len(data),
-            sha256=sha256,
-            storage_key=storage_key,
-        )
+        async with in_transaction():
+            row = await Attachment.create(
+                uploaded_by_id=actor.user_id,
+                file_name=name,
+                content_type=content_type,
+                size=len(data),
+                sha256=sha256,
+                storage_key=storage_key,
+                meta=meta,
+            )
+            await receipts.write_receipt(actor, receipt, row.id)
+        return row
     except BaseException:
         await asyncio.to_thread(_remove_file, path)
         raise
+
+
+async def store_upload(
+    actor: Actor | None, file_name: str, claimed_type: str | None, data: bytes
+) -> Attachment:
+    """Keep an uploaded file for the signed-in user; it is linked to something later."""
+    return await _store(_check_upload(actor, data), file_name, claimed_type, data)
+
+
+async def upload_attachment(
+    actor: Actor | None,
+    file_name: str,
+    claimed_type: str | None,
+    data: bytes,
+    client_id: str | None,
+) -> Attachment:
+    """`store_upload` once per client-made id (a UUID): a retry of the same file under the same
+    name returns the first attachment; the same id with other bytes or another name is
+    CLIENT_ID_REUSED. Without an id every call stores a new file."""
+    checked = _check_upload(actor, data)
+    receipt = None
+    if client_id is not None:
+        sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        receipt = receipts.receipt_for(
+            client_id,
+            "UPLOAD",
+            {"sha256": sha256, "name": clean_file_name(file_name)},
+            field="clientId",
+            uuid_only=True,
+        )
+
+    async def run() -> Attachment:
+        return await _store(checked, file_name, claimed_type, data, receipt)
+
+    async def load(pk: int) -> Attachment:
+        return await Attachment.get(id=pk)
+
+    return await receipts.idempotent(checked, receipt, run, load, field="clientId")
 
 
 async def attach_files(
@@ -376,7 +438,12 @@ async def attach_files(
         return []
     if len(ids) > MAX_ATTACHMENTS_PER_CALL:
         raise DomainError("TOO_MANY_ATTACHMENTS", "attachmentIds", max=MAX_ATTACHMENTS_PER_CALL)
-    owned_unlinked = {"id__in": ids, "uploaded_by_id": actor.user_id, "demand_id": None}
+    owned_unlinked = {
+        "id__in": ids,
+        "uploaded_by_id": actor.user_id,
+        "demand_id": None,
+        "visit_id": None,  # a visit's photo stays the visit's
+    }
     usable = set(await Attachment.filter(**owned_unlinked).values_list("id", flat=True))
     refused = [i for i in ids if i not in usable]
     if refused:
@@ -390,13 +457,18 @@ async def attach_files(
         return await Attachment.filter(id__in=ids).order_by("id")
 
 
-async def can_see_attachment(actor: Actor, uploaded_by_id: int, demand_id: int | None) -> bool:
-    """The uploader always; anyone else once it is linked to a demand they may read."""
+async def can_see_attachment(
+    actor: Actor, uploaded_by_id: int, demand_id: int | None, visit_id: int | None = None
+) -> bool:
+    """The uploader always; anyone else once it is linked to a demand or a visit they may
+    read; nobody else."""
     if uploaded_by_id == actor.user_id:
         return True
-    if demand_id is None:
-        return False
-    return await Demand.filter(demand_scope(actor), id=demand_id).exists()
+    if demand_id is not None and await Demand.filter(demand_scope(actor), id=demand_id).exists():
+        return True
+    if visit_id is not None:
+        return await Visit.filter(visit_scope(actor), id=visit_id).exists()
+    return False
 
 
 async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Attachment, Path]:
@@ -408,6 +480,7 @@ async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Atta
         actor,
         row.uploaded_by_id,  # type: ignore[attr-defined]
         row.demand_id,  # type: ignore[attr-defined]
+        row.visit_id,  # type: ignore[attr-defined]
     ):
         raise DomainError("NOT_FOUND")
     try:
@@ -420,18 +493,21 @@ async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Atta
 
 
 async def purge_unlinked(older_than: timedelta) -> int:
-    """Delete uploads never linked to anything and older than `older_than`, rows and files.
-    Each row is deleted only while still unlinked, so a file linked meanwhile survives.
-    Returns how many were removed."""
+    """Delete uploads never linked to anything (demand or visit) and older than `older_than`,
+    rows and files, and the receipts of the uploads that made them (a retry that late stores
+    the file anew). Each row is deleted only while still unlinked, so a file linked meanwhile
+    survives. Returns how many were removed."""
     cutoff = now() - older_than
-    candidates = await Attachment.filter(demand_id=None, created_at__lt=cutoff).values_list(
+    unlinked = {"demand_id": None, "visit_id": None}
+    candidates = await Attachment.filter(**unlinked, created_at__lt=cutoff).values_list(
         "id", "storage_key"
     )
     removed = 0
     for pk, key in candidates:
-        if not await Attachment.filter(id=pk, demand_id=None).delete():
+        if not await Attachment.filter(id=pk, **unlinked).delete():
             continue
         removed += 1
+        await MutationReceipt.filter(operation="UPLOAD", object_id=pk).delete()
         with contextlib.suppress(ValueError):
             await asyncio.to_thread(_remove_file, storage_path(str(key)))
     return removed

@@ -7,25 +7,22 @@ event, links uploaded files, and records the client's mutation id so a retry is 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.access import Actor
-from models.demands import Demand, DemandEvent, MutationReceipt
+from models.demands import Demand, DemandEvent
 from models.errors import DomainError
+from models.ops import receipts
 from models.ops.demand_context import DemandContext, load_context
+from models.ops.receipts import Receipt, receipt_for, write_receipt
 from models.rules import clock
 from models.rules.demand_flow import refusal
 from models.rules.demand_states import DemandAction, DemandState
-
-MAX_CLIENT_ID = 64
 
 
 @dataclass
@@ -41,65 +38,14 @@ class Change:
     after: Callable[[Demand, DemandEvent], Awaitable[None]] | None = None
 
 
-def fingerprint(args: dict[str, Any]) -> str:
-    raw = json.dumps(args, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Receipt:
-    client_id: str
-    operation: str
-    fingerprint: str
-
-
-def receipt_for(client_id: str | None, operation: str, args: dict[str, Any]) -> Receipt | None:
-    if client_id is None:
-        return None
-    cleaned = client_id.strip()
-    if not cleaned or len(cleaned) > MAX_CLIENT_ID:
-        raise DomainError("INVALID_CLIENT_MUTATION_ID", "clientMutationId")
-    return Receipt(cleaned, operation, fingerprint(args))
-
-
-async def _replay(actor: Actor, receipt: Receipt) -> Demand | None:
-    row = await MutationReceipt.get_or_none(user_id=actor.user_id, client_id=receipt.client_id)
-    if row is None:
-        return None
-    if row.operation != receipt.operation or row.fingerprint != receipt.fingerprint:
-        raise DomainError("CLIENT_ID_REUSED", "clientMutationId")
-    return await Demand.get(id=row.object_id)
+async def _load_demand(pk: int) -> Demand:
+    return await Demand.get(id=pk)
 
 
 async def idempotent(
     actor: Actor, receipt: Receipt | None, run: Callable[[], Awaitable[Demand]]
 ) -> Demand:
-    """Apply `run` once per client mutation id; a repeat returns the first call's demand, the
-    same id with different arguments is refused. `run` writes the receipt in its transaction."""
-    if receipt is None:
-        return await run()
-    first = await _replay(actor, receipt)
-    if first is not None:
-        return first
-    try:
-        return await run()
-    except IntegrityError:
-        # A concurrent retry committed the same id first: ours rolled back whole.
-        first = await _replay(actor, receipt)
-        if first is None:
-            raise
-        return first
-
-
-async def write_receipt(actor: Actor, receipt: Receipt | None, demand_id: int) -> None:
-    if receipt is not None:
-        await MutationReceipt.create(
-            client_id=receipt.client_id,
-            user_id=actor.user_id,
-            operation=receipt.operation,
-            fingerprint=receipt.fingerprint,
-            object_id=demand_id,
-        )
+    return await receipts.idempotent(actor, receipt, run, _load_demand)
 
 
 async def append_event(

@@ -6,6 +6,7 @@ the checked context into a `Change`; the runner does the rest in one transaction
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -55,6 +56,7 @@ MAX_TITLE = 200
 MAX_TEXT = 5000
 MAX_NOTE = 2000
 MAX_LIMIT_DAYS = 365
+MAX_ATTACHMENTS = 20
 
 # Which sources each role may record; the first is the default.
 SOURCES_BY_ROLE: dict[Role, tuple[DemandSource, ...]] = {
@@ -113,6 +115,83 @@ def _source(problems: Problems, roles: set[Role], raw: str | None) -> DemandSour
     return source
 
 
+@dataclass(frozen=True)
+class CheckedDemand:
+    """A demand's fields after validation, ready to be written."""
+
+    enterprise_id: int
+    region_id: int
+    source: DemandSource
+    title: str
+    description: str
+    urgency: Urgency
+    category_id: int | None
+    attachment_ids: list[int]
+    visit_id: int | None = None
+    draft: bool = False
+
+
+async def check_demand_fields(
+    problems: Problems,
+    data: DemandData,
+    *,
+    region_id: int,
+    source: DemandSource | None,
+    prefix: str = "",
+) -> CheckedDemand | None:
+    """Validate what the person typed; problems are named `prefix + field`."""
+    title = text(problems, data.title, prefix + "title", max_len=MAX_TITLE, required=True)
+    description = text(
+        problems, data.description, prefix + "description", max_len=MAX_TEXT, required=True
+    )
+    urgency = choice(problems, Urgency, data.urgency, prefix + "urgency") or Urgency.NORMAL
+    if data.category_id is not None and not await category_for_region(data.category_id, region_id):
+        problems.add("NOT_FOUND", prefix + "categoryId")
+    if len(data.attachment_ids) > MAX_ATTACHMENTS:
+        problems.add("TOO_MANY_ATTACHMENTS", prefix + "attachmentIds", max=MAX_ATTACHMENTS)
+    if source is None:
+        return None
+    return CheckedDemand(
+        enterprise_id=data.enterprise_id,
+        region_id=region_id,
+        source=source,
+        title=title,
+        description=description,
+        urgency=urgency,
+        category_id=data.category_id,
+        attachment_ids=list(data.attachment_ids),
+        visit_id=data.visit_id,
+        draft=data.draft,
+    )
+
+
+async def create_demand(actor: Actor, d: CheckedDemand, now: datetime) -> Demand:
+    """Write a new demand with its SUBMIT event and files; inside the caller's transaction."""
+    state = S.DRAFT if d.draft else S.SUBMITTED
+    demand = await Demand.create(
+        source=d.source,
+        enterprise_id=d.enterprise_id,
+        region_id=d.region_id,
+        category_id=d.category_id,
+        title=d.title,
+        description=d.description,
+        urgency=d.urgency,
+        state=state,
+        visit_id=d.visit_id,
+        submitted_by_id=actor.user_id,
+        submitted_at=None if d.draft else now,
+    )
+    data: dict[str, Any] = {"source": d.source.value}
+    if d.visit_id is not None:
+        data["visitId"] = d.visit_id
+    change = Change(to_state=state, data=data)
+    event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
+    await Demand.filter(id=demand.id).update(last_event_id=event.id)
+    demand.last_event_id = event.id
+    await link_files(actor, d.attachment_ids, demand.id, event.id)
+    return demand
+
+
 async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Demand:
     """An enterprise contact, a cadre (during a visit), a dispatcher (a 12345 hotline call) or a
     service agent records a demand; with `draft` it is kept as a DRAFT for later submission."""
@@ -126,38 +205,15 @@ async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None
     if not roles:
         raise DomainError("NOT_FOUND", "enterpriseId")
     problems = Problems()
-    title = text(problems, data.title, "title", max_len=MAX_TITLE, required=True)
-    description = text(problems, data.description, "description", max_len=MAX_TEXT, required=True)
-    urgency = choice(problems, Urgency, data.urgency, "urgency") or Urgency.NORMAL
     source = _source(problems, roles, data.source)
-    if data.category_id is not None and not await category_for_region(data.category_id, region_id):
-        problems.add("NOT_FOUND", "categoryId")
-    if len(data.attachment_ids) > 20:
-        problems.add("TOO_MANY_ATTACHMENTS", "attachmentIds", max=20)
+    checked = await check_demand_fields(problems, data, region_id=region_id, source=source)
     problems.raise_if_any()
-    assert source is not None
+    assert checked is not None
 
     async def run() -> Demand:
         now = clock.now()
-        state = S.DRAFT if data.draft else S.SUBMITTED
         async with in_transaction():
-            demand = await Demand.create(
-                source=source,
-                enterprise_id=enterprise.id,
-                region_id=region_id,
-                category_id=data.category_id,
-                title=title,
-                description=description,
-                urgency=urgency,
-                state=state,
-                visit_id=data.visit_id,
-                submitted_by_id=actor.user_id,
-                submitted_at=None if data.draft else now,
-            )
-            change = Change(to_state=state, data={"source": source.value})
-            event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
-            await Demand.filter(id=demand.id).update(last_event_id=event.id)
-            await link_files(actor, data.attachment_ids, demand.id, event.id)
+            demand = await create_demand(actor, checked, now)
             await write_receipt(actor, receipt, demand.id)
         return await Demand.get(id=demand.id)
 

@@ -25,6 +25,12 @@ class Policy:
     response_limit_days: int = 1  # 签收 within this many working days counts as responded
     require_reply_approval: bool = True  # the department leader signs replies off
     ranking_weights: dict[str, float] = field(default_factory=_default_weights)
+    # Visits: a check-in counts within this radius of the enterprise plus the reported accuracy,
+    # and only when the phone's accuracy is no worse than the cap.
+    checkin_radius_m: int = 500
+    checkin_max_accuracy_m: int = 200
+    visit_notes_edit_hours: int = 72  # the author may correct a logged visit's notes this long
+    visit_cadence: str = "QUARTER"  # leaders visit each assigned enterprise once per period
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -40,7 +46,11 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "unreached_attempts": (1, 10),
     "rectification_days": (1, 60),
     "response_limit_days": (1, 30),
+    "checkin_radius_m": (50, 5000),
+    "checkin_max_accuracy_m": (10, 2000),
+    "visit_notes_edit_hours": (0, 24 * 30),
 }
+VISIT_CADENCES = ("MONTH", "QUARTER", "HALF_YEAR", "YEAR")
 
 
 class PolicyError(ValueError):
@@ -67,6 +77,9 @@ def clean_overrides(raw: dict[str, Any]) -> dict[str, Any]:
             if not ok or steps != sorted(steps):
                 raise PolicyError(key)
             value = steps
+        elif key == "visit_cadence":
+            if value not in VISIT_CADENCES:
+                raise PolicyError(key)
         elif key == "require_reply_approval":
             if not isinstance(value, bool):
                 raise PolicyError(key)

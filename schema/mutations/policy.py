@@ -13,6 +13,7 @@ from schema.errors import UserError, attempt
 from schema.mutations.common import row
 from schema.relay import id_of, pk_of
 from schema.types.demands import DemandCategory
+from schema.types.enums import PeriodKind
 from schema.types.policy import RegionPolicy
 
 
@@ -30,6 +31,10 @@ class SetRegionPolicyInput:
     ranking_weights: JSON | None = strawberry.field(
         default=None, description='e.g. {"onTime": 0.4, "satisfaction": 0.3, ...}'
     )
+    checkin_radius_m: int | None = None
+    checkin_max_accuracy_m: int | None = None
+    visit_notes_edit_hours: int | None = None
+    visit_cadence: PeriodKind | None = None
 
 
 _POLICY_FIELDS = (
@@ -42,6 +47,10 @@ _POLICY_FIELDS = (
     "response_limit_days",
     "require_reply_approval",
     "ranking_weights",
+    "checkin_radius_m",
+    "checkin_max_accuracy_m",
+    "visit_notes_edit_hours",
+    "visit_cadence",
 )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from schema.relay import Node, to_global_id
+from schema.relay import Connection, Node, to_global_id
 from schema.types.enums import CoordinateSystem, EnterpriseScale
 from schema.types.org import Region, User, load_region
+
+if TYPE_CHECKING:
+    from schema.types.visits import Visit
 
 ENTERPRISE_COLUMNS = (
     "id",
@@ -141,3 +144,23 @@ class Enterprise(Node):
     async def assigned_leaders(self, info: Info) -> list[LeaderAssignment]:
         rows = await info.context.loaders.assignments_by_enterprise.load(self.pk)
         return [LeaderAssignment.from_row(r) for r in rows]
+
+    @strawberry.field(description="When it was last visited (a logged visit, any mode or trust).")
+    async def last_visit_at(self, info: Info) -> datetime | None:
+        value: datetime | None = await info.context.loaders.last_visit_by_enterprise.load(self.pk)
+        return value
+
+    @strawberry.field(description="Its visits you may see, newest first.")
+    async def visits(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Visit, strawberry.lazy("schema.types.visits")]]:
+        from schema.guards import actor_of, guarded
+        from schema.visit_reads import VisitOrder, list_visits
+
+        actor = actor_of(info)
+        return await guarded(
+            info,
+            lambda: list_visits(
+                actor, None, VisitOrder.NEWEST, first, after, enterprise_id=self.pk
+            ),
+        )

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.rules.policy import Policy
+from schema.types.enums import PeriodKind
 
 
 @strawberry.type(description="Every number a county sets for itself; inherited down the tree.")
@@ -25,6 +26,18 @@ class RegionPolicy:
         description="Replies need the department leader's sign-off."
     )
     ranking_weights: JSON = strawberry.field(description="Weights of the composite ranking score.")
+    checkin_radius_m: int = strawberry.field(
+        description="A visit check-in counts within this many metres (plus its accuracy)."
+    )
+    checkin_max_accuracy_m: int = strawberry.field(
+        description="A check-in reporting a worse accuracy than this is doubtful."
+    )
+    visit_notes_edit_hours: int = strawberry.field(
+        description="Hours the author may correct a logged visit's notes; then they lock."
+    )
+    visit_cadence: PeriodKind = strawberry.field(
+        description="Leaders visit each assigned enterprise at least once per this period."
+    )
 
     @classmethod
     def of(cls, p: Policy) -> RegionPolicy:
@@ -38,4 +51,8 @@ class RegionPolicy:
             response_limit_days=p.response_limit_days,
             require_reply_approval=p.require_reply_approval,
             ranking_weights=cast(JSON, dict(p.ranking_weights)),
+            checkin_radius_m=p.checkin_radius_m,
+            checkin_max_accuracy_m=p.checkin_max_accuracy_m,
+            visit_notes_edit_hours=p.visit_notes_edit_hours,
+            visit_cadence=PeriodKind(p.visit_cadence),
         )

@@ -1,0 +1,379 @@
+"""The visit read path: one joined SQL statement of plain rows per page (visit, enterprise, lead
+visitor), plus one batched statement per rarer relation the selection asks for (participants,
+photos, demands raised). Statements per request do not grow with the page size.
+
+Coverage (包联走访覆盖) counts leader-enterprise assignments active in the period against the
+ones the leader visited on site with a TRUSTED check-in in that period."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count, Max
+
+from models.access import VISIT_REGION_ROLES, Actor, demand_scope, visit_scope
+from models.demands import Demand as DemandModel
+from models.enterprises import Enterprise as EnterpriseModel
+from models.enterprises import LeaderAssignment
+from models.errors import DomainError
+from models.org import Region as RegionModel
+from models.rules import clock
+from models.rules.geo import LocationTrust
+from models.rules.periods import period_bounds
+from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
+from models.visits import Visit as VisitModel
+from models.visits import VisitParticipant
+from schema.demand_reads import new_view, prepare_view
+from schema.loaders import USER_COLUMNS
+from schema.relay import Connection, paginate, pk_of
+from schema.types.demands import DEMAND_ROW_COLUMNS, Demand
+from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
+from schema.types.org import Region, User
+from schema.types.visits import VISIT_ROW_COLUMNS, AssignedEnterprise, Visit, VisitView
+
+
+@strawberry.enum(description="A stable order for the visit list.")
+class VisitOrder(Enum):
+    NEWEST = "NEWEST"
+    OLDEST = "OLDEST"
+
+
+_ORDERS = {VisitOrder.NEWEST: ("-at", "-id"), VisitOrder.OLDEST: ("at", "id")}
+
+
+@strawberry.input
+class VisitFilter:
+    enterprise_id: strawberry.ID | None = None
+    visitor_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Visits this user led or went on."
+    )
+    region_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Enterprises of this region and the regions below it."
+    )
+    from_: date | None = strawberry.field(
+        default=None, name="from", description="On or after this day (Asia/Shanghai)."
+    )
+    to: date | None = strawberry.field(
+        default=None, description="On or before this day (Asia/Shanghai)."
+    )
+    status: VisitStatus | None = None
+    trust: LocationTrust | None = None
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=clock.TZ)
+
+
+async def _subtree_ids(region_gid: strawberry.ID) -> Subquery:
+    pk = pk_of(region_gid, "Region")
+    path = await RegionModel.filter(id=pk).values_list("path", flat=True)
+    return Subquery(RegionModel.filter(path__startswith=path[0] if path else "~").values("id"))
+
+
+async def _apply(qs: Any, f: VisitFilter) -> Any:
+    if f.enterprise_id is not None:
+        qs = qs.filter(enterprise_id=pk_of(f.enterprise_id, "Enterprise"))
+    if f.visitor_id is not None:
+        went = VisitParticipant.filter(user_id=pk_of(f.visitor_id, "User")).values("visit_id")
+        qs = qs.filter(id__in=Subquery(went))
+    if f.region_id is not None:
+        qs = qs.filter(region_id__in=await _subtree_ids(f.region_id))
+    if f.from_ is not None:
+        qs = qs.filter(at__gte=_day_start(f.from_))
+    if f.to is not None:
+        qs = qs.filter(at__lt=_day_start(f.to + timedelta(days=1)))
+    if f.status is not None:
+        qs = qs.filter(status=f.status.value)
+    if f.trust is not None:
+        qs = qs.filter(location_trust=f.trust.value)
+    return qs
+
+
+def _cursor_time(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+async def list_visits(
+    actor: Actor,
+    f: VisitFilter | None,
+    order: VisitOrder,
+    first: int | None,
+    after: str | None,
+    *,
+    enterprise_id: int | None = None,
+) -> Connection[Visit]:
+    view = VisitView(actor=actor, now=clock.now())
+    qs = VisitModel.filter(visit_scope(actor))
+    if enterprise_id is not None:
+        qs = qs.filter(enterprise_id=enterprise_id)
+    if f is not None:
+        qs = await _apply(qs, f)
+    return await paginate(
+        qs,
+        first=first,
+        after=after,
+        order=_ORDERS[order],
+        columns=VISIT_ROW_COLUMNS,
+        build=lambda r: Visit.from_row(r, view),
+        cursor_types={"at": _cursor_time},
+    )
+
+
+async def get_visit(actor: Actor, pk: int) -> Visit | None:
+    rows = await VisitModel.filter(visit_scope(actor), id=pk).values(*VISIT_ROW_COLUMNS)
+    return Visit.from_row(rows[0], VisitView(actor=actor, now=clock.now())) if rows else None
+
+
+async def demands_of_visit(info: Info, visit_pk: int) -> list[Demand]:
+    """The demands raised during visits, batched over the visits of the response and scoped
+    like the demand list (the viewer sees only demands they may read)."""
+    ctx = info.context
+    loader = ctx.extras.get("demands_by_visit")
+    if loader is None:
+        from strawberry.dataloader import DataLoader
+
+        actor = ctx.require_actor()
+
+        async def load(visit_ids: list[int]) -> list[list[Demand]]:
+            view = await new_view(actor)
+            rows = (
+                await DemandModel.filter(demand_scope(actor), visit_id__in=visit_ids)
+                .order_by("id")
+                .values(*DEMAND_ROW_COLUMNS)
+            )
+            await prepare_view(view, rows)
+            groups: dict[int, list[Demand]] = defaultdict(list)
+            for r in rows:
+                groups[r["visit_id"]].append(Demand.from_row(r, view))
+            return [groups.get(i, []) for i in visit_ids]
+
+        loader = ctx.extras["demands_by_visit"] = DataLoader(load_fn=load)
+    return list(await loader.load(visit_pk))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def _trusted_visits_q(start: date, end: date) -> Q:
+    return Q(
+        status=VisitStatus.COMPLETED.value,
+        mode=VisitMode.ON_SITE.value,
+        location_trust=LocationTrust.TRUSTED.value,
+        at__gte=_day_start(start),
+        at__lt=_day_start(end + timedelta(days=1)),
+    )
+
+
+def _active_in(start: date, end: date) -> Q:
+    """Assignments running at some time in [start, end]."""
+    return Q(start_date__lte=end) & (Q(end_date=None) | Q(end_date__gte=start))
+
+
+async def _visited_pairs(
+    leader_ids: list[int] | None, enterprise_ids: list[int], start: date, end: date
+) -> dict[tuple[int, int], tuple[int, datetime | None]]:
+    """(leader, enterprise) → (trusted on-site visits in the period, latest such visit)."""
+    if not enterprise_ids:
+        return {}
+    qs = VisitParticipant.filter(
+        visit__enterprise_id__in=enterprise_ids,
+        visit__status=VisitStatus.COMPLETED.value,
+        visit__mode=VisitMode.ON_SITE.value,
+        visit__location_trust=LocationTrust.TRUSTED.value,
+        visit__at__gte=_day_start(start),
+        visit__at__lt=_day_start(end + timedelta(days=1)),
+    )
+    if leader_ids is not None:
+        qs = qs.filter(user_id__in=leader_ids)
+    rows = (
+        await qs.annotate(n=Count("visit_id"), last=Max("visit__at"))
+        .group_by("user_id", "visit__enterprise_id")
+        .values("user_id", "visit__enterprise_id", "n", "last")
+    )
+    return {(r["user_id"], r["visit__enterprise_id"]): (r["n"], r["last"]) for r in rows}
+
+
+async def my_assigned_enterprises(
+    actor: Actor,
+    kind: PeriodKind,
+    on: date | None,
+    visited: bool | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[AssignedEnterprise]:
+    start, end = period_bounds(kind, on or clock.today())
+    mine = LeaderAssignment.filter(_active_in(start, end), leader_id=actor.user_id).values(
+        "enterprise_id"
+    )
+    qs = EnterpriseModel.filter(id__in=Subquery(mine))
+    if visited is not None:
+        went = VisitParticipant.filter(user_id=actor.user_id).values("visit_id")
+        done = VisitModel.filter(_trusted_visits_q(start, end), id__in=Subquery(went)).values(
+            "enterprise_id"
+        )
+        qs = qs.filter(id__in=Subquery(done)) if visited else qs.exclude(id__in=Subquery(done))
+    found: dict[tuple[int, int], tuple[int, datetime | None]] = {}
+    last: dict[int, datetime | None] = {}
+
+    async def prepare(rows: list[dict[str, Any]]) -> None:
+        ids = [r["id"] for r in rows]
+        found.update(await _visited_pairs([actor.user_id], ids, start, end))
+        went = VisitParticipant.filter(user_id=actor.user_id).values("visit_id")
+        for r in (
+            await VisitModel.filter(
+                enterprise_id__in=ids, status=VisitStatus.COMPLETED.value, id__in=Subquery(went)
+            )
+            .annotate(latest=Max("visited_at"))
+            .group_by("enterprise_id")
+            .values("enterprise_id", "latest")
+        ):
+            last[r["enterprise_id"]] = r["latest"]
+
+    def build(r: dict[str, Any]) -> AssignedEnterprise:
+        n, _ = found.get((actor.user_id, r["id"]), (0, None))
+        return AssignedEnterprise(
+            enterprise=Enterprise.from_row(r),
+            period_start=start,
+            period_end=end,
+            visited_in_period=n > 0,
+            visits_in_period=n,
+            last_visit_at=last.get(r["id"]),
+        )
+
+    return await paginate(
+        qs,
+        first=first,
+        after=after,
+        order=("name", "id"),
+        columns=ENTERPRISE_COLUMNS,
+        build=build,
+        prepare=prepare,
+    )
+
+
+@strawberry.type(
+    description="包联覆盖率: assigned enterprises visited at least once in the period by a "
+    "leader assigned to them, on site with a TRUSTED check-in, over assigned enterprises. "
+    "Per leader: that leader's assigned enterprises and their own visits."
+)
+class CoverageFigures:
+    assigned: int = strawberry.field(
+        description="Enterprises with an assignment active at some time in the period."
+    )
+    visited: int = strawberry.field(
+        description="Of those, visited on site with a TRUSTED check-in by an assigned leader."
+    )
+
+    @strawberry.field(description="visited / assigned; null when nothing is assigned.")
+    def rate(self) -> float | None:
+        return round(self.visited / self.assigned, 4) if self.assigned else None
+
+
+@strawberry.type
+class LeaderCoverage(CoverageFigures):
+    leader: User
+
+
+@strawberry.type
+class RegionCoverage(CoverageFigures):
+    region: Region = strawberry.field(description="A region directly below the one asked for.")
+
+
+@strawberry.type(description="How well leaders keep their visit cadence in a region.")
+class VisitCoverage(CoverageFigures):
+    region: Region
+    period_start: date
+    period_end: date
+    by_leader: list[LeaderCoverage] = strawberry.field(description="Lowest rate first.")
+    by_region: list[RegionCoverage] = strawberry.field(
+        description="Per region directly below, rolling up their subtrees; lowest rate first."
+    )
+
+
+@dataclass
+class _Tally:
+    assigned: int = 0
+    visited: int = 0
+
+
+async def visit_coverage(
+    actor: Actor, kind: PeriodKind, on: date | None, region_pk: int
+) -> VisitCoverage:
+    region_rows = await RegionModel.filter(id=region_pk).values(
+        "id", "name", "code", "level", "parent_id", "path"
+    )
+    if not region_rows:
+        raise DomainError("NOT_FOUND", "regionId")
+    region = region_rows[0]
+    if not actor.covers(region["path"], VISIT_REGION_ROLES):
+        raise DomainError("REGION_OUT_OF_SCOPE", "regionId")
+    start, end = period_bounds(kind, on or clock.today())
+    subtree = RegionModel.filter(path__startswith=region["path"]).values("id")
+    pairs = (
+        await LeaderAssignment.filter(
+            _active_in(start, end), enterprise__region_id__in=Subquery(subtree)
+        )
+        .distinct()
+        .values("leader_id", "enterprise_id", "enterprise__region__path")
+    )
+    visited = await _visited_pairs(None, sorted({p["enterprise_id"] for p in pairs}), start, end)
+    children = (
+        await RegionModel.filter(parent_id=region_pk)
+        .order_by("name")
+        .values("id", "name", "code", "level", "parent_id", "path")
+    )
+    # Per leader: their assigned enterprises and how many of those they visited. Per region:
+    # assigned enterprises, visited when one of their assigned leaders visited them.
+    per_leader: dict[int, _Tally] = defaultdict(_Tally)
+    enterprise_path: dict[int, str] = {}
+    enterprise_visited: dict[int, bool] = {}
+    for p in {(p["leader_id"], p["enterprise_id"]): p for p in pairs}.values():
+        hit = (p["leader_id"], p["enterprise_id"]) in visited
+        per_leader[p["leader_id"]].assigned += 1
+        per_leader[p["leader_id"]].visited += int(hit)
+        enterprise_path[p["enterprise_id"]] = p["enterprise__region__path"]
+        enterprise_visited[p["enterprise_id"]] = (
+            enterprise_visited.get(p["enterprise_id"], False) or hit
+        )
+    total = _Tally(len(enterprise_visited), sum(enterprise_visited.values()))
+    per_child: dict[int, _Tally] = {c["id"]: _Tally() for c in children}
+    for eid, hit in enterprise_visited.items():
+        for c in children:
+            if enterprise_path[eid].startswith(c["path"]):
+                per_child[c["id"]].assigned += 1
+                per_child[c["id"]].visited += int(hit)
+    users = {u["id"]: u for u in await _users(list(per_leader))}
+    by_leader = [
+        LeaderCoverage(leader=User.from_row(users[lid]), assigned=t.assigned, visited=t.visited)
+        for lid, t in per_leader.items()
+        if lid in users
+    ]
+    by_region = [
+        RegionCoverage(region=Region.from_row(c), assigned=t.assigned, visited=t.visited)
+        for c in children
+        if (t := per_child[c["id"]]).assigned
+    ]
+    return VisitCoverage(
+        region=Region.from_row(region),
+        period_start=start,
+        period_end=end,
+        assigned=total.assigned,
+        visited=total.visited,
+        by_leader=sorted(by_leader, key=lambda c: (c.rate() or 0.0, c.leader.display_name)),
+        by_region=sorted(by_region, key=lambda c: (c.rate() or 0.0, c.region.name)),
+    )
+
+
+async def _users(ids: list[int]) -> list[dict[str, Any]]:
+    from models.org import User as UserModel
+
+    if not ids:
+        return []
+    return list(await UserModel.filter(id__in=ids).values(*USER_COLUMNS))
