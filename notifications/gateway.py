@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from models.rules.notification_kinds import mask_token
+
+__all__ = ["Gateway", "Outcome", "Platform", "PushMessage", "SendResult", "mask_token"]
+
 
 class Outcome(StrEnum):
     DELIVERED = "DELIVERED"
@@ -62,7 +66,3 @@ class Gateway(Protocol):
 
     async def aclose(self) -> None: ...
 
-
-def mask_token(token: str) -> str:
-    """What logs and the API may show of a device token: its last 6 characters."""
-    return "…" + token[-6:] if len(token) > 6 else "…"

@@ -28,6 +28,7 @@ from schema.mutations.org import OrgMutations
 from schema.mutations.policy import PolicyMutations
 from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
+from schema.notification_api import NotificationMutations
 from schema.queries import Query
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
@@ -46,6 +47,7 @@ class Mutation(
     FileMutations,
     SupportPolicyMutations,
     VisitMutations,
+    NotificationMutations,
 ):
     pass
 

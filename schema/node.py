@@ -64,6 +64,16 @@ async def _support_policy_node(actor: Actor, pk: int) -> Node | None:
     return SupportPolicy.from_row(rows[0]) if rows else None
 
 
+async def _notification_node(actor: Actor, pk: int, locale: str) -> Node | None:
+    from models.notifications import Notification as NotificationModel
+    from schema.types.notifications import NOTIFICATION_COLUMNS, Notification
+
+    rows = await NotificationModel.filter(id=pk, user_id=actor.user_id).values(
+        *NOTIFICATION_COLUMNS
+    )
+    return Notification.from_row(rows[0], locale) if rows else None
+
+
 async def _visit_node(actor: Actor, pk: int) -> Node | None:
     from schema.visit_reads import get_visit
 
@@ -118,6 +128,8 @@ async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
         ):
             return Attachment.from_row(rows[0])
         return None
+    if type_name == "Notification":
+        return await _notification_node(actor, pk, info.context.locale)
     if type_name in _DEMAND_NODES:
         return await _DEMAND_NODES[type_name](actor, pk)
     if type_name == "LeaderAssignment":

@@ -1,8 +1,9 @@
-"""Background jobs of a server process: the periodic demand checks (automatic escalation) and
-the visit reminders.
+"""Background jobs of a server process (the scheduler): automatic escalation, deadline warnings
+and overdue notices, return-visit and visit-tomorrow reminders.
 
 Several processes may run them at once: every escalation is conditional on the demand's
-version, and every reminder has a unique key, so nothing happens twice."""
+version, and every notice has a unique key, so nothing happens twice. Notices go out in working
+hours only (models.ops.notice_jobs), so a run every few minutes sends the 09:00 ones by 09:05."""
 
 from __future__ import annotations
 
@@ -12,22 +13,30 @@ import logging
 from collections.abc import AsyncIterator
 
 from models.ops.demand_jobs import escalate_overdue
+from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
 from models.ops.visit_jobs import remind_visits_tomorrow
 
 log = logging.getLogger("enterprise_desk.jobs")
-INTERVAL_SECONDS = 600.0
+INTERVAL_SECONDS = 300.0
+JOBS = (
+    ("escalation", escalate_overdue),
+    ("deadline notices", send_deadline_notices),
+    ("return-visit reminders", send_return_visit_reminders),
+    ("visit reminders", remind_visits_tomorrow),
+)
+
+
+async def run_jobs_once() -> None:
+    for name, job in JOBS:
+        try:
+            await job()
+        except Exception:  # a failed job must not stop the others; the next round retries
+            log.exception("%s failed", name)
 
 
 async def _loop(interval: float) -> None:
     while True:
-        try:
-            await escalate_overdue()
-        except Exception:  # a failed round must not end the loop; the next one retries
-            log.exception("demand checks failed")
-        try:
-            await remind_visits_tomorrow()
-        except Exception:
-            log.exception("visit reminders failed")
+        await run_jobs_once()
         await asyncio.sleep(interval)
 
 

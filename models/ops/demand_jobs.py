@@ -11,6 +11,8 @@ from tortoise.transactions import in_transaction
 
 from models.demands import Demand, DemandEvent
 from models.ops.calendar import load_calendar
+from models.ops.demand_notices import escalation_notice
+from models.ops.notify import notify
 from models.ops.policy import load_policies
 from models.org import Region
 from models.rules import clock
@@ -77,3 +79,5 @@ async def _escalate(r: dict, level: int, days: int, now: datetime) -> None:
         )
         if updated != 1:
             raise _Changed  # rolls the event back with it
+        demand = await Demand.get(id=r["id"])
+        await notify(await escalation_notice(demand, level), now)

@@ -3,7 +3,8 @@
 Every transition runs `run_transition`: in one transaction it loads the demand and the actor's
 relation to it, refuses what the rules refuse, writes the new row with an optimistic version
 check (two people acting at once: one wins, the other gets CONFLICT), appends the timeline
-event, links uploaded files, and records the client's mutation id so a retry is applied once."""
+event, links uploaded files, tells the people concerned (inbox and push outbox, see
+models.ops.demand_notices), and records the client's mutation id so a retry is applied once."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from models.demands import Demand, DemandEvent
 from models.errors import DomainError
 from models.ops import receipts
 from models.ops.demand_context import DemandContext, load_context
+from models.ops.demand_notices import notify_transition
 from models.ops.receipts import Receipt, receipt_for, write_receipt
 from models.rules import clock
 from models.rules.demand_flow import refusal
@@ -122,7 +124,9 @@ async def run_transition(
             await link_files(actor, change.attachment_ids, d.id, event.id)
             if change.after is not None:
                 await change.after(d, event)
+            after = await Demand.get(id=demand_id)
+            await notify_transition(action, d, after, change.data, now, actor.user_id)
             await write_receipt(actor, receipt, d.id)
-        return await Demand.get(id=demand_id)
+        return after
 
     return await idempotent(actor, receipt, run)

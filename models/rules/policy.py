@@ -31,6 +31,8 @@ class Policy:
     checkin_max_accuracy_m: int = 200
     visit_notes_edit_hours: int = 72  # the author may correct a logged visit's notes this long
     visit_cadence: str = "QUARTER"  # leaders visit each assigned enterprise once per period
+    # Escalation and overdue pushes buzz even in quiet hours (night, holidays) when True.
+    urgent_push_in_quiet_hours: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -80,7 +82,7 @@ def clean_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         elif key == "visit_cadence":
             if value not in VISIT_CADENCES:
                 raise PolicyError(key)
-        elif key == "require_reply_approval":
+        elif key in ("require_reply_approval", "urgent_push_in_quiet_hours"):
             if not isinstance(value, bool):
                 raise PolicyError(key)
         elif key == "ranking_weights":

@@ -35,6 +35,7 @@ class SetRegionPolicyInput:
     checkin_max_accuracy_m: int | None = None
     visit_notes_edit_hours: int | None = None
     visit_cadence: PeriodKind | None = None
+    urgent_push_in_quiet_hours: bool | None = None
 
 
 _POLICY_FIELDS = (
@@ -51,6 +52,7 @@ _POLICY_FIELDS = (
     "checkin_max_accuracy_m",
     "visit_notes_edit_hours",
     "visit_cadence",
+    "urgent_push_in_quiet_hours",
 )
 
 

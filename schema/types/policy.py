@@ -38,6 +38,9 @@ class RegionPolicy:
     visit_cadence: PeriodKind = strawberry.field(
         description="Leaders visit each assigned enterprise at least once per this period."
     )
+    urgent_push_in_quiet_hours: bool = strawberry.field(
+        description="Escalation and overdue pushes buzz even at night and on holidays."
+    )
 
     @classmethod
     def of(cls, p: Policy) -> RegionPolicy:
@@ -55,4 +58,5 @@ class RegionPolicy:
             checkin_max_accuracy_m=p.checkin_max_accuracy_m,
             visit_notes_edit_hours=p.visit_notes_edit_hours,
             visit_cadence=PeriodKind(p.visit_cadence),
+            urgent_push_in_quiet_hours=p.urgent_push_in_quiet_hours,
         )

@@ -1,0 +1,169 @@
+"""Telling people: one call writes the event, an inbox row per recipient and an outbox row per
+device that should buzz, inside the caller's transaction (DESIGN.md section 7), so nothing is
+sent for a change that rolled back and nothing is lost while a gateway is down.
+
+Who is told is resolved here from the org data (a department's handlers, a region's
+dispatchers or supervisors, an enterprise's contacts); when a push may buzz comes from each
+recipient's preferences and the region's calendar and policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.enterprises import EnterpriseContact
+from models.notifications import (
+    Device,
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+    PushMessage,
+)
+from models.ops.calendar import load_calendar
+from models.ops.policy import load_policy
+from models.org import Region, RoleGrant, User
+from models.region_tree import chain_of_path
+from models.rules.notification_kinds import (
+    URGENT_KINDS,
+    NotificationKind,
+    next_push_time,
+    time_of,
+)
+from models.rules.roles import Role
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NotificationKind
+    recipients: list[int]
+    subject_type: str  # Demand, Visit, AgencyRequest
+    subject_id: int
+    data: dict[str, Any] = field(default_factory=dict)  # template parameters
+    region_id: int | None = None  # whose calendar and policy time the pushes
+    dedup_key: str | None = None  # a time-driven event fires once per key
+
+
+# --------------------------------------------------------------------------- audiences
+
+
+async def active(user_ids: list[int]) -> list[int]:
+    """The given users that are active, in the given order, once each."""
+    wanted = list(dict.fromkeys(user_ids))
+    ok = set(await User.filter(id__in=wanted, is_active=True).values_list("id", flat=True))
+    return [u for u in wanted if u in ok]
+
+
+async def department_staff(department_id: int, *, leads_only: bool = False) -> list[int]:
+    qs = RoleGrant.filter(role=Role.HANDLER.value, department_id=department_id)
+    if leads_only:
+        qs = qs.filter(lead=True)
+    return [r["user_id"] for r in await qs.order_by("user_id").values("user_id")]
+
+
+async def regional(role: Role, region_id: int) -> list[int]:
+    """Holders of `role` on the region or a region above it (their grant covers it)."""
+    path = await Region.filter(id=region_id).values_list("path", flat=True)
+    chain = chain_of_path(str(path[0])) if path else []
+    rows = (
+        await RoleGrant.filter(role=role.value, region_id__in=chain)
+        .order_by("user_id")
+        .values("user_id")
+    )
+    return [r["user_id"] for r in rows]
+
+
+async def enterprise_contacts(enterprise_id: int) -> list[int]:
+    rows = (
+        await EnterpriseContact.filter(enterprise_id=enterprise_id, user_id__not_isnull=True)
+        .order_by("id")
+        .values("user_id")
+    )
+    return [r["user_id"] for r in rows]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+async def notify(notice: Notice, now: datetime, *, exclude: int | None = None) -> int | None:
+    """Write the event, inbox rows and outbox rows; returns the event id, or None when nobody is
+    left to tell or the dedup key has fired before. Meant to run in the caller's transaction."""
+    recipients = [u for u in await active(notice.recipients) if u != exclude]
+    if not recipients:
+        return None
+    try:
+        async with in_transaction():  # a savepoint: a repeated key undoes only this insert
+            event = await NotificationEvent.create(
+                kind=notice.kind.value,
+                recipients=recipients,
+                subject_type=notice.subject_type,
+                subject_id=notice.subject_id,
+                data=notice.data,
+                dedup_key=notice.dedup_key,
+                fanned_out_at=now,
+            )
+    except IntegrityError:
+        return None
+    await Notification.bulk_create(
+        [
+            Notification(
+                user_id=u,
+                event_id=event.id,
+                kind=notice.kind.value,
+                subject_type=notice.subject_type,
+                subject_id=notice.subject_id,
+                data=notice.data,
+                created_at=now,
+            )
+            for u in recipients
+        ]
+    )
+    await _queue_pushes(notice, event.id, recipients, now)
+    return event.id
+
+
+async def _queue_pushes(notice: Notice, event_id: int, users: list[int], now: datetime) -> None:
+    devices = (
+        await Device.filter(user_id__in=users).order_by("id").values("id", "user_id", "provider")
+    )
+    if not devices:
+        return
+    prefs = {
+        p["user_id"]: p
+        for p in await NotificationPreference.filter(user_id__in=users).values(
+            "user_id", "muted_kinds", "quiet_start", "quiet_end", "quiet_on_holidays"
+        )
+    }
+    inbox = dict(await Notification.filter(event_id=event_id).values_list("user_id", "id"))
+    calendar = await load_calendar(notice.region_id)
+    exempt = False
+    if notice.kind in URGENT_KINDS and notice.region_id is not None:
+        exempt = (await load_policy(notice.region_id)).urgent_push_in_quiet_hours
+    rows: list[PushMessage] = []
+    for d in devices:
+        p = prefs.get(d["user_id"], {})
+        if notice.kind.value in (p.get("muted_kinds") or []):
+            continue
+        due = now
+        if not exempt:
+            due = next_push_time(
+                now,
+                quiet_start=time_of(p.get("quiet_start")),
+                quiet_end=time_of(p.get("quiet_end")),
+                quiet_on_holidays=p.get("quiet_on_holidays", True),
+                is_workday=calendar.is_workday,
+            )
+        rows.append(
+            PushMessage(
+                notification_id=inbox[d["user_id"]],
+                device_id=d["id"],
+                provider=d["provider"],
+                due_at=due,
+                created_at=now,
+            )
+        )
+    if rows:
+        await PushMessage.bulk_create(rows)
