@@ -30,6 +30,7 @@ from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations
 from schema.queries import Query
+from schema.subscriptions import Subscription
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
 from schema.types.files import Attachment
@@ -83,6 +84,7 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],

@@ -7,6 +7,7 @@ from typing import Any
 
 from models.access import Actor
 from models.errors import DomainError
+from schema.live import Broker
 from schema.loaders import Loaders
 
 
@@ -20,6 +21,9 @@ class Context:
     request: Any = None
     # Per-request loaders that depend on who asks (scoped demand lookups), made on first use.
     extras: dict[str, Any] = field(default_factory=dict)
+    # The process's live-inbox broker (subscriptions), and a websocket's connection_init payload.
+    broker: Broker = field(default_factory=Broker)
+    connection_params: dict[str, Any] | None = None
 
     def require_actor(self) -> Actor:
         if self.actor is None:

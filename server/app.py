@@ -6,21 +6,28 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from models.ops.attachments import configure_storage
 from models.ops.policy import ensure_default_categories
 from models.org import User
+from notifications.dispatcher import dispatching
+from notifications.flow import Flow, limits_with_rates
+from notifications.registry import make_client
 from schema import Limits, build_schema
+from schema.live import Broker
 from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
 from server.jobs import periodic_jobs
+from server.live import GraphQLWebSocket, live_inbox
+from server.metrics import MetricsEndpoint
 from server.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("enterprise_desk")
@@ -34,16 +41,39 @@ async def refuse_demo_accounts_in_production(settings: Settings) -> None:
         )
 
 
+@asynccontextmanager
+async def push_delivery(settings: Settings) -> AsyncIterator[httpx.AsyncClient | None]:
+    """The outbox dispatcher in the background (unless PUSH_DISPATCHER=off), on one shared
+    httpx client that this context owns and closes."""
+    if not settings.push_dispatcher:
+        log.info("push dispatcher off in this process")
+        yield None
+        return
+    client = make_client(settings.push)
+    try:
+        flow = Flow(limits_with_rates(dict(settings.push_rate_limits)))
+        async with dispatching(
+            settings.push, client, batch_size=settings.push_batch_size, flow=flow
+        ):
+            yield client
+    finally:
+        await client.aclose()
+
+
 def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Starlette:
     """Build the app. `init_db=False` lets a test process that already opened the database
-    share it, the HTTP stack and everything above it being the same."""
+    share it, the HTTP stack and everything above it being the same (such a test process runs
+    its own push dispatcher rounds; the app starts none)."""
     settings = settings or load_settings()
     schema = build_schema(
         production=settings.production,
         limits=Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases),
     )
+    broker = Broker(settings.live_recheck_seconds)
     endpoint = GraphQLEndpoint(schema, settings)
+    websocket = GraphQLWebSocket(schema, settings, broker)
     files = FileEndpoints(settings)
+    metrics = MetricsEndpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,11 +82,16 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 await refuse_demo_accounts_in_production(settings)
                 await ensure_default_categories()
-                async with periodic_jobs():
+                async with (
+                    periodic_jobs(),
+                    push_delivery(settings),
+                    live_inbox(settings.database_url, broker),
+                ):
                     log.info("enterprise-desk ready (%s)", settings.environment)
                     yield
         else:
-            yield
+            async with live_inbox(settings.database_url, broker):
+                yield
 
     middleware = []
     if settings.cors_origins:
@@ -71,10 +106,12 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", websocket),
             Route("/uploads", files.upload, methods=["POST"]),
             Route("/files/{id}", files.download, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.handle, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -1,4 +1,4 @@
-"""The `enterprise-desk` command line: serve, migrate, demo, createadmin, import."""
+"""The `enterprise-desk` command line: serve, worker, migrate, demo, createadmin, import."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _ensure_data_dir(settings)
     if not args.no_migrate:
         asyncio.run(migrate_database(settings.database_url))
+    if args.no_dispatcher:
+        os.environ["PUSH_DISPATCHER"] = "off"  # read by create_app in every uvicorn worker
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
     uvicorn.run(
         "server.app:create_app",
@@ -54,6 +56,41 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The push dispatcher and the periodic jobs, no HTTP, until SIGTERM or SIGINT."""
+    import dataclasses
+    import signal
+
+    from server.app import push_delivery
+    from server.jobs import periodic_jobs
+
+    _ensure_data_dir(settings)
+    worker_settings = dataclasses.replace(settings, push_dispatcher=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if not args.no_migrate:
+            await migrate_database(settings.database_url)
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            async with periodic_jobs(), push_delivery(worker_settings):
+                print(
+                    f"enterprise-desk worker ({settings.environment}): push via "
+                    f"{', '.join(settings.push.providers)}",
+                    flush=True,
+                )
+                await stop.wait()
+        finally:
+            await Tortoise.close_connections()
+        print("enterprise-desk worker stopped", flush=True)
+
+    asyncio.run(run())
     return 0
 
 
@@ -152,7 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true")
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For")
+    serve.add_argument(
+        "--no-dispatcher", action="store_true", help="leave the push outbox to `worker` processes"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the push dispatcher and periodic jobs, no HTTP")
+    worker.add_argument("--no-migrate", action="store_true")
+    worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo county").set_defaults(func=cmd_demo)

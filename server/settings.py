@@ -7,6 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from notifications.config import PushConfig
+from notifications.flow import parse_rate_limits
+
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH = 32
 
@@ -26,6 +29,16 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_aliases: int = 30
+    # Push (DESIGN.md section 7): the gateways, whether this process drains the outbox
+    # (PUSH_DISPATCHER=off, or `serve --no-dispatcher`, when `worker` processes do it), its
+    # batch size, per-gateway rates in messages/s, and the bearer token of GET /metrics.
+    push: PushConfig = field(default_factory=PushConfig)
+    push_dispatcher: bool = True
+    push_batch_size: int = 500
+    push_rate_limits: tuple[tuple[str, float | None], ...] = ()
+    metrics_token: str = field(default="", repr=False)
+    # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
+    live_recheck_seconds: float = 15.0
 
     @property
     def production(self) -> bool:
@@ -65,6 +78,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     elif not secret:
         secret = _dev_secret(data_dir)
     origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    try:
+        push = PushConfig.from_env(env)
+        rates = tuple(parse_rate_limits(env.get("PUSH_RATE_LIMITS", "")).items())
+        batch_size = int(env.get("PUSH_BATCH_SIZE", "500"))
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+    if batch_size < 1:
+        raise SettingsError("PUSH_BATCH_SIZE must be at least 1")
+    dispatcher = env.get("PUSH_DISPATCHER", "on").strip().lower()
+    if dispatcher not in ("on", "off", "true", "false", "1", "0"):
+        raise SettingsError(f"PUSH_DISPATCHER must be on or off, not {dispatcher!r}")
     return Settings(
         database_url=database_url,
         secret_key=secret,
@@ -72,4 +96,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         cors_origins=origins,
         data_dir=data_dir,
+        push=push,
+        push_dispatcher=dispatcher in ("on", "true", "1"),
+        push_batch_size=batch_size,
+        push_rate_limits=rates,
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
     )

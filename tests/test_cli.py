@@ -50,14 +50,18 @@ def serve(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return proc, wait_ready(proc, f"http://127.0.0.1:{port}")
+
+
+def wait_ready(proc: subprocess.Popen, url: str) -> str:
+    """Wait for a started `serve` to answer /readyz; its URL, or fail with its output."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return proc, url
+                return url
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()

@@ -8,6 +8,7 @@ recipient's preferences and the region's calendar and policy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,29 @@ from models.rules.notification_kinds import (
     time_of,
 )
 from models.rules.roles import Role
+
+# Live inbox wake-ups (schema.live): on PostgreSQL a NOTIFY on this channel, delivered at commit
+# to every process; on SQLite the writing process's own listeners (a reader waits for the
+# writer's transaction there, so a woken reader never sees a row that rolls back).
+NOTIFY_CHANNEL = "desk_inbox"
+_local_listeners: list[Callable[[list[int]], None]] = []
+
+
+def add_local_listener(listener: Callable[[list[int]], None]) -> Callable[[], None]:
+    """Call `listener(user_ids)` when users in this process are told something (SQLite);
+    returns a function that removes it."""
+    _local_listeners.append(listener)
+    return lambda: _local_listeners.remove(listener)
+
+
+async def _wake(user_ids: list[int]) -> None:
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            payload = ",".join(str(u) for u in user_ids)
+            await conn.execute_query("SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, payload])
+            return
+    for listener in list(_local_listeners):
+        listener(user_ids)
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,7 @@ async def notify(notice: Notice, now: datetime, *, exclude: int | None = None) -
         ]
     )
     await _queue_pushes(notice, event.id, recipients, now)
+    await _wake(recipients)
     return event.id
 
 

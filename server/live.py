@@ -1,0 +1,125 @@
+"""The live inbox of this process: the broker behind `notificationAdded`, fed by PostgreSQL
+LISTEN (every process hears every commit's NOTIFY) or, on SQLite, by the writing process
+itself; and the graphql-transport-ws endpoint on /graphql with the bearer token taken from
+`connection_init` (browsers cannot set headers on a websocket)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from models.messages import resolve_locale
+from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
+from schema.context import Context
+from schema.live import Broker
+from server.auth import actor_from_token, client_address
+from server.settings import Settings
+
+log = logging.getLogger("enterprise_desk.live")
+RECONNECT_SECONDS = 2.0
+
+
+def _user_ids(payload: str) -> list[int]:
+    return [int(p) for p in payload.split(",") if p.strip().isdigit()]
+
+
+async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
+    """Hold a LISTEN connection, reconnecting after failures; subscriptions re-check the inbox
+    periodically, so a gap while reconnecting delays notifications, never loses them."""
+    while True:
+        conn = None
+        try:
+            conn = await asyncpg.connect(dsn)
+            await conn.add_listener(
+                NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: broker.publish(_user_ids(payload))
+            )
+            closed = asyncio.Event()
+            conn.add_termination_listener(lambda _c, done=closed: done.set())
+            ready.set()
+            await closed.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database restarting: try again shortly
+            log.warning("live inbox listener lost its connection: %s", type(exc).__name__)
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        await asyncio.sleep(RECONNECT_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def live_inbox(database_url: str, broker: Broker) -> AsyncIterator[Broker]:
+    if database_url.startswith("postgres"):
+        dsn = "postgresql://" + database_url.split("://", 1)[1]
+        ready = asyncio.Event()
+        task = asyncio.create_task(_listen(dsn, broker, ready), name="live-inbox")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), 10)
+        try:
+            yield broker
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    else:
+        remove = add_local_listener(broker.publish)
+        try:
+            yield broker
+        finally:
+            remove()
+
+
+def _token(params: dict[str, Any] | None) -> str | None:
+    """`{"Authorization": "Bearer …"}` (what Apollo and urql clients send) or `{"token": …}`."""
+    if not params:
+        return None
+    raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+    if not isinstance(raw, str):
+        return None
+    scheme, _, value = raw.strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value else raw.strip() or None
+
+
+class GraphQLWebSocket(GraphQL):
+    """strawberry's graphql-transport-ws handling, for subscriptions only (queries and
+    mutations go through server.graphql_http)."""
+
+    def __init__(self, schema: Any, settings: Settings, broker: Broker) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+        self.broker = broker
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+        return Context(
+            actor=None,
+            locale=resolve_locale(request.headers.get("accept-language")),
+            client=client_address(request),
+            secret_key=self.settings.secret_key,
+            request=request,
+            broker=self.broker,
+        )
+
+    async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
+        actor = await actor_from_token(_token(context.connection_params), self.settings.secret_key)
+        if actor is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.actor = actor
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # pragma: no cover
+        return Response(status_code=404)

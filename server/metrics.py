@@ -1,0 +1,109 @@
+"""`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters
+and the shared outbox gauges (computed by SQL at scrape time).
+
+Open when `METRICS_TOKEN` is unset (development, or a port only the scraper reaches); with it
+set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
+`authorization: {credentials: ...}`), anything else gets 401."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
+from server.settings import Settings
+
+log = logging.getLogger("enterprise_desk.metrics")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# name in PushCounters -> (metric name, type, help)
+COUNTER_METRICS: dict[str, tuple[str, str, str]] = {
+    "sent": ("push_sent_total", "counter", "Messages handed to a push gateway."),
+    "delivered": ("push_delivered_total", "counter", "Messages the gateway accepted."),
+    "retried": ("push_retried_total", "counter", "Messages rescheduled after a retryable error."),
+    "dead": (
+        "push_dead_total",
+        "counter",
+        "Messages given up (permanent error, attempts used up, device removed).",
+    ),
+    "dead_token": (
+        "push_dead_token_total",
+        "counter",
+        "Messages whose device token the gateway declared dead (device deleted).",
+    ),
+    "calls": ("push_gateway_calls_total", "counter", "Calls made to a push gateway."),
+    "call_seconds": (
+        "push_gateway_call_seconds_total",
+        "counter",
+        "Seconds spent in push gateway calls.",
+    ),
+}
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def render_metrics(counters: PushCounters, gauges: Iterable[OutboxGauge]) -> str:
+    lines: list[str] = []
+    values = counters.snapshot()
+    for key, (name, kind, text) in COUNTER_METRICS.items():
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        for (counter, provider), value in sorted(values.items()):
+            if counter == key:
+                lines.append(f'{name}{{provider="{_label(provider)}"}} {_number(value)}')
+    lines += [
+        "# HELP push_circuit_open Whether this process's breaker for the gateway is open.",
+        "# TYPE push_circuit_open gauge",
+    ]
+    for provider, is_open in sorted(counters.breaker_open.items()):
+        lines.append(f'push_circuit_open{{provider="{_label(provider)}"}} {int(is_open)}')
+    rows = list(gauges)
+    for attr, name, text in (
+        ("pending", "push_outbox_pending", "PENDING outbox rows (quiet-hour rows included)."),
+        ("due", "push_outbox_due", "PENDING outbox rows due now."),
+        (
+            "oldest_due_age_seconds",
+            "push_outbox_oldest_due_age_seconds",
+            "Seconds the longest-waiting due row has been due.",
+        ),
+    ):
+        lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+        for g in rows:
+            lines.append(f'{name}{{provider="{_label(g.provider)}"}} {_number(getattr(g, attr))}')
+    return "\n".join(lines) + "\n"
+
+
+class MetricsEndpoint:
+    def __init__(self, settings: Settings, counters: PushCounters = COUNTS) -> None:
+        self.token = settings.metrics_token
+        self.counters = counters
+
+    def _authorized(self, request: Request) -> bool:
+        if not self.token:
+            return True
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        )
+
+    async def handle(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return PlainTextResponse(
+                "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        try:
+            gauges = await outbox_gauges()
+        except Exception:  # the counters are still worth scraping with the database down
+            log.exception("metrics: outbox gauges failed")
+            gauges = []
+        return Response(render_metrics(self.counters, gauges), media_type=CONTENT_TYPE)

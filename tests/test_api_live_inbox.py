@@ -1,0 +1,144 @@
+"""The live inbox: `notificationAdded` over graphql-transport-ws, signed in through
+connection_init, woken within the server process (SQLite) or across processes through
+PostgreSQL LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from models.rules.clock import acting_at, shanghai
+from schema.relay import to_global_id
+from tests.conftest import DB_URL, IS_POSTGRES, TEST_SECRET
+from tests.demand_world import build_demand_world
+from tests.factories import PASSWORD
+from tests.test_cli import BIN, _free_port, wait_ready
+
+SUBSCRIBE = "subscription { notificationAdded { kind title body subjectId } }"
+DISPATCH = """mutation($input: DispatchDemandInput!) { dispatchDemand(input: $input) {
+  demand { state } errors { code } } }"""
+
+
+def ws_url(http_url: str) -> str:
+    return http_url.replace("http://", "ws://") + "/graphql"
+
+
+async def token_of(url: str, username: str) -> str:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        resp = await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($u: String!, $p: String!) { login(input: {username: $u, "
+                "password: $p}) { accessToken } }",
+                "variables": {"u": username, "p": PASSWORD},
+            },
+        )
+        return str(resp.json()["data"]["login"]["accessToken"])
+
+
+async def subscribe(url: str, token: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(ws_url(url), subprotocols=["graphql-transport-ws"])
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    await asyncio.sleep(0.3)  # the subscription has read the inbox and is waiting
+    return ws
+
+
+async def next_notification(ws: websockets.ClientConnection, seconds: float) -> dict:
+    msg = json.loads(await asyncio.wait_for(ws.recv(), seconds))
+    assert msg["type"] == "next", msg
+    return msg["payload"]["data"]["notificationAdded"]
+
+
+async def dispatch(gql, w) -> str:
+    with acting_at(shanghai(2026, 11, 24, 10)):
+        d = await w.submit()
+    await gql.login("dispatcher", PASSWORD)
+    data = await gql(
+        DISPATCH,
+        {
+            "input": {
+                "demandId": to_global_id("Demand", d.id),
+                "departmentId": to_global_id("Department", w.bureau.id),
+                "limitDays": 5,
+            }
+        },
+    )
+    assert data["dispatchDemand"]["errors"] == []
+    return d.title
+
+
+async def test_a_dispatch_reaches_the_open_app_of_the_handler(gql, server_url):
+    w = await build_demand_world()
+    ws = await subscribe(server_url, await token_of(server_url, "handler"))
+    try:
+        title = await dispatch(gql, w)
+        got = await next_notification(ws, 5)
+        assert got["kind"] == "DEMAND_DISPATCHED" and title in got["body"]
+    finally:
+        await ws.close()
+
+
+async def test_a_websocket_without_a_valid_token_is_refused(gql, server_url):
+    await build_demand_world()
+    ws = await websockets.connect(ws_url(server_url), subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer x"}}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def start_other_process(tmp: Path, recheck: float) -> tuple[subprocess.Popen, str]:
+    """A second `enterprise-desk serve` on the same database."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "SECRET_KEY": TEST_SECRET,
+        "DATA_DIR": str(tmp),
+        "PUSH_DISPATCHER": "off",
+        "LIVE_RECHECK_SECONDS": str(recheck),
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--no-migrate", "--port", str(port)],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, wait_ready(proc, f"http://127.0.0.1:{port}")
+
+
+async def test_a_dispatch_on_one_process_reaches_a_subscriber_on_another(gql, tmp_path):
+    """On PostgreSQL the other process hears the commit's NOTIFY at once (its periodic
+    re-check is set to a minute, so only NOTIFY can deliver in time); on SQLite there is no
+    NOTIFY and the other process finds it on its periodic re-check (one second here)."""
+    w = await build_demand_world()
+    recheck = 60.0 if IS_POSTGRES else 1.0
+    proc, other = start_other_process(tmp_path, recheck)
+    try:
+        ws = await subscribe(other, await token_of(other, "handler"))
+        try:
+            started = time.monotonic()
+            title = await dispatch(gql, w)  # on this test process's server
+            got = await next_notification(ws, 10)
+            assert got["kind"] == "DEMAND_DISPATCHED" and title in got["body"]
+            assert time.monotonic() - started < 5
+        finally:
+            await ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
