@@ -32,6 +32,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "The session has expired; please sign in again",
     ),
     "REQUIRED": ("{label}不能为空", "{label} is required"),
+    "TOO_MANY_IDS": ("一次最多处理 {max} 条", "At most {max} at a time"),
     "TOO_LONG": ("{label}不能超过 {max} 个字符", "{label} must be at most {max} characters"),
     "INVALID_CREDIT_CODE": (
         "统一社会信用代码格式不正确（应为 18 位）",

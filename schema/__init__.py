@@ -28,7 +28,7 @@ from schema.mutations.org import OrgMutations
 from schema.mutations.policy import PolicyMutations
 from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
-from schema.notification_api import NotificationMutations
+from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
 from schema.subscriptions import Subscription
 from schema.types.demands import DemandEvent
@@ -49,6 +49,7 @@ class Mutation(
     SupportPolicyMutations,
     VisitMutations,
     NotificationMutations,
+    PushOperatorMutations,
 ):
     pass
 

@@ -3,23 +3,28 @@ Everything here is the signed-in user's own; nobody reads another person's inbox
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from models.notifications import Device as DeviceModel
 from models.notifications import Notification as NotificationModel
+from models.notifications import PushMessage as PushModel
 from models.ops import inbox as ops
+from models.ops import push_admin
 from models.rules.notification_kinds import (
     DEFAULT_QUIET_END,
     DEFAULT_QUIET_START,
     NotificationKind,
+    PushStatus,
+    mask_token,
     time_of,
 )
 from schema.errors import UserError, attempt
 from schema.guards import actor_of, guarded
-from schema.relay import Connection, from_global_id, paginate
+from schema.relay import Connection, from_global_id, paginate, to_global_id
 from schema.types.notifications import (
     DEVICE_COLUMNS,
     NOTIFICATION_COLUMNS,
@@ -214,3 +219,98 @@ class NotificationMutations:
         saved, errors = await attempt(ctx.locale, lambda: ops.set_preferences(ctx.actor, changes))
         prefs = await _preferences(saved.user_id) if saved is not None else None  # type: ignore[attr-defined]
         return NotificationPreferencesPayload(preferences=prefs, errors=errors)
+
+
+# --------------------------------------------------------------------------- operators
+
+
+@strawberry.type(description="A push given up on (DEAD): its last error, for the operator.")
+class DeadPush:
+    id: strawberry.ID
+    provider: str
+    kind: NotificationKind
+    attempts: int
+    last_error: str | None
+    device_tail: str | None = strawberry.field(description="Null when the device is gone.")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+DEAD_PUSH_COLUMNS = (
+    "id",
+    "provider",
+    "notification__kind",
+    "attempts",
+    "last_error",
+    "device__token",
+    "created_at",
+    "finished_at",
+)
+
+
+def _dead_push(r: dict[str, Any]) -> DeadPush:
+    token = r["device__token"]
+    return DeadPush(
+        id=to_global_id("PushMessage", r["id"]),
+        provider=r["provider"],
+        kind=NotificationKind(r["notification__kind"]),
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        device_tail=mask_token(token) if token else None,
+        created_at=r["created_at"],
+        finished_at=r["finished_at"],
+    )
+
+
+@strawberry.type
+class PushOperatorQueries:
+    @strawberry.field(description="Dead letters of push delivery, newest first (system admins).")
+    async def dead_pushes(
+        self,
+        info: Info,
+        provider: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[DeadPush]:
+        actor = actor_of(info)
+
+        async def run() -> Connection[DeadPush]:
+            push_admin.require_operator(actor)
+            qs = PushModel.filter(status=PushStatus.DEAD.value)
+            if provider:
+                qs = qs.filter(provider=provider)
+            return await paginate(
+                qs,
+                first=first,
+                after=after,
+                order=("-id",),
+                columns=DEAD_PUSH_COLUMNS,
+                build=_dead_push,
+            )
+
+        return await guarded(info, run)
+
+
+@strawberry.input
+class RetryPushInput:
+    ids: list[strawberry.ID]
+
+
+@strawberry.type
+class RetryPushPayload:
+    queued: int
+    errors: list[UserError]
+
+
+@strawberry.type
+class PushOperatorMutations:
+    @strawberry.mutation(description="Send dead pushes again (system admins).")
+    async def retry_push(self, info: Info, input: RetryPushInput) -> RetryPushPayload:
+        ctx = info.context
+
+        async def run() -> int:
+            ids = [from_global_id(i, "PushMessage")[1] for i in input.ids]
+            return await push_admin.retry_pushes(ctx.actor, ids)
+
+        queued, errors = await attempt(ctx.locale, run)
+        return RetryPushPayload(queued=queued or 0, errors=errors)

@@ -20,7 +20,7 @@ from schema.demand_queries import DemandQueries
 from schema.guards import actor_of, guarded
 from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
 from schema.node import resolve_node
-from schema.notification_api import NotificationQueries
+from schema.notification_api import NotificationQueries, PushOperatorQueries
 from schema.relay import Connection, Node, paginate, pk_of
 from schema.support_policy_queries import SupportPolicyQueries
 from schema.types.calendar import CalendarQueries
@@ -74,7 +74,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries):
+class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

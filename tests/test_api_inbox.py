@@ -138,3 +138,42 @@ async def test_preferences_mute_kinds_and_set_quiet_hours(gql):
     push = await PushMessage.get()
     assert push.due_at == shanghai(2026, 11, 25, 7, 30)
     assert handler.user_id == w.users["handler"].id
+
+
+DEAD = """{ deadPushes(first: 10) { totalCount edges { node { id provider kind attempts
+  lastError deviceTail } } } }"""
+
+
+async def test_operators_see_dead_letters_and_send_them_again(gql):
+    from models.rules.notification_kinds import PushStatus
+    from tests.factories import make_user
+
+    w = await build_demand_world()
+    await make_user("root", "ADMIN", None)
+    device = await Device.create(
+        user_id=w.users["handler"].id, provider="jpush", platform="ANDROID", token=TOKEN
+    )
+    await w.dispatched()
+    push = await PushMessage.get()
+    await PushMessage.filter(id=push.id).update(
+        status=PushStatus.DEAD.value, attempts=8, last_error="HTTP 503 after 8 attempts"
+    )
+    await gql.login("county_admin", PASSWORD)  # a county's admin is not the push operator
+    refused = await gql.post(DEAD)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await gql.login("root", PASSWORD)
+    dead = (await gql(DEAD))["deadPushes"]
+    node = dead["edges"][0]["node"]
+    assert dead["totalCount"] == 1
+    assert (node["provider"], node["kind"], node["attempts"]) == ("jpush", "DEMAND_DISPATCHED", 8)
+    assert node["lastError"] == "HTTP 503 after 8 attempts"
+    assert node["deviceTail"] == "…" + TOKEN[-6:]
+    retried = await gql(
+        "mutation($ids: [ID!]!) { retryPush(input: {ids: $ids}) { queued errors { code } } }",
+        {"ids": [node["id"]]},
+    )
+    assert retried["retryPush"] == {"queued": 1, "errors": []}
+    again = await PushMessage.get(id=push.id)
+    assert again.status is PushStatus.PENDING and again.attempts == 0
+    assert again.device_id == device.id  # type: ignore[attr-defined]
+    assert (await gql(DEAD))["deadPushes"]["totalCount"] == 0
