@@ -38,7 +38,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -47,8 +47,9 @@ from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from models.messages_notifications import render
+from models.ops.calendar import load_calendar
 from models.rules.clock import now as clock_now
-from models.rules.notification_kinds import PushStatus
+from models.rules.notification_kinds import URGENT_KINDS, PushStatus, next_push_time, time_of
 from notifications.config import PROVIDERS, PushConfig
 from notifications.flow import Flow, is_gateway_failure
 from notifications.gateway import Gateway, Outcome, Platform, SendResult
@@ -105,6 +106,9 @@ class Claimed:
     platform: str | None = None
     language: str = DEFAULT_LANGUAGE
     device_provider: str | None = None  # the device's provider now (routing)
+    quiet_start: int | None = None  # the user's quiet hours, minutes after midnight
+    quiet_end: int | None = None
+    quiet_on_holidays: bool = True
 
 
 @dataclass
@@ -118,6 +122,9 @@ class _Outcome:
     error: str | None = None
     due_at: datetime | None = None
     dead_token: bool = False
+
+
+URGENT_KIND_VALUES = frozenset(k.value for k in URGENT_KINDS)
 
 
 class _Sql:
@@ -197,6 +204,7 @@ class Dispatcher:
         self.rng = rng or random.Random()  # jitter, not secrecy
         self.on_batch = on_batch  # (rows, seconds) after each batch: the bench's stopwatch
         self._known = set(PROVIDERS) | GORUSH_RELAYED | set(self.gateways)
+        self._workday: Callable[[date], bool] | None = None  # set per round from the calendar
 
     # ------------------------------------------------------------------ routing
 
@@ -315,7 +323,7 @@ class Dispatcher:
             rows = await conn.execute_query_dict(
                 "SELECT pm.id, n.id AS notification_id, n.user_id, n.kind, n.data, "  # noqa: S608
                 "n.subject_type, n.subject_id, d.token, d.platform, d.provider AS device_provider, "
-                "p.language "
+                "p.language, p.quiet_start, p.quiet_end, p.quiet_on_holidays "
                 "FROM push_message pm JOIN notification n ON n.id = pm.notification_id "
                 "LEFT JOIN device d ON d.id = pm.device_id "
                 "LEFT JOIN notification_preference p ON p.user_id = n.user_id "
@@ -343,6 +351,9 @@ class Dispatcher:
                         r["platform"],
                         str(r["language"] or DEFAULT_LANGUAGE),
                         r["device_provider"],
+                        r["quiet_start"],
+                        r["quiet_end"],
+                        r["quiet_on_holidays"] is not False and r["quiet_on_holidays"] != 0,
                     )
                 )
         out.sort(key=lambda c: c.id)
@@ -374,6 +385,7 @@ class Dispatcher:
         if not claimed:
             return 0
         claim_until = now + self.lease  # what claim() wrote: the fence for recording
+        self._workday = (await load_calendar(None)).is_workday  # national holidays, cached
         outcomes = await self._send_all(await self._details(claimed), now)
         await self._record(outcomes, now, claim_until)
         if self.on_batch is not None:
@@ -484,7 +496,21 @@ class Dispatcher:
         if row.attempts >= self.max_attempts:
             return _Outcome(row, gateway, DEAD, error=f"{error} (after {row.attempts} attempts)")
         wait = max(result.retry_after or 0.0, self.backoff(row.attempts))
-        return _Outcome(row, gateway, PENDING, error=error, due_at=now + timedelta(seconds=wait))
+        return _Outcome(row, gateway, PENDING, error=error, due_at=self._retry_time(row, now, wait))
+
+    def _retry_time(self, row: Claimed, now: datetime, wait: float) -> datetime:
+        """After the backoff, and like the first try out of the user's quiet hours (escalations
+        and overdue notices aside: the region decided on their first try)."""
+        due = now + timedelta(seconds=wait)
+        if row.kind in URGENT_KIND_VALUES:
+            return due
+        return next_push_time(
+            due,
+            quiet_start=time_of(row.quiet_start),
+            quiet_end=time_of(row.quiet_end),
+            quiet_on_holidays=row.quiet_on_holidays,
+            is_workday=self._workday,
+        ).astimezone(UTC)
 
     # ------------------------------------------------------------------ recording
 

@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 from models.notifications import Device, Notification, NotificationPreference
 from models.notifications import PushMessage as Row
 from models.ops.notify import Notice, notify
+from models.rules import clock
 from models.rules.clock import shanghai
 from models.rules.notification_kinds import NotificationKind, PushStatus
 from notifications.adapters.gorush import GorushGateway
@@ -251,6 +252,18 @@ async def test_429_retry_after_is_honoured(db: str) -> None:
     [row] = await rows()
     assert (row.status, row.attempts) == (PushStatus.DELIVERED, 2)
     assert tokens_of(fake) == Counter({device.token: 2})
+
+
+async def test_a_retry_that_would_land_at_night_waits_for_the_morning(db: str) -> None:
+    late = datetime(2026, 11, 24, 21, 58, tzinfo=clock.TZ)  # a Tuesday, before 22:00 quiet
+    user, _ = await user_with_devices(1)
+    await tell([user], late)
+    async with gorush() as (fake, gw):
+        fake.then(Scripted(429, {"code": 429, "message": "slow down"}, {"Retry-After": "300"}))
+        assert await Dispatcher({"gorush": gw}).run_once(late) == 1
+    [row] = await rows()
+    assert row.status is PushStatus.PENDING
+    assert row.due_at == datetime(2026, 11, 25, 8, 0, tzinfo=clock.TZ)  # not 22:03
 
 
 async def test_attempts_are_capped_then_dead_with_the_last_error(db: str) -> None:
