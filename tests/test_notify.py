@@ -62,7 +62,7 @@ def test_quiet_hours_and_weekends_move_a_push(moment, expected):
 
 
 def test_holidays_follow_the_calendar_and_custom_hours():
-    holidays = {at(2026, 10, d, 0).date() for d in range(1, 9)}  # 国庆 2026
+    holidays = {at(2026, 10, d, 0).date() for d in range(1, 8)}  # 国庆 2026: 10-01..10-07
     workday = lambda d: d not in holidays and d.weekday() < 5  # noqa: E731
     got = next_push_time(
         at(2026, 9, 30, 22, 30),
@@ -71,7 +71,7 @@ def test_holidays_follow_the_calendar_and_custom_hours():
         quiet_on_holidays=True,
         is_workday=workday,
     )
-    assert got == at(2026, 10, 9, 8)
+    assert got == at(2026, 10, 8, 8)
     custom = next_push_time(
         at(2026, 11, 24, 12, 30),
         quiet_start=time(12, 0),
@@ -214,7 +214,7 @@ async def test_overdue_waits_for_a_working_day_and_fires_once(db):
     w = await build_demand_world()
     with acting_at(shanghai(2026, 9, 24, 10)):
         await w.dispatched(limit_days=2)  # due Monday 09-28
-    # Overdue from 09-29; the National Day holiday (10-01..10-08) sends nothing.
+    # Overdue from 09-29; the National Day holiday (10-01..10-07) sends nothing.
     assert await send_deadline_notices(shanghai(2026, 10, 3, 10)) == 0
     assert await send_deadline_notices(shanghai(2026, 10, 9, 9, 5)) == 1
     assert await send_deadline_notices(shanghai(2026, 10, 12, 9, 5)) == 0
