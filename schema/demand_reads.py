@@ -8,7 +8,7 @@ and one batched statement per rarer relation the selection asks for (handler, fi
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -20,8 +20,9 @@ from models.demands import Demand as DemandModel
 from models.enterprises import EnterpriseContact
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policies
-from models.org import Region as RegionModel
+from models.region_tree import region_subtree
 from models.rules import clock
+from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
 from schema.relay import Connection, paginate, pk_of
@@ -75,10 +76,6 @@ class DemandFilter:
     )
 
 
-def _day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=clock.TZ)
-
-
 async def _apply(qs: Any, actor: Actor, f: DemandFilter, today: date) -> Any:
     if f.state is not None:
         qs = qs.filter(state=f.state.value)
@@ -91,10 +88,7 @@ async def _apply(qs: Any, actor: Actor, f: DemandFilter, today: date) -> Any:
         assisted = DemandAssist.filter(department_id=dept).values("demand_id")
         qs = qs.filter(Q(department_id=dept) | Q(id__in=Subquery(assisted)))
     if f.region_id is not None:
-        pk = pk_of(f.region_id, "Region")
-        path = await RegionModel.filter(id=pk).values_list("path", flat=True)
-        sub = RegionModel.filter(path__startswith=path[0] if path else "~").values("id")
-        qs = qs.filter(region_id__in=Subquery(sub))
+        qs = qs.filter(region_id__in=await region_subtree(pk_of(f.region_id, "Region")))
     if f.enterprise_id is not None:
         qs = qs.filter(enterprise_id=pk_of(f.enterprise_id, "Enterprise"))
     if f.category_id is not None:
@@ -117,9 +111,9 @@ async def _apply(qs: Any, actor: Actor, f: DemandFilter, today: date) -> Any:
             mine |= Q(department_id__in=depts, state=DemandState.DISPATCHED.value)
         qs = qs.filter(mine)
     if f.submitted_from is not None:
-        qs = qs.filter(submitted_at__gte=_day_start(f.submitted_from))
+        qs = qs.filter(submitted_at__gte=day_start(f.submitted_from))
     if f.submitted_to is not None:
-        qs = qs.filter(submitted_at__lt=_day_start(f.submitted_to + timedelta(days=1)))
+        qs = qs.filter(submitted_at__lt=day_start(f.submitted_to + timedelta(days=1)))
     if f.search and f.search.strip():
         term = f.search.strip()
         qs = qs.filter(Q(title__icontains=term) | Q(enterprise__name__icontains=term))

@@ -14,6 +14,7 @@ from models.org import Department as DepartmentModel
 from models.org import Region as RegionModel
 from models.org import RoleGrant as GrantModel
 from models.org import User as UserModel
+from models.region_tree import region_subtree
 from models.rules.clock import today
 from models.rules.roles import Role as RoleValue
 from schema.demand_queries import DemandQueries
@@ -68,9 +69,7 @@ class UserFilter:
 
 
 async def _subtree(region_gid: strawberry.ID) -> Subquery:
-    pk = pk_of(region_gid, "Region")
-    path = await RegionModel.filter(id=pk).values_list("path", flat=True)
-    return Subquery(RegionModel.filter(path__startswith=path[0] if path else "~").values("id"))
+    return await region_subtree(pk_of(region_gid, "Region"))
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -24,7 +24,9 @@ from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import LeaderAssignment
 from models.errors import DomainError
 from models.org import Region as RegionModel
+from models.region_tree import region_subtree
 from models.rules import clock
+from models.rules.clock import day_start
 from models.rules.geo import LocationTrust
 from models.rules.periods import period_bounds
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
@@ -67,16 +69,6 @@ class VisitFilter:
     trust: LocationTrust | None = None
 
 
-def _day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=clock.TZ)
-
-
-async def _subtree_ids(region_gid: strawberry.ID) -> Subquery:
-    pk = pk_of(region_gid, "Region")
-    path = await RegionModel.filter(id=pk).values_list("path", flat=True)
-    return Subquery(RegionModel.filter(path__startswith=path[0] if path else "~").values("id"))
-
-
 async def _apply(qs: Any, f: VisitFilter) -> Any:
     if f.enterprise_id is not None:
         qs = qs.filter(enterprise_id=pk_of(f.enterprise_id, "Enterprise"))
@@ -84,11 +76,11 @@ async def _apply(qs: Any, f: VisitFilter) -> Any:
         went = VisitParticipant.filter(user_id=pk_of(f.visitor_id, "User")).values("visit_id")
         qs = qs.filter(id__in=Subquery(went))
     if f.region_id is not None:
-        qs = qs.filter(region_id__in=await _subtree_ids(f.region_id))
+        qs = qs.filter(region_id__in=await region_subtree(pk_of(f.region_id, "Region")))
     if f.from_ is not None:
-        qs = qs.filter(at__gte=_day_start(f.from_))
+        qs = qs.filter(at__gte=day_start(f.from_))
     if f.to is not None:
-        qs = qs.filter(at__lt=_day_start(f.to + timedelta(days=1)))
+        qs = qs.filter(at__lt=day_start(f.to + timedelta(days=1)))
     if f.status is not None:
         qs = qs.filter(status=f.status.value)
     if f.trust is not None:
@@ -161,14 +153,17 @@ async def demands_of_visit(info: Info, visit_pk: int) -> list[Demand]:
 # --------------------------------------------------------------------------- coverage
 
 
-def _trusted_visits_q(start: date, end: date) -> Q:
-    return Q(
-        status=VisitStatus.COMPLETED.value,
-        mode=VisitMode.ON_SITE.value,
-        location_trust=LocationTrust.TRUSTED.value,
-        at__gte=_day_start(start),
-        at__lt=_day_start(end + timedelta(days=1)),
-    )
+def _trusted_visits_q(start: date, end: date, via: str = "") -> Q:
+    """Visits that count toward coverage in [start, end]; `via` reaches them through a
+    relation (e.g. "visit__" from a participant)."""
+    terms: dict[str, Any] = {
+        f"{via}status": VisitStatus.COMPLETED.value,
+        f"{via}mode": VisitMode.ON_SITE.value,
+        f"{via}location_trust": LocationTrust.TRUSTED.value,
+        f"{via}at__gte": day_start(start),
+        f"{via}at__lt": day_start(end + timedelta(days=1)),
+    }
+    return Q(**terms)
 
 
 def _active_in(start: date, end: date) -> Q:
@@ -183,12 +178,7 @@ async def _visited_pairs(
     if not enterprise_ids:
         return {}
     qs = VisitParticipant.filter(
-        visit__enterprise_id__in=enterprise_ids,
-        visit__status=VisitStatus.COMPLETED.value,
-        visit__mode=VisitMode.ON_SITE.value,
-        visit__location_trust=LocationTrust.TRUSTED.value,
-        visit__at__gte=_day_start(start),
-        visit__at__lt=_day_start(end + timedelta(days=1)),
+        _trusted_visits_q(start, end, "visit__"), visit__enterprise_id__in=enterprise_ids
     )
     if leader_ids is not None:
         qs = qs.filter(user_id__in=leader_ids)

@@ -12,7 +12,7 @@ from models.enterprises import EnterpriseContact
 from models.errors import DomainError
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policy
-from models.org import Region
+from models.region_tree import region_path as path_of
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_flow import Facts, Relation
 from models.rules.demand_states import DemandState
@@ -92,8 +92,7 @@ async def load_context(actor: Actor, demand_id: int, now: datetime) -> DemandCon
     if demand is None:
         raise DomainError("NOT_FOUND", "demandId")
     region_id: int = demand.region_id  # type: ignore[attr-defined]
-    path = await Region.filter(id=region_id).values_list("path", flat=True)
-    region_path = str(path[0]) if path else ""
+    region_path = await path_of(region_id)
     contact = await is_contact_of(actor, demand.enterprise_id)  # type: ignore[attr-defined]
     relation = relation_of(actor, demand, region_path, is_contact=contact)
     visible = any(

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from models.demands import Demand
 from models.ops.calendar import load_calendar
 from models.ops.demand_notices import demand_notice
-from models.ops.notify import department_staff, notify, regional
+from models.ops.notify import department_staff, fired, notify, regional
 from models.rules import clock
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.notification_kinds import NotificationKind as K
@@ -55,21 +55,26 @@ async def send_deadline_notices(now: datetime | None = None) -> int:
         state__in=open_states, warning_date__lte=today, effective_deadline__gte=today
     )
     overdue = await Demand.filter(state__in=open_states, effective_deadline__lt=today)
-    written = 0
+    due: list[tuple[K, Demand, str]] = []
     for kind, demands in ((K.DEMAND_WARNING, warned), (K.DEMAND_OVERDUE, overdue)):
         for d in demands:
             if d.state is DemandState.SUSPENDED:
                 continue  # the clock is stopped
             cal = await load_calendar(d.region_id)  # type: ignore[attr-defined]
-            if not cal.is_workday(today):
-                continue
-            assert d.effective_deadline is not None
-            deadline = d.effective_deadline.isoformat()
-            notice = demand_notice(kind, d, await _people(d), deadline=deadline)
-            keyed = replace(notice, dedup_key=f"{kind}:{d.id}:{deadline}")
-            async with in_transaction():
-                if await notify(keyed, now) is not None:
-                    written += 1
+            if cal.is_workday(today):
+                assert d.effective_deadline is not None
+                due.append((kind, d, f"{kind}:{d.id}:{d.effective_deadline.isoformat()}"))
+    written = 0
+    done = await fired([key for _, _, key in due])
+    for kind, d, key in due:
+        if key in done:
+            continue  # told already: the common case on every run after the first
+        assert d.effective_deadline is not None
+        deadline = d.effective_deadline.isoformat()
+        notice = demand_notice(kind, d, await _people(d), deadline=deadline)
+        async with in_transaction():
+            if await notify(replace(notice, dedup_key=key), now) is not None:
+                written += 1
     return written
 
 
@@ -79,19 +84,23 @@ async def send_return_visit_reminders(now: datetime | None = None) -> int:
     if not _in_working_hours(now):
         return 0
     today = local_date(now)
-    written = 0
+    waiting: list[tuple[Demand, str]] = []
     for d in await Demand.filter(
         state=DemandState.PENDING_VISIT.value, replied_at__not_isnull=True
     ):
         cal = await load_calendar(d.region_id)  # type: ignore[attr-defined]
         assert d.replied_at is not None
         waited = cal.working_days_between(local_date(d.replied_at), today)
-        if not cal.is_workday(today) or waited < RETURN_VISIT_REMINDER_DAYS:
+        if cal.is_workday(today) and waited >= RETURN_VISIT_REMINDER_DAYS:
+            waiting.append((d, f"RETURN_VISIT_REMINDER:{d.id}:{d.reopen_count}"))
+    written = 0
+    done = await fired([key for _, key in waiting])
+    for d, key in waiting:
+        if key in done:
             continue
         people = await regional(Role.DISPATCHER, d.region_id)  # type: ignore[attr-defined]
         notice = demand_notice(K.DEMAND_RETURN_VISIT_DUE, d, people, reminder=True)
-        keyed = replace(notice, dedup_key=f"RETURN_VISIT_REMINDER:{d.id}:{d.reopen_count}")
         async with in_transaction():
-            if await notify(keyed, now) is not None:
+            if await notify(replace(notice, dedup_key=key), now) is not None:
                 written += 1
     return written

@@ -26,8 +26,8 @@ from models.notifications import (
 )
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policy
-from models.org import Region, RoleGrant, User
-from models.region_tree import chain_of_path
+from models.org import RoleGrant, User
+from models.region_tree import region_chain
 from models.rules.notification_kinds import (
     URGENT_KINDS,
     NotificationKind,
@@ -90,8 +90,7 @@ async def department_staff(department_id: int, *, leads_only: bool = False) -> l
 
 async def regional(role: Role, region_id: int) -> list[int]:
     """Holders of `role` on the region or a region above it (their grant covers it)."""
-    path = await Region.filter(id=region_id).values_list("path", flat=True)
-    chain = chain_of_path(str(path[0])) if path else []
+    chain = await region_chain(region_id)
     rows = (
         await RoleGrant.filter(role=role.value, region_id__in=chain)
         .order_by("user_id")
@@ -110,6 +109,15 @@ async def enterprise_contacts(enterprise_id: int) -> list[int]:
 
 
 # --------------------------------------------------------------------------- writing
+
+
+async def fired(keys: list[str]) -> set[str]:
+    """The dedup keys that have fired already, in one query: a time-driven job skips them
+    before resolving recipients (the unique key still settles races between processes)."""
+    if not keys:
+        return set()
+    rows = await NotificationEvent.filter(dedup_key__in=keys).values("dedup_key")
+    return {r["dedup_key"] for r in rows}
 
 
 async def notify(notice: Notice, now: datetime, *, exclude: int | None = None) -> int | None:

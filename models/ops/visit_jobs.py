@@ -6,11 +6,11 @@ scheduler runs, in however many processes; re-planning to another day reminds ag
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from models.ops.notify import Notice, notify
+from models.ops.notify import Notice, fired, notify
 from models.rules import clock
 from models.rules.notification_kinds import NotificationKind
 from models.rules.visit_states import VisitStatus
@@ -24,10 +24,15 @@ async def remind_visits_tomorrow(now: datetime | None = None) -> int:
     reminded; returns how many reminders were written."""
     now = now or clock.now()
     tomorrow = now.astimezone(clock.TZ).date() + timedelta(days=1)
-    start = datetime.combine(tomorrow, time.min, tzinfo=clock.TZ)
+    start = clock.day_start(tomorrow)
     visits = await Visit.filter(
         status=VisitStatus.PLANNED, planned_at__gte=start, planned_at__lt=start + timedelta(days=1)
     ).values("id", "planned_at", "region_id", "enterprise__name", "mode")
+    if not visits:
+        return 0
+    keys = {v["id"]: f"{VISIT_TOMORROW}:{v['id']}:{tomorrow.isoformat()}" for v in visits}
+    done = await fired(list(keys.values()))
+    visits = [v for v in visits if keys[v["id"]] not in done]
     if not visits:
         return 0
     people: dict[int, list[int]] = defaultdict(list)
@@ -52,7 +57,7 @@ async def remind_visits_tomorrow(now: datetime | None = None) -> int:
                 "mode": str(v["mode"]),
             },
             region_id=v["region_id"],
-            dedup_key=f"{VISIT_TOMORROW}:{v['id']}:{tomorrow.isoformat()}",
+            dedup_key=keys[v["id"]],
         )
         async with in_transaction():
             if await notify(notice, now) is not None:

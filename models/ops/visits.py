@@ -23,8 +23,9 @@ from models.ops import receipts
 from models.ops.demands import DemandData, check_demand_fields, create_demand
 from models.ops.policy import load_policy
 from models.ops.validate import choice, text
-from models.org import Region, RoleGrant, User
+from models.org import RoleGrant, User
 from models.region_tree import chain_of_path
+from models.region_tree import region_path as path_of
 from models.rules import clock
 from models.rules.demand_states import DemandSource
 from models.rules.geo import Assessment, CheckIn, Place, assess_checkin, valid_point
@@ -106,10 +107,7 @@ async def _enterprise_for_cadre(actor: Actor, enterprise_id: int) -> tuple[Enter
     enterprise = await Enterprise.get_or_none(id=enterprise_id)
     if enterprise is None:
         raise DomainError("NOT_FOUND", "enterpriseId")
-    path = await Region.filter(id=enterprise.region_id).values_list(  # type: ignore[attr-defined]
-        "path", flat=True
-    )
-    region_path = str(path[0]) if path else ""
+    region_path = await path_of(enterprise.region_id)  # type: ignore[attr-defined]
     if not actor.covers(region_path, (Role.CADRE,)):
         # Staff of the region who are not cadres learn why; anyone else learns nothing.
         if actor.covers(region_path, (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)):
@@ -529,10 +527,7 @@ async def _visit_for_change(actor: Actor, visit_id: int) -> tuple[Visit, Enterpr
     if visit is None:
         raise DomainError("NOT_FOUND", "visitId")
     enterprise = await Enterprise.get(id=visit.enterprise_id)  # type: ignore[attr-defined]
-    path = await Region.filter(id=visit.region_id).values_list(  # type: ignore[attr-defined]
-        "path", flat=True
-    )
-    region_path = str(path[0]) if path else ""
+    region_path = await path_of(visit.region_id)  # type: ignore[attr-defined]
     mine = actor.user_id in (visit.lead_id, visit.created_by_id)  # type: ignore[attr-defined]
     if mine and actor.covers(region_path, (Role.CADRE,)):
         return visit, enterprise, region_path
@@ -655,10 +650,8 @@ async def update_visit_notes(
     cleaned = text(problems, notes, "notes", max_len=MAX_NOTES, required=False)
     values: dict[str, Any] = {"notes": cleaned}
     if policies is not None:
-        path = await Region.filter(id=visit.region_id).values_list(  # type: ignore[attr-defined]
-            "path", flat=True
-        )
-        values["policies"] = await _policies(problems, policies, str(path[0]) if path else "")
+        region = await path_of(visit.region_id)  # type: ignore[attr-defined]
+        values["policies"] = await _policies(problems, policies, region)
     problems.raise_if_any()
     await _update(visit, **values)
     return await Visit.get(id=visit.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,6 +33,11 @@ def acting_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _override.reset(token)
+
+
+def day_start(d: date) -> datetime:
+    """Midnight at the start of a calendar day in Asia/Shanghai."""
+    return datetime.combine(d, time.min, tzinfo=TZ)
 
 
 def shanghai(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
