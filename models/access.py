@@ -21,6 +21,7 @@ class Grant:
     region_path: str | None
     department_id: int | None
     lead: bool
+    service_point_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,14 @@ class Actor:
             if g.role is Role.HANDLER and g.department_id and (g.lead or not lead_only)
         ]
 
+    def service_point_ids(self) -> list[int]:
+        """Service points the actor works at as an agent (帮办员)."""
+        return [
+            g.service_point_id
+            for g in self.grants
+            if g.role is Role.SERVICE_AGENT and g.service_point_id
+        ]
+
     def covers(self, region_path: str | None, roles: Iterable[Role]) -> bool:
         roles = tuple(roles)
         if self.is_global(*roles):
@@ -61,7 +70,7 @@ ADMIN = (Role.ADMIN,)
 
 async def load_actor(user_id: int) -> Actor:
     rows = await RoleGrant.filter(user_id=user_id).values(
-        "id", "role", "region_id", "region__path", "department_id", "lead"
+        "id", "role", "region_id", "region__path", "department_id", "lead", "service_point_id"
     )
     grants = tuple(
         Grant(
@@ -71,6 +80,7 @@ async def load_actor(user_id: int) -> Actor:
             region_path=r["region__path"],
             department_id=r["department_id"],
             lead=r["lead"],
+            service_point_id=r["service_point_id"],
         )
         for r in rows
     )
@@ -177,5 +187,26 @@ def visit_scope(actor: Actor) -> Q:
     q = Q(created_by_id=actor.user_id) | Q(id__in=Subquery(took_part))
     if actor.has_role(*VISIT_REGION_ROLES):
         sub = region_ids_subquery(actor, VISIT_REGION_ROLES)
+        q |= Q() if sub is None else Q(region_id__in=sub)
+    return q
+
+
+# Staff who read every agency request of the regions their grants cover (by the service
+# point's region).
+AGENCY_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def agency_scope(actor: Actor) -> Q:
+    """Agency requests an actor may read: agents their service points' ones, enterprise
+    contacts their enterprises' ones, regional staff by the request's region subtree."""
+    q = Q(id=-1)
+    points = actor.service_point_ids()
+    if points:
+        q |= Q(service_point_id__in=points)
+    if actor.has_role(Role.ENTERPRISE):
+        own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
+        q |= Q(enterprise_id__in=own)
+    if actor.has_role(*AGENCY_REGION_ROLES):
+        sub = region_ids_subquery(actor, AGENCY_REGION_ROLES)
         q |= Q() if sub is None else Q(region_id__in=sub)
     return q

@@ -12,6 +12,8 @@ MODEL_MODULES = [
     "models.demands",
     "models.visits",
     "models.notifications",
+    "models.service_points",
+    "models.agency",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 

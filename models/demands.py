@@ -30,6 +30,7 @@ from models.rules.demand_states import (
 )
 
 if TYPE_CHECKING:
+    from models.agency import AgencyRequest
     from models.visits import Visit
 
 
@@ -218,10 +219,15 @@ class Attachment(Model):
     visit: fields.ForeignKeyNullableRelation[Visit] = fields.ForeignKeyField(
         "models.Visit", related_name=False, null=True, on_delete=fields.CASCADE
     )
+    # Or a document of an agency request (委托书, scans, the finished licence); the event that
+    # brought it is named in that event's data.
+    agency_request: fields.ForeignKeyNullableRelation[AgencyRequest] = fields.ForeignKeyField(
+        "models.AgencyRequest", related_name=False, null=True, on_delete=fields.CASCADE
+    )
     # What the bytes say about themselves, e.g. a photo's EXIF GPS position and time taken.
     meta: dict = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "attachment"
-        indexes = (("event_id",), ("demand_id",), ("visit_id",))
+        indexes = (("event_id",), ("demand_id",), ("visit_id",), ("agency_request_id",))

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.messages_agency import (
+    AGENCY_ACTION_NAMES,
+    AGENCY_LABELS,
+    AGENCY_MESSAGES,
+    AGENCY_STATE_NAMES,
+    AGENCY_SUBJECT_MESSAGES,
+)
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
+from models.messages_service_points import (
+    SERVICE_POINT_LABELS,
+    SERVICE_POINT_MESSAGES,
+    SERVICE_POINT_NAMED_PARAMS,
+)
 from models.messages_visits import VISIT_LABELS, VISIT_MESSAGES, VISIT_STATUS_NAMES
 
 DEFAULT_LOCALE = "zh"
@@ -267,19 +279,29 @@ _MESSAGES.update(DEMAND_MESSAGES)
 _MESSAGES.update(VISIT_MESSAGES)
 _LABELS.update(DEMAND_LABELS)
 _LABELS.update(VISIT_LABELS)
+_MESSAGES.update(SERVICE_POINT_MESSAGES)
+_LABELS.update(SERVICE_POINT_LABELS)
 # Parameters that are codes themselves, shown by their names.
 _NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES, "status": VISIT_STATUS_NAMES}
+_NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
+_MESSAGES.update(AGENCY_MESSAGES)
+_LABELS.update(AGENCY_LABELS)
+# A refusal may name its subject (e.g. subject="AGENCY"): then its wording and the names of
+# its state and action come from that subject's tables.
+_SUBJECT_MESSAGES = {"AGENCY": AGENCY_SUBJECT_MESSAGES}
+_SUBJECT_NAMES = {"AGENCY": {"state": AGENCY_STATE_NAMES, "action": AGENCY_ACTION_NAMES}}
 
 
 def message(
     code: str, locale: str = DEFAULT_LOCALE, field: str | None = None, **params: Any
 ) -> str:
-    pair = _MESSAGES.get(code)
+    subject = params.pop("subject", None)
+    pair = _SUBJECT_MESSAGES.get(subject, {}).get(code) or _MESSAGES.get(code)
     if pair is None:
         return code
     template = pair[1] if locale == "en" else pair[0]
     params.setdefault("label", label(field, locale))
-    for key, names in _NAMED_PARAMS.items():
+    for key, names in {**_NAMED_PARAMS, **_SUBJECT_NAMES.get(subject, {})}.items():
         if params.get(key) in names:
             params[key] = names[params[key]][1 if locale == "en" else 0]
     try:

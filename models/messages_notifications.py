@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.messages_agency import agency_status
 from models.rules.notification_kinds import NotificationKind as K
 
 # kind → ((zh title, zh body), (en title, en body))
@@ -76,4 +77,6 @@ def render(kind: str, data: dict[str, Any], locale: str = "zh") -> tuple[str, st
     approved = data.get("approved")
     params["decision_zh"] = "已批准" if approved else "未批准"
     params["decision_en"] = "approved" if approved else "refused"
+    if pair is TEMPLATES[K.AGENCY_REQUEST_CHANGED]:
+        params["status"] = agency_status(data, locale)
     return title.format_map(params), body.format_map(params)

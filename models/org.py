@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.rules.roles import Rank, RegionLevel, Role
+
+if TYPE_CHECKING:
+    from models.service_points import ServicePoint
 
 
 class Region(Model):
@@ -73,6 +78,10 @@ class RoleGrant(Model):
         "models.Department", related_name="grants", null=True, on_delete=fields.RESTRICT
     )
     lead = fields.BooleanField(default=False)
+    # SERVICE_AGENT grants name the service point the agent works at.
+    service_point: fields.ForeignKeyNullableRelation[ServicePoint] = fields.ForeignKeyField(
+        "models.ServicePoint", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

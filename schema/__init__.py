@@ -19,6 +19,7 @@ from strawberry.extensions import (
 )
 
 from schema.errors import should_mask
+from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
 from schema.mutations.demands import DemandMutations
@@ -26,6 +27,7 @@ from schema.mutations.enterprises import EnterpriseMutations
 from schema.mutations.files import FileMutations
 from schema.mutations.org import OrgMutations
 from schema.mutations.policy import PolicyMutations
+from schema.mutations.service_points import ServicePointMutations
 from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations, PushOperatorMutations
@@ -50,6 +52,8 @@ class Mutation(
     VisitMutations,
     NotificationMutations,
     PushOperatorMutations,
+    ServicePointMutations,
+    AgencyMutations,
 ):
     pass
 

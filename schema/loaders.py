@@ -20,7 +20,7 @@ from schema.types.files import ATTACHMENT_COLUMNS
 REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")
 DEPARTMENT_COLUMNS = ("id", "name", "code", "region_id")
 USER_COLUMNS = ("id", "username", "display_name", "mobile", "rank", "is_active")
-GRANT_COLUMNS = ("id", "user_id", "role", "region_id", "department_id", "lead")
+GRANT_COLUMNS = ("id", "user_id", "role", "region_id", "department_id", "lead", "service_point_id")
 CONTACT_COLUMNS = ("id", "enterprise_id", "name", "mobile", "position", "user_id")
 ASSIGNMENT_COLUMNS = ("id", "enterprise_id", "leader_id", "start_date", "end_date", "note")
 

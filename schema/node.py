@@ -74,6 +74,37 @@ async def _notification_node(actor: Actor, pk: int, locale: str) -> Node | None:
     return Notification.from_row(rows[0], locale) if rows else None
 
 
+async def _service_point_node(actor: Actor, pk: int) -> Node | None:
+    from schema.service_point_reads import get_service_point
+
+    return await get_service_point(actor, pk)
+
+
+async def _procedure_node(actor: Actor, pk: int) -> Node | None:
+    from schema.service_point_reads import get_procedure
+
+    node: Node | None = await get_procedure(actor, pk)
+    return node
+
+
+async def _appointment_node(actor: Actor, pk: int) -> Node | None:
+    from schema.service_point_reads import get_appointment
+
+    return await get_appointment(actor, pk)
+
+
+async def _agency_request_node(actor: Actor, pk: int) -> Node | None:
+    from schema.agency_queries import agency_request_node
+
+    return await agency_request_node(actor, pk)
+
+
+async def _agency_event_node(actor: Actor, pk: int) -> Node | None:
+    from schema.agency_queries import agency_event_node
+
+    return await agency_event_node(actor, pk)
+
+
 async def _visit_node(actor: Actor, pk: int) -> Node | None:
     from schema.visit_reads import get_visit
 
@@ -86,6 +117,11 @@ _DEMAND_NODES = {
     "DemandEvent": _event_node,
     "DemandCategory": _category_node,
     "SupportPolicy": _support_policy_node,
+    "ServicePoint": _service_point_node,
+    "Procedure": _procedure_node,
+    "Appointment": _appointment_node,
+    "AgencyRequest": _agency_request_node,
+    "AgencyEvent": _agency_event_node,
 }
 
 
@@ -124,7 +160,11 @@ async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
     if type_name == "Attachment":
         rows = await AttachmentModel.filter(id=pk).values(*ATTACHMENT_COLUMNS)
         if rows and await can_see_attachment(
-            actor, rows[0]["uploaded_by_id"], rows[0]["demand_id"], rows[0]["visit_id"]
+            actor,
+            rows[0]["uploaded_by_id"],
+            rows[0]["demand_id"],
+            rows[0]["visit_id"],
+            rows[0]["agency_request_id"],
         ):
             return Attachment.from_row(rows[0])
         return None

@@ -17,12 +17,14 @@ from models.org import User as UserModel
 from models.region_tree import region_subtree
 from models.rules.clock import today
 from models.rules.roles import Role as RoleValue
+from schema.agency_queries import AgencyQueries
 from schema.demand_queries import DemandQueries
 from schema.guards import actor_of, guarded
 from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
 from schema.node import resolve_node
 from schema.notification_api import NotificationQueries, PushOperatorQueries
 from schema.relay import Connection, Node, paginate, pk_of
+from schema.service_point_queries import ServicePointQueries
 from schema.support_policy_queries import SupportPolicyQueries
 from schema.types.calendar import CalendarQueries
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
@@ -73,7 +75,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries):
+class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, demand_scope, visit_scope
+from models.access import Actor, agency_scope, demand_scope, visit_scope
+from models.agency import AgencyRequest
 from models.demands import Attachment, Demand, MutationReceipt
 from models.errors import DomainError
 from models.ops import receipts
@@ -423,6 +424,10 @@ async def upload_attachment(
     return await receipts.idempotent(checked, receipt, run, load, field="clientId")
 
 
+# An upload nothing holds yet: free to link, and purged when left so too long.
+UNLINKED: dict[str, None] = {"demand_id": None, "visit_id": None, "agency_request_id": None}
+
+
 async def attach_files(
     actor: Actor | None, attachment_ids: list[int], demand_id: int, event_id: int | None
 ) -> list[Attachment]:
@@ -431,6 +436,20 @@ async def attach_files(
     Meant to run inside the calling operation's transaction, which has already checked the
     actor may act on the demand and created the event. The conditional UPDATE makes two
     concurrent calls unable to link the same file twice; a refusal links none of the files."""
+    return await _link_own(actor, attachment_ids, demand_id=demand_id, event_id=event_id)
+
+
+async def attach_agency_files(
+    actor: Actor | None, attachment_ids: list[int], agency_request_id: int
+) -> list[Attachment]:
+    """Like `attach_files`, for an agency request's documents (the event that brought them
+    names them in its data)."""
+    return await _link_own(actor, attachment_ids, agency_request_id=agency_request_id)
+
+
+async def _link_own(
+    actor: Actor | None, attachment_ids: list[int], **target: int | None
+) -> list[Attachment]:
     if actor is None:
         raise DomainError("UNAUTHENTICATED")
     ids = list(dict.fromkeys(attachment_ids))
@@ -438,36 +457,35 @@ async def attach_files(
         return []
     if len(ids) > MAX_ATTACHMENTS_PER_CALL:
         raise DomainError("TOO_MANY_ATTACHMENTS", "attachmentIds", max=MAX_ATTACHMENTS_PER_CALL)
-    owned_unlinked = {
-        "id__in": ids,
-        "uploaded_by_id": actor.user_id,
-        "demand_id": None,
-        "visit_id": None,  # a visit's photo stays the visit's
-    }
+    owned_unlinked = {"id__in": ids, "uploaded_by_id": actor.user_id, **UNLINKED}
     usable = set(await Attachment.filter(**owned_unlinked).values_list("id", flat=True))
     refused = [i for i in ids if i not in usable]
     if refused:
         raise DomainError("INVALID_ATTACHMENT", "attachmentIds", ids=refused)
     async with in_transaction():  # a savepoint when the caller's transaction is open
-        linked = await Attachment.filter(**owned_unlinked).update(
-            demand_id=demand_id, event_id=event_id
-        )
+        linked = await Attachment.filter(**owned_unlinked).update(**target)
         if linked != len(ids):  # another call linked one of them meanwhile
             raise DomainError("INVALID_ATTACHMENT", "attachmentIds", ids=ids)
         return await Attachment.filter(id__in=ids).order_by("id")
 
 
 async def can_see_attachment(
-    actor: Actor, uploaded_by_id: int, demand_id: int | None, visit_id: int | None = None
+    actor: Actor,
+    uploaded_by_id: int,
+    demand_id: int | None,
+    visit_id: int | None = None,
+    agency_request_id: int | None = None,
 ) -> bool:
-    """The uploader always; anyone else once it is linked to a demand or a visit they may
-    read; nobody else."""
+    """The uploader always; anyone else once it is linked to a demand, a visit or an agency
+    request they may read; nobody else."""
     if uploaded_by_id == actor.user_id:
         return True
     if demand_id is not None and await Demand.filter(demand_scope(actor), id=demand_id).exists():
         return True
     if visit_id is not None:
         return await Visit.filter(visit_scope(actor), id=visit_id).exists()
+    if agency_request_id is not None:
+        return await AgencyRequest.filter(agency_scope(actor), id=agency_request_id).exists()
     return False
 
 
@@ -481,6 +499,7 @@ async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Atta
         row.uploaded_by_id,  # type: ignore[attr-defined]
         row.demand_id,  # type: ignore[attr-defined]
         row.visit_id,  # type: ignore[attr-defined]
+        row.agency_request_id,  # type: ignore[attr-defined]
     ):
         raise DomainError("NOT_FOUND")
     try:
@@ -493,12 +512,12 @@ async def open_attachment(actor: Actor | None, attachment_id: int) -> tuple[Atta
 
 
 async def purge_unlinked(older_than: timedelta) -> int:
-    """Delete uploads never linked to anything (demand or visit) and older than `older_than`,
-    rows and files, and the receipts of the uploads that made them (a retry that late stores
-    the file anew). Each row is deleted only while still unlinked, so a file linked meanwhile
-    survives. Returns how many were removed."""
+    """Delete uploads never linked to anything (demand, visit or agency request) and older
+    than `older_than`, rows and files, and the receipts of the uploads that made them (a retry
+    that late stores the file anew). Each row is deleted only while still unlinked, so a file
+    linked meanwhile survives. Returns how many were removed."""
     cutoff = now() - older_than
-    unlinked = {"demand_id": None, "visit_id": None}
+    unlinked = UNLINKED
     candidates = await Attachment.filter(**unlinked, created_at__lt=cutoff).values_list(
         "id", "storage_key"
     )

@@ -30,7 +30,7 @@ from models.ops.validate import choice, text
 from models.org import Department, Region
 from models.region_tree import region_chain
 from models.rules import clock
-from models.rules.deadlines import compute_deadlines
+from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import (
     BAD_RATINGS,
     FINAL_STATES,
@@ -713,7 +713,7 @@ def resume_change(ctx: DemandContext, note: str) -> Change:
     """The clock restarts; the suspended working days push the effective deadline back."""
     d = ctx.demand
     assert d.suspended_at is not None
-    days = max(0, ctx.calendar.working_days_between(local_date(d.suspended_at), ctx.today))
+    days = working_days_paused(ctx.calendar, local_date(d.suspended_at), ctx.today)
     d.suspended_days += days
     return Change(
         S.IN_PROGRESS,

@@ -17,6 +17,7 @@ from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import IdentifierError, normalize_mobile, normalize_region_code
 from models.rules.passwords import hash_password, password_too_weak
 from models.rules.roles import Rank, RegionLevel, Role
+from models.service_points import ServicePoint
 
 # Which level may sit directly under which: a county's towns, streets and parks.
 _CHILD_LEVELS: dict[RegionLevel, set[RegionLevel]] = {
@@ -212,11 +213,13 @@ async def grant_role(
     region_id: int | None,
     department_id: int | None = None,
     lead: bool = False,
+    service_point_id: int | None = None,
 ) -> RoleGrant:
     problems = Problems()
     the_role = choice(problems, Role, role, "role")
     problems.raise_if_any()
     assert the_role is not None
+    region_id = await _agent_region(the_role, region_id, service_point_id)
     if region_id is None and the_role not in (Role.ENTERPRISE, Role.ADMIN):
         raise DomainError("REGION_REQUIRED", "regionId")
     if region_id is None and the_role is Role.ENTERPRISE:
@@ -234,7 +237,11 @@ async def grant_role(
         if dept is None or region_path is None or not dept["region__path"].startswith(region_path):
             raise DomainError("DEPARTMENT_OUT_OF_REGION", "departmentId")
     exists = await RoleGrant.filter(
-        user_id=user_id, role=the_role, region_id=region_id, department_id=department_id
+        user_id=user_id,
+        role=the_role,
+        region_id=region_id,
+        department_id=department_id,
+        service_point_id=service_point_id,
     ).exists()
     if exists:
         raise DomainError("DUPLICATE_GRANT", "role")
@@ -245,9 +252,33 @@ async def grant_role(
             region_id=region_id,
             department_id=department_id,
             lead=lead and the_role is Role.HANDLER,
+            service_point_id=service_point_id,
         )
     except IntegrityError:
         raise DomainError("DUPLICATE_GRANT", "role") from None
+
+
+async def _agent_region(
+    role: Role, region_id: int | None, service_point_id: int | None
+) -> int | None:
+    """A SERVICE_AGENT grant names its service point (and only it names one). Its region is
+    the point's when left out; a given region must contain the point (the grant then covers
+    that region, as any grant does)."""
+    if role is not Role.SERVICE_AGENT:
+        if service_point_id is not None:
+            raise DomainError("SERVICE_POINT_NOT_ALLOWED", "servicePointId")
+        return region_id
+    if service_point_id is None:
+        raise DomainError("SERVICE_POINT_REQUIRED", "servicePointId")
+    point = await ServicePoint.get_or_none(id=service_point_id).values("region_id", "region__path")
+    if point is None:
+        raise DomainError("NOT_FOUND", "servicePointId")
+    if region_id is None:
+        return int(point["region_id"])
+    region = await Region.get_or_none(id=region_id).values("path")
+    if region is not None and not str(point["region__path"]).startswith(region["path"]):
+        raise DomainError("SERVICE_POINT_OUT_OF_REGION", "servicePointId")
+    return region_id
 
 
 async def revoke_role(actor: Actor, grant_id: int) -> RoleGrant:

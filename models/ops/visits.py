@@ -20,6 +20,7 @@ from models.demands import Attachment
 from models.enterprises import Enterprise
 from models.errors import DomainError, Problems
 from models.ops import receipts
+from models.ops.attachments import UNLINKED
 from models.ops.demands import DemandData, check_demand_fields, create_demand
 from models.ops.policy import load_policy
 from models.ops.validate import choice, text
@@ -216,9 +217,9 @@ async def _photos(problems: Problems, actor: Actor, ids: list[int]) -> list[int]
         return []
     if not ids:
         return []
-    rows = await Attachment.filter(
-        id__in=ids, uploaded_by_id=actor.user_id, demand_id=None, visit_id=None
-    ).values("id", "content_type")
+    rows = await Attachment.filter(id__in=ids, uploaded_by_id=actor.user_id, **UNLINKED).values(
+        "id", "content_type"
+    )
     usable = {r["id"] for r in rows if r["content_type"] in PHOTO_TYPES}
     refused = [i for i in ids if i not in usable]
     if refused:
@@ -231,9 +232,9 @@ async def _link_photos(actor: Actor, ids: list[int], visit_id: int) -> None:
     same photo twice."""
     if not ids:
         return
-    linked = await Attachment.filter(
-        id__in=ids, uploaded_by_id=actor.user_id, demand_id=None, visit_id=None
-    ).update(visit_id=visit_id)
+    linked = await Attachment.filter(id__in=ids, uploaded_by_id=actor.user_id, **UNLINKED).update(
+        visit_id=visit_id
+    )
     if linked != len(ids):
         raise DomainError("INVALID_PHOTO", "photoIds", ids=ids)
 

@@ -41,3 +41,25 @@ def remaining_working_days(cal: WorkCalendar, today: date, effective: date) -> i
     if today <= effective:
         return cal.working_days_between(today, effective)
     return -cal.working_days_between(effective, today)
+
+
+def paused_deadline(
+    cal: WorkCalendar, effective: date, paused_on: date | None, today: date
+) -> date:
+    """The effective deadline as it stands today: while the clock is stopped (a demand's
+    中止, an agency request's 补正) it moves one working day for each working day paused."""
+    if paused_on is None:
+        return effective
+    return cal.add_working_days(effective, working_days_paused(cal, paused_on, today)).date
+
+
+def working_days_paused(cal: WorkCalendar, paused_on: date, today: date) -> int:
+    """Working days a pause begun on `paused_on` has lasted by `today`: the working days after
+    the day it began, up to and including today (the day it began still counted as run)."""
+    return max(0, cal.working_days_between(paused_on, today))
+
+
+def days_left(cal: WorkCalendar, effective: date, paused_on: date | None, today: date) -> int:
+    """Working days left to the effective deadline; while paused, counted from the day the
+    clock stopped, so the figure stays frozen until it runs again."""
+    return remaining_working_days(cal, paused_on or today, effective)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from models.rules.deadlines import remaining_working_days
+from models.rules.deadlines import days_left, paused_deadline
 from models.rules.demand_flow import Facts
 from models.rules.demand_states import (
     CLOCK_STATES,
@@ -36,10 +36,13 @@ def effective_deadline_now(c: Clock, cal: WorkCalendar, today: date) -> date | N
     """While suspended the deadline moves one working day for each working day suspended."""
     if c.effective_deadline is None:
         return None
+    return paused_deadline(cal, c.effective_deadline, _paused_on(c), today)
+
+
+def _paused_on(c: Clock) -> date | None:
     if c.state is DemandState.SUSPENDED and c.suspended_at is not None:
-        paused = max(0, cal.working_days_between(local_date(c.suspended_at), today))
-        return cal.add_working_days(c.effective_deadline, paused).date
-    return c.effective_deadline
+        return local_date(c.suspended_at)
+    return None
 
 
 def is_overdue(c: Clock, today: date) -> bool:
@@ -59,14 +62,9 @@ def in_warning(c: Clock, today: date) -> bool:
 
 
 def working_days_left(c: Clock, cal: WorkCalendar, today: date) -> int | None:
-    deadline = effective_deadline_now(c, cal, today)
-    if deadline is None or c.state not in CLOCK_STATES | {DemandState.SUSPENDED}:
+    if c.effective_deadline is None or c.state not in CLOCK_STATES | {DemandState.SUSPENDED}:
         return None
-    start = today
-    if c.state is DemandState.SUSPENDED and c.suspended_at is not None:
-        start = local_date(c.suspended_at)  # the clock stopped that day
-        deadline = c.effective_deadline or deadline
-    return remaining_working_days(cal, start, deadline)
+    return days_left(cal, c.effective_deadline, _paused_on(c), today)
 
 
 def return_window_open(c: Clock, cal: WorkCalendar, policy: Policy, today: date) -> bool:

@@ -76,3 +76,30 @@ def normalize_industry_code(raw: str) -> str:
     if not _INDUSTRY_CODE.match(code):
         raise IdentifierError("INVALID_INDUSTRY_CODE")
     return code
+
+
+_LANDLINE_TYPES = (
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
+
+
+def normalize_phone(raw: str) -> str:
+    """A service desk's number: a mainland mobile (11 digits) or a landline with its area code,
+    kept as "0531-88881234". Hotline numbers (400, 95xxx) are refused: not what a desk answers."""
+    text = (raw or "").strip()
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise IdentifierError("INVALID_PHONE") from None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        raise IdentifierError("INVALID_PHONE")
+    kind = phonenumbers.number_type(number)
+    national = str(number.national_number)
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return national
+    if kind in _LANDLINE_TYPES:
+        area = phonenumbers.length_of_geographical_area_code(number)
+        if area:
+            return f"0{national[:area]}-{national[area:]}"
+    raise IdentifierError("INVALID_PHONE")

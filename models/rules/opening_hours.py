@@ -66,7 +66,7 @@ def clean_schedule(raw: Mapping[str, Sequence[Sequence[str]]]) -> Schedule:
     return out
 
 
-def _periods_on(
+def periods_on(
     schedule: Schedule, d: date, is_workday: Callable[[date], bool], closed_on_holidays: bool
 ) -> list[tuple[time, time | None]]:
     """The day's periods: its weekday's, none on a holiday, Monday's on a make-up workday."""
@@ -98,7 +98,7 @@ def is_open(
 ) -> bool:
     local = moment.astimezone(TZ)
     t = local.time().replace(tzinfo=None)
-    for start, end in _periods_on(schedule, local.date(), is_workday, closed_on_holidays):
+    for start, end in periods_on(schedule, local.date(), is_workday, closed_on_holidays):
         if start <= t and (end is None or t < end):
             return True
     return False
@@ -118,7 +118,7 @@ def next_opening(
         return local
     for offset in range(horizon_days + 1):
         d = local.date() + timedelta(days=offset)
-        for start, _ in _periods_on(schedule, d, is_workday, closed_on_holidays):
+        for start, _ in periods_on(schedule, d, is_workday, closed_on_holidays):
             candidate = datetime.combine(d, start, tzinfo=TZ)
             if candidate >= local:
                 return candidate

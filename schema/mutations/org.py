@@ -100,6 +100,11 @@ class GrantRoleInput:
     lead: bool = strawberry.field(
         default=False, description="HANDLER only: the department's leader (部门负责人)."
     )
+    service_point_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Required for SERVICE_AGENT (only): the point the agent works at. Without "
+        "regionId the grant takes the point's region; a given region must contain the point.",
+    )
 
 
 @strawberry.type
@@ -229,6 +234,7 @@ class OrgMutations:
                 region_id=pk_of(input.region_id, "Region"),
                 department_id=pk_of(input.department_id, "Department"),
                 lead=input.lead,
+                service_point_id=pk_of(input.service_point_id, "ServicePoint"),
             ),
         )
         return RoleGrantPayload(

@@ -13,6 +13,7 @@ from schema.types.enums import CoordinateSystem, EnterpriseScale
 from schema.types.org import Region, User, load_region
 
 if TYPE_CHECKING:
+    from schema.types.agency import AgencyRequest
     from schema.types.visits import Visit
 
 ENTERPRISE_COLUMNS = (
@@ -163,4 +164,16 @@ class Enterprise(Node):
             lambda: list_visits(
                 actor, None, VisitOrder.NEWEST, first, after, enterprise_id=self.pk
             ),
+        )
+
+    @strawberry.field(description="Its agency requests (帮办代办) you may see, newest first.")
+    async def agency_requests(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[AgencyRequest, strawberry.lazy("schema.types.agency")]]:
+        from schema.agency_reads import list_agency_requests
+        from schema.guards import actor_of, guarded
+
+        actor = actor_of(info)
+        return await guarded(
+            info, lambda: list_agency_requests(actor, None, first, after, enterprise_id=self.pk)
         )

@@ -10,7 +10,8 @@ import strawberry
 
 from schema.relay import Node, to_global_id
 
-# What a row needs for the type and for the visibility check (uploader, linked demand/visit).
+# What a row needs for the type and for the visibility check (uploader, linked demand, visit
+# or agency request).
 ATTACHMENT_COLUMNS = (
     "id",
     "file_name",
@@ -21,6 +22,7 @@ ATTACHMENT_COLUMNS = (
     "demand_id",
     "event_id",
     "visit_id",
+    "agency_request_id",
     "meta",
 )
 

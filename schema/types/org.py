@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +10,9 @@ from strawberry.types import Info
 from models.rules.roles import STAFF_ROLES
 from schema.relay import Node, to_global_id
 from schema.types.enums import Rank, RegionLevel, Role
+
+if TYPE_CHECKING:
+    from schema.types.service_points import ServicePoint
 
 
 @strawberry.type(description="County → town/street → park.")
@@ -77,6 +80,7 @@ class RoleGrant(Node):
     lead: bool = strawberry.field(description="The department's leader (部门负责人).")
     region_pk: strawberry.Private[int | None]
     department_pk: strawberry.Private[int | None]
+    service_point_pk: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> RoleGrant:
@@ -87,6 +91,7 @@ class RoleGrant(Node):
             lead=r["lead"],
             region_pk=r["region_id"],
             department_pk=r["department_id"],
+            service_point_pk=r.get("service_point_id"),
         )
 
     @strawberry.field(description="Null for a system administrator or an enterprise contact.")
@@ -99,6 +104,18 @@ class RoleGrant(Node):
             return None
         row = await info.context.loaders.department.load(self.department_pk)
         return Department.from_row(row) if row else None
+
+    @strawberry.field(description="SERVICE_AGENT grants: the service point the agent works at.")
+    async def service_point(
+        self, info: Info
+    ) -> Annotated[ServicePoint, strawberry.lazy("schema.types.service_points")] | None:
+        if self.service_point_pk is None:
+            return None
+        from schema.service_point_reads import point_loader
+        from schema.types.service_points import ServicePoint
+
+        row = await point_loader(info).load(self.service_point_pk)
+        return ServicePoint.from_row(row) if row else None
 
 
 @strawberry.type(description="A person who signs in. Password hashes and tokens never leave.")

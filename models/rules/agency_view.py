@@ -1,0 +1,97 @@
+"""What a screen shows of an agency request's clock and materials, derived from its row, the
+calendar and today: the effective deadline (moving while paused for 补正), overdue, working
+days left, on time, and the facts the transition rules need. Pure: the operations and the read
+path share it, and the demand clock's pause arithmetic (models.rules.deadlines) is reused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from models.rules.agency_flow import AgencyFacts
+from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
+from models.rules.deadlines import days_left, paused_deadline
+from models.rules.demand_states import RectificationState, Satisfaction
+from models.rules.workdays import WorkCalendar, local_date
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyClock:
+    """An agency request's dates as the read path and the rules need them."""
+
+    state: AgencyState
+    effective_deadline: date | None
+    paused_at: datetime | None
+    completed_at: datetime | None = None
+
+
+def _paused_on(c: AgencyClock) -> date | None:
+    if c.state is AgencyState.MATERIALS_REQUESTED and c.paused_at is not None:
+        return local_date(c.paused_at)
+    return None
+
+
+def effective_deadline_now(c: AgencyClock, cal: WorkCalendar, today: date) -> date | None:
+    """The stored effective deadline, moved on by each working day of a pause still running."""
+    if c.effective_deadline is None:
+        return None
+    return paused_deadline(cal, c.effective_deadline, _paused_on(c), today)
+
+
+def is_overdue(c: AgencyClock, today: date) -> bool:
+    """Accepted, the clock running (not paused for materials) and past the effective deadline.
+    The list filter asks the same of the stored columns (see schema.agency_reads)."""
+    return (
+        c.state in AGENCY_CLOCK_STATES
+        and c.effective_deadline is not None
+        and today > c.effective_deadline
+    )
+
+
+def working_days_left(c: AgencyClock, cal: WorkCalendar, today: date) -> int | None:
+    """Working days to the effective deadline (negative when overdue, frozen while paused);
+    None before acceptance and once the request is closed."""
+    if c.effective_deadline is None:
+        return None
+    if c.state not in AGENCY_CLOCK_STATES | {AgencyState.MATERIALS_REQUESTED}:
+        return None
+    return days_left(cal, c.effective_deadline, _paused_on(c), today)
+
+
+def on_time(c: AgencyClock) -> bool | None:
+    """Completed on or before the effective deadline; None unless completed."""
+    if c.state is not AgencyState.COMPLETED or c.completed_at is None:
+        return None
+    if c.effective_deadline is None:
+        return None
+    return local_date(c.completed_at) <= c.effective_deadline
+
+
+# --------------------------------------------------------------------------- materials
+
+
+def waivable(materials: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Names of a procedure's materials that may be accepted missing (容缺)."""
+    return {str(m.get("name")) for m in materials if m.get("mayBeMissing")}
+
+
+def owed(missing: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """容缺 materials not handed over yet."""
+    return [m for m in missing if not m.get("suppliedAt")]
+
+
+def facts_of(
+    state: AgencyState,
+    *,
+    rating: Satisfaction | None,
+    rectification: RectificationState | None,
+    missing_materials: Iterable[Mapping[str, Any]],
+) -> AgencyFacts:
+    return AgencyFacts(
+        state=state,
+        rating=rating,
+        rectification=rectification,
+        missing_materials=bool(owed(missing_materials)),
+    )

@@ -1,0 +1,105 @@
+"""The agency request read path: one joined SQL statement of plain rows per page, plus what the
+page's rows share (their regions' calendars, cached per process; the viewer's enterprises when
+the viewer is an enterprise contact, one statement), and one batched statement per rarer
+relation the selection asks for. Statements per request do not grow with the page size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from tortoise.expressions import Q
+
+from models.access import Actor, agency_scope
+from models.agency import AgencyRequest as AgencyModel
+from models.enterprises import EnterpriseContact
+from models.ops.calendar import load_calendar
+from models.rules import clock
+from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
+from models.rules.roles import Role
+from schema.relay import Connection, paginate, pk_of
+from schema.types.agency import AGENCY_ROW_COLUMNS, AgencyRequest, AgencyView
+
+_ORDER = ("-id",)  # newest first; ids only grow, so the keyset is stable
+
+
+@strawberry.input
+class AgencyRequestFilter:
+    state: AgencyState | None = None
+    service_point_id: strawberry.ID | None = None
+    enterprise_id: strawberry.ID | None = None
+    agent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Handled by this agent (帮办员)."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="Accepted, the clock running, past the effective deadline."
+    )
+
+
+def overdue_q(today: Any) -> Q:
+    """What models.rules.agency_view.is_overdue asks, on the stored columns."""
+    return Q(state__in=[s.value for s in AGENCY_CLOCK_STATES], effective_deadline__lt=today)
+
+
+def _apply(qs: Any, f: AgencyRequestFilter, view: AgencyView) -> Any:
+    if f.state is not None:
+        qs = qs.filter(state=f.state.value)
+    if f.service_point_id is not None:
+        qs = qs.filter(service_point_id=pk_of(f.service_point_id, "ServicePoint"))
+    if f.enterprise_id is not None:
+        qs = qs.filter(enterprise_id=pk_of(f.enterprise_id, "Enterprise"))
+    if f.agent_id is not None:
+        qs = qs.filter(agent_id=pk_of(f.agent_id, "User"))
+    if f.overdue is True:
+        qs = qs.filter(overdue_q(view.today))
+    elif f.overdue is False:
+        qs = qs.exclude(overdue_q(view.today))
+    return qs
+
+
+async def new_view(actor: Actor) -> AgencyView:
+    contact_of: frozenset[int] = frozenset()
+    if actor.has_role(Role.ENTERPRISE):
+        rows = await EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id")
+        contact_of = frozenset(int(r["enterprise_id"]) for r in rows)
+    return AgencyView(actor=actor, today=clock.today(), contact_enterprises=contact_of)
+
+
+async def prepare_view(view: AgencyView, rows: list[dict[str, Any]]) -> None:
+    for region_id in {r["region_id"] for r in rows}:
+        if region_id not in view.calendars:
+            view.calendars[region_id] = await load_calendar(region_id)
+
+
+async def list_agency_requests(
+    actor: Actor,
+    f: AgencyRequestFilter | None,
+    first: int | None,
+    after: str | None,
+    *,
+    enterprise_id: int | None = None,
+) -> Connection[AgencyRequest]:
+    view = await new_view(actor)
+    qs = AgencyModel.filter(agency_scope(actor))
+    if enterprise_id is not None:
+        qs = qs.filter(enterprise_id=enterprise_id)
+    if f is not None:
+        qs = _apply(qs, f, view)
+    return await paginate(
+        qs,
+        first=first,
+        after=after,
+        order=_ORDER,
+        columns=AGENCY_ROW_COLUMNS,
+        build=lambda r: AgencyRequest.from_row(r, view),
+        prepare=lambda rows: prepare_view(view, rows),
+    )
+
+
+async def get_agency_request(actor: Actor, pk: int) -> AgencyRequest | None:
+    rows = await AgencyModel.filter(agency_scope(actor), id=pk).values(*AGENCY_ROW_COLUMNS)
+    if not rows:
+        return None
+    view = await new_view(actor)
+    await prepare_view(view, rows)
+    return AgencyRequest.from_row(rows[0], view)

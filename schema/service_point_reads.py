@@ -1,0 +1,303 @@
+"""The service-point read path: points as plain rows (with their region's path joined), their
+procedures, agents and calendars batched per request; appointments joined with their
+enterprise's name and who booked them in one statement, points and procedures batched.
+
+`servicePoints(near:)` orders by true great-circle distance: the query point and every stored
+point are converted to WGS-84 first (GCJ-02 is offset ~500 m from WGS-84 in China, so comparing
+raw numbers of mixed systems misorders points a few hundred metres apart). Service points are a
+small table per county (tens, not thousands), so the filtered rows are fetched as plain values
+and measured in Python; the keyset cursor is (distance, id), which is stable."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+from tortoise.expressions import Q, Subquery
+
+from models.access import Actor
+from models.errors import DomainError
+from models.ops.appointments import appointment_scope, day_bounds, point_visible_q
+from models.ops.calendar import load_calendar
+from models.ops.service_points import PROCEDURE_COLUMNS, SERVICE_POINT_COLUMNS
+from models.org import RoleGrant
+from models.region_tree import region_subtree
+from models.rules.geo import distance_m, to_wgs84, valid_point
+from models.rules.roles import CoordinateSystem, Role
+from models.rules.workdays import WorkCalendar
+from models.service_points import Appointment as AppointmentModel
+from models.service_points import Procedure as ProcedureModel
+from models.service_points import ServicePoint as ServicePointModel
+from schema.relay import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Connection,
+    Edge,
+    PageInfo,
+    _decode_cursor,
+    _encode_cursor,
+    paginate,
+)
+from schema.types.service_points import Appointment, ServicePoint
+
+Row = dict[str, Any]
+POINT_ROW_COLUMNS = (*SERVICE_POINT_COLUMNS, "region__path")
+APPOINTMENT_ROW_COLUMNS = (
+    "id",
+    "slot_id",
+    "service_point_id",
+    "enterprise_id",
+    "procedure_id",
+    "booked_by_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "note",
+    "cancelled_at",
+    "created_at",
+    "enterprise__name",
+    "booked_by__display_name",
+)
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _extra(info: Info, key: str, make: Callable[[], DataLoader]) -> DataLoader:
+    """A per-request loader kept in the context, made on first use."""
+    extras = info.context.extras
+    if key not in extras:
+        extras[key] = make()
+    return extras[key]
+
+
+def point_loader(info: Info) -> DataLoader[int, Row | None]:
+    async def load(ids: list[int]) -> list[Row | None]:
+        rows = {
+            r["id"]: r
+            for r in await ServicePointModel.filter(id__in=ids).values(*POINT_ROW_COLUMNS)
+        }
+        return [rows.get(i) for i in ids]
+
+    return _extra(info, "service_point_by_id", lambda: DataLoader(load_fn=load))
+
+
+def procedure_loader(info: Info) -> DataLoader[int, Row | None]:
+    async def load(ids: list[int]) -> list[Row | None]:
+        rows = {
+            r["id"]: r for r in await ProcedureModel.filter(id__in=ids).values(*PROCEDURE_COLUMNS)
+        }
+        return [rows.get(i) for i in ids]
+
+    return _extra(info, "procedure_by_id", lambda: DataLoader(load_fn=load))
+
+
+def procedures_loader(info: Info) -> DataLoader[int, list[Row]]:
+    """Every procedure of the points, by name (the type drops inactive ones as needed)."""
+
+    async def load(point_ids: list[int]) -> list[list[Row]]:
+        groups: dict[int, list[Row]] = defaultdict(list)
+        rows = (
+            await ProcedureModel.filter(service_point_id__in=point_ids)
+            .order_by("name", "id")
+            .values(*PROCEDURE_COLUMNS)
+        )
+        for r in rows:
+            groups[r["service_point_id"]].append(r)
+        return [groups.get(i, []) for i in point_ids]
+
+    return _extra(info, "procedures_by_point", lambda: DataLoader(load_fn=load))
+
+
+def agents_loader(info: Info) -> DataLoader[int, list[Row]]:
+    """The active users holding a SERVICE_AGENT grant on each point, by name."""
+
+    async def load(point_ids: list[int]) -> list[list[Row]]:
+        groups: dict[int, dict[int, Row]] = defaultdict(dict)
+        rows = (
+            await RoleGrant.filter(
+                role=Role.SERVICE_AGENT, service_point_id__in=point_ids, user__is_active=True
+            )
+            .order_by("user__display_name", "user_id")
+            .values("service_point_id", "user_id", "user__display_name")
+        )
+        for r in rows:
+            groups[r["service_point_id"]].setdefault(
+                r["user_id"], {"user_id": r["user_id"], "name": r["user__display_name"]}
+            )
+        return [list(groups[i].values()) if i in groups else [] for i in point_ids]
+
+    return _extra(info, "agents_by_point", lambda: DataLoader(load_fn=load))
+
+
+async def calendar_of(info: Info, region_id: int) -> WorkCalendar:
+    """The region's calendar, loaded once per region per request."""
+
+    async def load(region_ids: list[int]) -> list[WorkCalendar]:
+        return [await load_calendar(r) for r in region_ids]
+
+    return await _extra(info, "calendar_by_region", lambda: DataLoader(load_fn=load)).load(
+        region_id
+    )
+
+
+# --------------------------------------------------------------------------- points
+
+
+async def _points_qs(actor: Actor, region_id: int | None, procedure_search: str | None) -> Any:
+    qs = ServicePointModel.filter(point_visible_q(actor))
+    if region_id is not None:
+        qs = qs.filter(region_id__in=await region_subtree(region_id))
+    if procedure_search and procedure_search.strip():
+        offering = ProcedureModel.filter(
+            is_active=True, name__icontains=procedure_search.strip()
+        ).values("service_point_id")
+        qs = qs.filter(id__in=Subquery(offering))
+    return qs
+
+
+def _distance(r: Row, origin: tuple[float, float]) -> float | None:
+    if r["latitude"] is None or r["longitude"] is None:
+        return None
+    lat, lng = to_wgs84(r["latitude"], r["longitude"], CoordinateSystem(r["coordinate_system"]))
+    return distance_m(origin[0], origin[1], lat, lng)
+
+
+def _near_key(distance: float | None, pk: int) -> tuple[bool, float, int]:
+    # Points without a position come last, by id.
+    return (distance is None, distance or 0.0, pk)
+
+
+async def _by_distance(
+    qs: Any, origin: tuple[float, float], first: int | None, after: str | None
+) -> Connection[ServicePoint]:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+    rows = await qs.values(*POINT_ROW_COLUMNS)
+    measured = sorted(
+        ((r, _distance(r, origin)) for r in rows), key=lambda x: _near_key(x[1], x[0]["id"])
+    )
+    total = len(measured)
+    if after:
+        values = _decode_cursor(after, 2)
+        try:
+            mark = _near_key(None if values[0] is None else float(values[0]), int(values[1]))
+        except (TypeError, ValueError):
+            raise DomainError("INVALID_CURSOR", "after") from None
+        measured = [m for m in measured if _near_key(m[1], m[0]["id"]) > mark]
+    page = measured[:size]
+    edges = [
+        Edge(cursor=_encode_cursor([d, r["id"]]), node=ServicePoint.from_row(r, d)) for r, d in page
+    ]
+
+    async def count() -> int:
+        return total
+
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(measured) > size,
+            has_previous_page=bool(after),
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+    )
+
+
+async def list_service_points(
+    actor: Actor,
+    *,
+    near: tuple[float, float, CoordinateSystem] | None,
+    region_id: int | None,
+    procedure_search: str | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[ServicePoint]:
+    qs = await _points_qs(actor, region_id, procedure_search)
+    if near is not None:
+        lat, lng, system = near
+        if not valid_point(lat, lng):
+            raise DomainError("INVALID_COORDINATES", "near")
+        return await _by_distance(qs, to_wgs84(lat, lng, system), first, after)
+    return await paginate(
+        qs,
+        first=first,
+        after=after,
+        order=("name", "id"),
+        columns=POINT_ROW_COLUMNS,
+        build=ServicePoint.from_row,
+    )
+
+
+async def get_service_point(actor: Actor, pk: int) -> ServicePoint | None:
+    rows = await ServicePointModel.filter(point_visible_q(actor), id=pk).values(*POINT_ROW_COLUMNS)
+    return ServicePoint.from_row(rows[0]) if rows else None
+
+
+async def get_procedure(actor: Actor, pk: int) -> Any:
+    """A procedure of a point the actor may see; withdrawn ones only to the point's admins."""
+    from schema.types.service_points import Procedure
+
+    rows = await ProcedureModel.filter(
+        id=pk,
+        service_point_id__in=Subquery(
+            ServicePointModel.filter(point_visible_q(actor)).values("id")
+        ),
+    ).values(*PROCEDURE_COLUMNS, "service_point__region__path")
+    if not rows:
+        return None
+    r = rows[0]
+    if not r["is_active"] and not actor.covers(r["service_point__region__path"], (Role.ADMIN,)):
+        return None
+    return Procedure.from_row(r)
+
+
+# --------------------------------------------------------------------------- appointments
+
+
+def _cursor_time(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+async def list_appointments(
+    actor: Actor,
+    *,
+    service_point_id: int | None,
+    on: date | None,
+    enterprise_id: int | None,
+    status: str | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[Appointment]:
+    qs = AppointmentModel.filter(appointment_scope(actor))
+    if service_point_id is not None:
+        qs = qs.filter(service_point_id=service_point_id)
+    if enterprise_id is not None:
+        qs = qs.filter(enterprise_id=enterprise_id)
+    if on is not None:
+        start, end = day_bounds(on)
+        qs = qs.filter(Q(starts_at__gte=start) & Q(starts_at__lt=end))
+    if status is not None:
+        qs = qs.filter(status=status)
+    return await paginate(
+        qs,
+        first=first,
+        after=after,
+        order=("starts_at", "id"),
+        columns=APPOINTMENT_ROW_COLUMNS,
+        build=Appointment.from_row,
+        cursor_types={"starts_at": _cursor_time},
+    )
+
+
+async def get_appointment(actor: Actor, pk: int) -> Appointment | None:
+    rows = await AppointmentModel.filter(appointment_scope(actor), id=pk).values(
+        *APPOINTMENT_ROW_COLUMNS
+    )
+    return Appointment.from_row(rows[0]) if rows else None
