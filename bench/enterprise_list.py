@@ -1,8 +1,8 @@
-"""Baseline for the enterprise, demand and visit list screens: a real `enterprise-desk serve` on a fresh demo
+"""Baseline for the enterprise, demand, visit, agency and service-point list screens: a real `enterprise-desk serve` on a fresh demo
 county, driven by concurrent signed-in clients over HTTP.
 
     .venv/bin/python bench/enterprise_list.py [--requests 2000] [--concurrency 16]
-        [--database-url postgres://postgres@127.0.0.1:5432/bench]
+        [--database-url postgres://postgres@127.0.0.1:5432/bench] [--only agent]
 
 Prints requests/s and latency percentiles per screen. Not a test: numbers go in notes."""
 
@@ -58,6 +58,18 @@ SCREENS = {
         "{ myAssignedEnterprises(first: 20) { totalCount edges { node { visitedInPeriod "
         "visitsInPeriod lastVisitAt enterprise { id name } } } } }",
     ),
+    "agent: my desk's agency requests (20, enterprise, deadline, overdue, last event)": (
+        "agent",
+        "{ agencyRequests(first: 20) { totalCount edges { node { id state procedureName "
+        "effectiveDeadline overdue remainingWorkingDays allowedActions enterprise { name } "
+        "agent { displayName } lastEvent { action at } } } } }",
+    ),
+    "enterprise: nearest service points (open now, agents, catalog)": (
+        "enterprise",
+        "{ servicePoints(first: 10, near: {latitude: 30.2335, longitude: 119.7165, "
+        "coordinateSystem: GCJ02}) { totalCount edges { node { id name distanceM openNow "
+        "phone agents { displayName } procedures { name promisedDays } } } } }",
+    ),
 }
 
 
@@ -109,6 +121,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--database-url")
+    ap.add_argument("--only", help="run only the screens whose name contains this text")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ed-bench-"))
     env = {**os.environ, "DATA_DIR": str(work), "LOG_LEVEL": "WARNING"}
@@ -134,6 +147,8 @@ def main() -> None:
         db = "PostgreSQL" if args.database_url else "SQLite"
         print(f"{db}, 1 server process, {args.concurrency} clients, {args.requests} requests")
         for name, (user, query) in SCREENS.items():
+            if args.only and args.only not in name:
+                continue
             print(name)
             asyncio.run(_drive(url, user, query, args.requests, args.concurrency))
     finally:

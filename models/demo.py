@@ -22,7 +22,9 @@ from functools import cache
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.demo_agency import AgencyLoadSummary, load_demo_agency
 from models.demo_demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
+from models.demo_service_points import load_demo_service_points
 from models.demo_visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
@@ -391,6 +393,7 @@ class _GrantSpec:
     region: str | None
     department: str | None = None
     lead: bool = False
+    service_point: str | None = None  # models.demo_service_points key, for SERVICE_AGENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +437,25 @@ DEMO_USERS: tuple[_UserSpec, ...] = (
         )
         for suffix, person, title in (("", people[0], ""), ("_lead", people[1], "局长"))
     ),
-    _UserSpec("agent", "郑婷（开发区帮办员）", None, (_GrantSpec(Role.SERVICE_AGENT, _DEV_ZONE),)),
+    # The zone desk's two agents and the town centre's one (models.demo_service_points).
+    _UserSpec(
+        "agent",
+        "郑婷（开发区帮办员）",
+        None,
+        (_GrantSpec(Role.SERVICE_AGENT, _DEV_ZONE, service_point="zone_desk"),),
+    ),
+    _UserSpec(
+        "agent2",
+        "孙浩（开发区帮办员）",
+        None,
+        (_GrantSpec(Role.SERVICE_AGENT, _DEV_ZONE, service_point="zone_desk"),),
+    ),
+    _UserSpec(
+        "agent_cg",
+        "吴敏（城关镇便民服务中心）",
+        None,
+        (_GrantSpec(Role.SERVICE_AGENT, _CHENGGUAN, service_point="town_centre"),),
+    ),
     _UserSpec("enterprise", "张伟", None, (_GrantSpec(Role.ENTERPRISE, None),)),
     _UserSpec("supervisor", "钱国庆（县督查室）", None, (_GrantSpec(Role.SUPERVISOR, _COUNTY),)),
 )
@@ -702,6 +723,8 @@ class DemoSummary:
     demands_present: int = 0
     visits_created: int = 0
     visits_present: int = 0
+    agency_requests_created: int = 0
+    agency_requests_present: int = 0
 
     @property
     def created_total(self) -> int:
@@ -715,6 +738,7 @@ class DemoSummary:
             + self.assignments_created
             + self.demands_created
             + self.visits_created
+            + self.agency_requests_created
         )
 
     def __str__(self) -> str:
@@ -727,7 +751,9 @@ class DemoSummary:
             f"{self.contacts_created} contacts, {self.grants_created} role grants, "
             f"{self.assignments_created} leader assignments created; "
             f"demands {self.demands_created} created / {self.demands_present} present; "
-            f"visits {self.visits_created} created / {self.visits_present} present"
+            f"visits {self.visits_created} created / {self.visits_present} present; "
+            f"agency requests {self.agency_requests_created} created / "
+            f"{self.agency_requests_present} present"
         )
 
 
@@ -754,7 +780,8 @@ async def load_demo(*, demands: bool = True, visits: bool | None = None) -> Demo
         departments = await _load_departments(counts, regions[_COUNTY][0])
         enterprise_ids, new_enterprises = await _load_enterprises(counts, data, regions)
         users = await _load_users(counts)
-        await _load_grants(counts, users, regions, departments)
+        points = await load_demo_service_points(regions, departments)
+        await _load_grants(counts, users, regions, departments, points)
         await _load_contacts(counts, data, enterprise_ids, new_enterprises, users)
         await _load_assignments(counts, data, enterprise_ids, users)
         await _load_support_policies(regions)
@@ -772,6 +799,11 @@ async def load_demo(*, demands: bool = True, visits: bool | None = None) -> Demo
             if (demands if visits is None else visits)
             else VisitLoadSummary(0, 0, "not asked for")
         )
+        agency = (
+            await load_demo_agency(users, enterprise_ids[DEMO_ENTERPRISE_CREDIT_CODE], points)
+            if demands
+            else AgencyLoadSummary(0, 0, "not asked for")
+        )
     return DemoSummary(
         regions_created=counts.regions[0],
         regions_present=counts.regions[1],
@@ -788,6 +820,8 @@ async def load_demo(*, demands: bool = True, visits: bool | None = None) -> Demo
         demands_present=loaded.present,
         visits_created=visited.created,
         visits_present=visited.present,
+        agency_requests_created=agency.created,
+        agency_requests_present=agency.present,
     )
 
 
@@ -947,12 +981,13 @@ async def _load_grants(
     users: dict[str, tuple[int, bool]],
     regions: dict[str, tuple[int, str]],
     departments: dict[str, int],
+    points: dict[str, int],
 ) -> None:
     demo_ids = [pk for pk, demo in users.values() if demo]
     rows = await RoleGrant.filter(user_id__in=demo_ids).values_list(
-        "user_id", "role", "region_id", "department_id"
+        "id", "user_id", "role", "region_id", "department_id", "service_point_id"
     )
-    existing = {(u, Role(r), reg, dept) for u, r, reg, dept in rows}
+    existing = {(u, Role(r), reg, dept): (pk, sp) for pk, u, r, reg, dept, sp in rows}
     new: list[RoleGrant] = []
     for spec in DEMO_USERS:
         user_id, demo = users[spec.username]
@@ -961,7 +996,12 @@ async def _load_grants(
         for g in spec.grants:
             region_id = regions[g.region][0] if g.region else None
             department_id = departments[g.department] if g.department else None
-            if (user_id, g.role, region_id, department_id) in existing:
+            point_id = points[g.service_point] if g.service_point else None
+            found = existing.get((user_id, g.role, region_id, department_id))
+            if found is not None:
+                # Demo databases from before service points: give the agent its desk.
+                if point_id is not None and found[1] is None:
+                    await RoleGrant.filter(id=found[0]).update(service_point_id=point_id)
                 continue
             new.append(
                 RoleGrant(
@@ -970,6 +1010,7 @@ async def _load_grants(
                     region_id=region_id,
                     department_id=department_id,
                     lead=g.lead,
+                    service_point_id=point_id,
                 )
             )
     if new:
