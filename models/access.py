@@ -191,14 +191,15 @@ def visit_scope(actor: Actor) -> Q:
     return q
 
 
-# Staff who read every agency request of the regions their grants cover (by the service
-# point's region).
+# Staff who read every agency request of the regions their grants cover: made at a service
+# point of those regions, or by an enterprise of them (the one-enterprise file shows all).
 AGENCY_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
 def agency_scope(actor: Actor) -> Q:
     """Agency requests an actor may read: agents their service points' ones, enterprise
-    contacts their enterprises' ones, regional staff by the request's region subtree."""
+    contacts their enterprises' ones, regional staff those made at a point of their regions or
+    by an enterprise of their regions (一企一档: an enterprise may use another town's desk)."""
     q = Q(id=-1)
     points = actor.service_point_ids()
     if points:
@@ -208,5 +209,8 @@ def agency_scope(actor: Actor) -> Q:
         q |= Q(enterprise_id__in=own)
     if actor.has_role(*AGENCY_REGION_ROLES):
         sub = region_ids_subquery(actor, AGENCY_REGION_ROLES)
-        q |= Q() if sub is None else Q(region_id__in=sub)
+        if sub is None:
+            q |= Q()
+        else:
+            q |= Q(region_id__in=sub) | Q(enterprise__region_id__in=sub)
     return q

@@ -239,6 +239,16 @@ async def test_outsiders_cannot_see_or_touch_a_request(db):
     assert err.value.code == "NOT_FOUND"
 
 
+async def test_the_enterprises_town_reads_its_requests_at_another_towns_desk(db):
+    w = await build_agency_world()
+    r = await _submitted(w, procedure_id=w.other_procedure.id)  # ent_a1 at town_b's centre
+    visible = AgencyRequest.filter(id=r.id)
+    assert await visible.filter(agency_scope(w.other_agent)).exists()
+    assert await visible.filter(agency_scope(w.cadre)).exists()  # town_a: the enterprise's
+    assert not await visible.filter(agency_scope(w.agent)).exists()  # the park's desk
+    assert not await visible.filter(agency_scope(w.outsider)).exists()
+
+
 async def test_refusals_of_state_materials_and_agents(db):
     w = await build_agency_world()
     done = await _completed(w)
