@@ -70,6 +70,7 @@ class Demand(Model):
     deadline = fields.DateField(null=True)  # dispatch date + limit, in working days
     extension_days = fields.IntField(default=0)  # approved extensions, working days
     suspended_days = fields.IntField(default=0)  # finished suspensions, working days
+    suspended_seconds = fields.IntField(default=0)  # the same suspensions in natural time
     suspended_at = fields.DatetimeField(null=True)  # the current suspension's start
     effective_deadline = fields.DateField(null=True, db_index=True)
     warning_date = fields.DateField(null=True)  # from this day on the demand is in warning

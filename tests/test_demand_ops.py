@@ -52,6 +52,7 @@ async def test_the_issue_story_across_national_day(db):
     with acting_at(shanghai(2025, 10, 13, 9)):  # Thursday 9th → Monday 13th: 10th, 11th, 13th
         d = await ops.resume_demand(w.contact, d.id, note="已提交红线图")
     assert d.state is S.IN_PROGRESS and d.suspended_days == 3
+    assert d.suspended_seconds == 4 * 24 * 3600  # Thursday 09:00 to Monday 09:00
     assert d.effective_deadline == date(2025, 10, 17)
 
     with acting_at(shanghai(2025, 10, 16, 15)):

@@ -397,6 +397,7 @@ async def dispatch_demand(
                 "limit_days": days,
                 "extension_days": 0,
                 "suspended_days": 0,
+                "suspended_seconds": 0,
                 "deadline": dl.deadline,
                 "effective_deadline": dl.effective,
                 "warning_date": dl.warning_from,
@@ -710,14 +711,21 @@ async def decide_suspension(
 
 
 def resume_change(ctx: DemandContext, note: str) -> Change:
-    """The clock restarts; the suspended working days push the effective deadline back."""
+    """The clock restarts; the suspended working days push the effective deadline back. The
+    natural time suspended is kept too, for handling times in hours (supervisor view)."""
     d = ctx.demand
     assert d.suspended_at is not None
     days = working_days_paused(ctx.calendar, local_date(d.suspended_at), ctx.today)
     d.suspended_days += days
+    seconds = max(0, int((ctx.now - d.suspended_at).total_seconds()))
     return Change(
         S.IN_PROGRESS,
-        {"suspended_at": None, "suspended_days": d.suspended_days, **deadline_fields(ctx, d)},
+        {
+            "suspended_at": None,
+            "suspended_days": d.suspended_days,
+            "suspended_seconds": d.suspended_seconds + seconds,
+            **deadline_fields(ctx, d),
+        },
         note=note,
         data={"suspendedDays": days},
     )

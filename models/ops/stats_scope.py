@@ -1,0 +1,111 @@
+"""What a supervisor's figures cover: the period, the filter and the regions the asker may see,
+checked once, plus a small builder for the raw SQL the figures are computed with.
+
+Every figure (models.ops.stats_*) is one or a few SQL aggregates over the demands of this
+scope: never rows loaded into Python. A supervisor, dispatcher or admin sees the regions their
+grants cover; asking for a region outside them is REGION_OUT_OF_SCOPE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise import Tortoise
+
+from models.access import Actor, require_role
+from models.errors import DomainError
+from models.org import Region
+from models.rules.clock import day_start
+from models.rules.demand_states import DemandSource
+from models.rules.roles import Role
+
+STATS_ROLES = (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN)
+MAX_PERIOD_DAYS = 3700  # ten years and a little
+
+
+@dataclass(frozen=True, slots=True)
+class StatsFilter:
+    """The period is whole days in Asia/Shanghai, both ends included."""
+
+    start: date
+    end: date
+    region_id: int | None = None
+    department_id: int | None = None
+    category_id: int | None = None
+    source: DemandSource | None = None
+    service_point_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsScope:
+    filter: StatsFilter
+    # Region paths the figures cover ("/1/4/" covers its subtree); None: every region.
+    region_paths: tuple[str, ...] | None
+    start_at: datetime  # the first moment of the period
+    end_at: datetime  # the first moment after it
+
+
+def _outermost(paths: list[str]) -> tuple[str, ...]:
+    """Drop paths inside another one, so each region is counted once."""
+    kept: list[str] = []
+    for p in sorted(set(paths), key=len):
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    return tuple(kept)
+
+
+async def stats_scope(actor: Actor | None, flt: StatsFilter) -> StatsScope:
+    actor = require_role(actor, *STATS_ROLES)
+    if flt.end < flt.start:
+        raise DomainError("PERIOD_INVALID", "to")
+    if (flt.end - flt.start).days > MAX_PERIOD_DAYS:
+        raise DomainError("PERIOD_TOO_LONG", "from", days=MAX_PERIOD_DAYS)
+    paths: tuple[str, ...] | None
+    if flt.region_id is not None:
+        region = await Region.get_or_none(id=flt.region_id).values("path")
+        if region is None:
+            raise DomainError("NOT_FOUND", "regionId")
+        if not actor.covers(region["path"], STATS_ROLES):
+            raise DomainError("REGION_OUT_OF_SCOPE", "regionId")
+        paths = (region["path"],)
+    elif actor.is_global(*STATS_ROLES):
+        paths = None
+    else:
+        paths = _outermost(actor.region_paths(STATS_ROLES))
+    return StatsScope(
+        filter=flt,
+        region_paths=paths,
+        start_at=day_start(flt.start),
+        end_at=day_start(flt.end + timedelta(days=1)),
+    )
+
+
+def is_postgres() -> bool:
+    conn = Tortoise.get_connection("default")
+    return conn.capabilities.dialect == "postgres"
+
+
+@dataclass
+class Sql:
+    """Collects parameters for a raw statement in the connection's placeholder style ($n on
+    PostgreSQL, ? on SQLite): `sql.p(value)` returns the placeholder to write."""
+
+    postgres: bool = field(default_factory=is_postgres)
+    params: list[Any] = field(default_factory=list)
+
+    def p(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}" if self.postgres else "?"
+
+    def region_clause(self, scope: StatsScope, region_column: str) -> str:
+        """`region_column IN (regions of the scope)`, or TRUE for every region."""
+        if scope.region_paths is None:
+            return "1=1"
+        likes = " OR ".join(f"path LIKE {self.p(p + '%')}" for p in scope.region_paths)
+        # Column names come from our code, values only through placeholders.
+        return f"{region_column} IN (SELECT id FROM region WHERE {likes})"  # noqa: S608
+
+    async def fetch(self, statement: str) -> list[dict[str, Any]]:
+        conn = Tortoise.get_connection("default")
+        return list(await conn.execute_query_dict(statement, self.params))
