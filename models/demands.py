@@ -112,6 +112,11 @@ class Demand(Model):
             ("region_id", "state"),
             ("department_id", "state"),
             ("enterprise_id", "submitted_at"),
+            # Supervisor figures: a region or department and a submission period, and the
+            # on-time cohort by effective deadline (models.ops.stats_demands).
+            ("region_id", "submitted_at"),
+            ("department_id", "submitted_at"),
+            ("region_id", "effective_deadline"),
         )
 
 

@@ -12,11 +12,13 @@ from models.messages_agency import (
     AGENCY_SUBJECT_MESSAGES,
 )
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
+from models.messages_exports import EXPORT_LABELS
 from models.messages_service_points import (
     SERVICE_POINT_LABELS,
     SERVICE_POINT_MESSAGES,
     SERVICE_POINT_NAMED_PARAMS,
 )
+from models.messages_stats import STATS_MESSAGES
 from models.messages_visits import VISIT_LABELS, VISIT_MESSAGES, VISIT_STATUS_NAMES
 
 DEFAULT_LOCALE = "zh"
@@ -285,7 +287,9 @@ _LABELS.update(SERVICE_POINT_LABELS)
 _NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES, "status": VISIT_STATUS_NAMES}
 _NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
 _MESSAGES.update(AGENCY_MESSAGES)
+_MESSAGES.update(STATS_MESSAGES)
 _LABELS.update(AGENCY_LABELS)
+_LABELS.update(EXPORT_LABELS)
 # A refusal may name its subject (e.g. subject="AGENCY"): then its wording and the names of
 # its state and action come from that subject's tables.
 _SUBJECT_MESSAGES = {"AGENCY": AGENCY_SUBJECT_MESSAGES}

@@ -25,6 +25,7 @@ from schema.node import resolve_node
 from schema.notification_api import NotificationQueries, PushOperatorQueries
 from schema.relay import Connection, Node, paginate, pk_of
 from schema.service_point_queries import ServicePointQueries
+from schema.stats_queries import StatsQueries
 from schema.support_policy_queries import SupportPolicyQueries
 from schema.types.calendar import CalendarQueries
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
@@ -75,7 +76,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries):
+class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries, StatsQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

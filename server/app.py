@@ -16,12 +16,14 @@ from tortoise.contrib.starlette import RegisterTortoise
 from models.db import tortoise_config
 from models.ops.attachments import configure_storage
 from models.ops.policy import ensure_default_categories
+from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
 from schema import Limits, build_schema
 from schema.live import Broker
+from server.exports import ExportEndpoint
 from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     endpoint = GraphQLEndpoint(schema, settings)
     websocket = GraphQLWebSocket(schema, settings, broker)
     files = FileEndpoints(settings)
+    exports = ExportEndpoint(settings)
     metrics = MetricsEndpoint(settings)
 
     @asynccontextmanager
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 await refuse_demo_accounts_in_production(settings)
                 await ensure_default_categories()
+                await refresh_work_day_index()  # the calendar SQL joins for the figures
                 async with (
                     periodic_jobs(),
                     push_delivery(settings),
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             WebSocketRoute("/graphql", websocket),
             Route("/uploads", files.upload, methods=["POST"]),
             Route("/files/{id}", files.download, methods=["GET"]),
+            Route("/exports/{file}", exports.handle, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.handle, methods=["GET"]),

@@ -309,10 +309,12 @@ async def _read_upload(request: Request) -> tuple[str, str | None, bytes]:
         await form.aclose()
 
 
-def content_disposition(file_name: str) -> str:
-    """`attachment` with an ASCII fallback name and the exact name RFC 5987-encoded."""
+def content_disposition(file_name: str, fallback: str | None = None) -> str:
+    """`attachment` with an ASCII fallback name (given, or the name's ASCII characters) and the
+    exact name RFC 5987-encoded."""
     fallback = "".join(
-        ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\;%' else "_" for ch in file_name
+        ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\;%' else "_"
+        for ch in (fallback or file_name)
     )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 

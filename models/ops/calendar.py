@@ -187,6 +187,15 @@ async def preview_working_days(
 # --- administrators' edits ---
 
 
+async def _calendar_changed() -> None:
+    """After an admin's edit: forget cached calendars and rebuild the working-day index the
+    supervisor figures join (imported here: that module builds on this one)."""
+    from models.ops.work_day_index import rebuild_work_day_index
+
+    invalidate_calendar_cache()
+    await rebuild_work_day_index()
+
+
 def _named_days(
     problems: Problems,
     kind: str,
@@ -267,7 +276,7 @@ async def set_calendar_year(
             # now behind their lock.
             if attempt:
                 raise DomainError("VERSION_CONFLICT") from None
-    invalidate_calendar_cache()
+    await _calendar_changed()
     return await calendar_year(year)
 
 
@@ -284,7 +293,7 @@ async def clear_calendar_year(actor: Actor, year: int) -> CalendarYearView:
             region_id=None, day__gte=date(year, 1, 1), day__lte=date(year, 12, 31)
         ).delete()
         await entry.delete()
-    invalidate_calendar_cache()
+    await _calendar_changed()
     return await calendar_year(year)
 
 
@@ -332,7 +341,7 @@ async def set_region_calendar_days(
         await CalendarDay.bulk_create(
             [CalendarDay(day=d, is_workday=w, name=n, region=region) for d, w, n in clean]
         )
-    invalidate_calendar_cache()
+    await _calendar_changed()
     return [CalendarEntry(d, w, n, DaySource.REGION, region.id) for d, w, n in sorted(clean)]
 
 
@@ -344,5 +353,5 @@ async def remove_region_calendar_day(actor: Actor, region_id: int, day: date) ->
         if row is None:
             raise DomainError("NOT_FOUND", "date")
         await row.delete()
-    invalidate_calendar_cache()
+    await _calendar_changed()
     return CalendarEntry(row.day, row.is_workday, row.name, DaySource.REGION, region.id)

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.access import ADMIN, Actor, require_admin_over, system_actor
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
+from models.ops.work_day_index import inherit_scope
 from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import IdentifierError, normalize_mobile, normalize_region_code
 from models.rules.passwords import hash_password, password_too_weak
@@ -58,6 +59,8 @@ async def create_region(
             region = await Region.create(name=clean_name, level=lvl, parent=parent, code=clean_code)
             region.path = f"{parent.path if parent else '/'}{region.id}/"
             await region.save(update_fields=["path"])
+            # Below a region with its own calendar days it counts with that calendar.
+            await inherit_scope(region.id, parent.id if parent else None)
     except IntegrityError:
         raise await _region_conflict(clean_code) from None
     return region

@@ -13,6 +13,7 @@ from models.rules.demand_states import (
     CLOCK_STATES,
     DemandState,
     PendingKind,
+    RectificationState,
     RequestDecision,
     Satisfaction,
 )
@@ -103,3 +104,53 @@ def facts_of(
         return_window_open=return_window_open(c, cal, policy, today),
         extension_allowed=extension_allowed(c, policy, today),
     )
+
+
+# --- on time (按时), as the exports and the supervisor's figures judge it ---------------------
+
+
+def replied_on_time(c: Clock, replied_at: datetime | None, today: date) -> bool | None:
+    """Replied (答复) on or before the effective deadline. False while it is with the department
+    past the deadline (an open demand past it counts as late); None while the clock still runs
+    or stands, and when no deadline ran (never dispatched, answered directly)."""
+    if is_overdue(c, today):
+        return False
+    if c.state in CLOCK_STATES or c.state is DemandState.SUSPENDED:
+        return None
+    if replied_at is None or c.effective_deadline is None:
+        return None
+    return local_date(replied_at) <= c.effective_deadline
+
+
+def overdue_span(c: Clock, replied_at: datetime | None, today: date) -> tuple[date, date] | None:
+    """The days a demand was late: (effective deadline, today) while overdue, (effective
+    deadline, reply day) when replied late; None when on time or undecided. Working days in
+    (start, end] are the overdue working days."""
+    late = replied_on_time(c, replied_at, today)
+    if late is not False or c.effective_deadline is None:
+        return None
+    end = today if replied_at is None or c.state in CLOCK_STATES else local_date(replied_at)
+    return c.effective_deadline, end
+
+
+def overdue_working_days(
+    c: Clock, cal: WorkCalendar, replied_at: datetime | None, today: date
+) -> int:
+    span = overdue_span(c, replied_at, today)
+    return 0 if span is None else cal.working_days_between(*span)
+
+
+def rectified_on_time(
+    state: RectificationState | None,
+    deadline: date | None,
+    rectified_at: datetime | None,
+    today: date,
+) -> bool | None:
+    """整改按期: a rectification replied on or before its deadline; False once an open one is
+    past it; None while it is still in time, when it was waived (appeal upheld) or never
+    opened."""
+    if state is None or deadline is None or state is RectificationState.WAIVED:
+        return None
+    if state is RectificationState.DONE and rectified_at is not None:
+        return local_date(rectified_at) <= deadline
+    return False if today > deadline else None
