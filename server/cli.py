@@ -110,9 +110,33 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print("refusing to load demo data in production", file=sys.stderr)
         return 2
     _ensure_data_dir(settings)
+    if args.enterprises is not None or args.demands is not None:
+        return _scale_demo(settings, args)
     summary = _with_db(settings, load_demo)
     print(summary)
     print(f"demo accounts (password {DEMO_PASSWORD}): {', '.join(DEMO_USERNAMES)}")
+    return 0
+
+
+def _scale_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES
+    from models.demo_scale import ScaleDataPresent, load_scale_demo
+
+    enterprises, demands = args.enterprises or 1000, args.demands or 0
+    if enterprises < 1 or demands < 0:
+        print("--enterprises must be at least 1 and --demands not negative", file=sys.stderr)
+        return 2
+    try:
+        summary = _with_db(
+            settings,
+            lambda: load_scale_demo(enterprises, demands, progress=lambda m: print(m, flush=True)),
+        )
+    except ScaleDataPresent:
+        print("synthetic demo data is already loaded; use an empty database", file=sys.stderr)
+        return 1
+    print(summary)
+    print(f"demo accounts (password {DEMO_PASSWORD}): {', '.join(DEMO_USERNAMES)}")
+    print("each synthetic enterprise's first contact signs in as qy<enterprise id>")
     return 0
 
 
@@ -199,7 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser("demo", help="load the demo county").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="load the demo county")
+    demo.add_argument(
+        "--enterprises",
+        type=int,
+        help="add this many synthetic enterprises (with --demands: a large data set)",
+    )
+    demo.add_argument("--demands", type=int, help="add this many synthetic demands")
+    demo.set_defaults(func=cmd_demo)
 
     admin = sub.add_parser("createadmin", help="create a system administrator")
     admin.add_argument("--username", default="admin")
