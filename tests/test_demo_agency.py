@@ -13,7 +13,8 @@ from models.rules.demand_states import RectificationState
 from models.service_points import Appointment, ServicePoint
 
 
-async def test_demo_has_agency_requests_in_every_state_at_both_points(db):
+async def test_demo_agency_requests_and_appointments(db):
+    # One load for every check: the demo replays months of history and takes seconds.
     summary = await load_demo()
     assert (summary.agency_requests_created, summary.agency_requests_present) == (len(PLANS), 0)
     rows = await AgencyRequest.all().values_list("state", "service_point__name")
@@ -28,10 +29,11 @@ async def test_demo_has_agency_requests_in_every_state_at_both_points(db):
         state=AgencyState.IN_HANDLING, effective_deadline__lt=date(2026, 11, 20)
     ).count()
     assert overdue == 1
+    await _the_story_request_pauses_three_working_days_for_the_floor_plan()
+    await _demo_appointments_are_booked_at_the_points()
 
 
-async def test_the_story_request_pauses_three_working_days_for_the_floor_plan(db):
-    await load_demo()
+async def _the_story_request_pauses_three_working_days_for_the_floor_plan() -> None:
     food = await AgencyRequest.get(procedure_name=FOOD, state=AgencyState.COMPLETED)
     # Accepted Monday 11-02 with 5 promised working days: due 11-09; paused Thursday 11-05 to
     # Tuesday 11-10 (11-06, 11-09, 11-10 not counted): effectively due 11-12, completed that day.
@@ -41,8 +43,8 @@ async def test_the_story_request_pauses_three_working_days_for_the_floor_plan(db
         date(2026, 11, 12),
     )
     assert food.certificate_number == "JY13301270012345"
-    actions = await AgencyEvent.filter(request_id=food.id).order_by("id").values_list(
-        "action", flat=True
+    actions = (
+        await AgencyEvent.filter(request_id=food.id).order_by("id").values_list("action", flat=True)
     )
     assert [AgencyAction(a) for a in actions] == [
         AgencyAction.SUBMIT,
@@ -56,11 +58,12 @@ async def test_the_story_request_pauses_three_working_days_for_the_floor_plan(db
     ]
 
 
-async def test_demo_appointments_are_booked_at_the_points(db):
-    await load_demo()
+async def _demo_appointments_are_booked_at_the_points() -> None:
     enterprise = await User.get(username="enterprise")
-    rows = await Appointment.filter(booked_by_id=enterprise.id).order_by("starts_at").values_list(
-        "service_point_id", "status"
+    rows = (
+        await Appointment.filter(booked_by_id=enterprise.id)
+        .order_by("starts_at")
+        .values_list("service_point_id", "status")
     )
     points = dict(await ServicePoint.all().values_list("id", "name"))
     assert [(points[p], AppointmentStatus(s)) for p, s in rows] == [
