@@ -1,7 +1,7 @@
 """The test command: `python -m tests [pytest args]`.
 
-Runs the whole suite twice, in two pytest processes at the same time (tortoise caches SQL
-across re-inits): one on SQLite, one on PostgreSQL at TEST_DATABASE_URL (default: the local
+Runs the whole suite twice, in separate pytest processes (tortoise caches SQL across
+re-inits): once on SQLite, once on PostgreSQL at TEST_DATABASE_URL (default: the local
 `test` database). With CI=true, a PostgreSQL run that skips any test fails."""
 
 from __future__ import annotations
@@ -16,15 +16,10 @@ from pathlib import Path
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test"
 
 
-def _start(
-    env: dict[str, str], args: list[str], report: Path, log: Path | None
-) -> subprocess.Popen[bytes]:
+def _run(label: str, env: dict[str, str], args: list[str], report: Path) -> dict[str, int]:
+    print(f"\n===== {label} =====", flush=True)
     cmd = [sys.executable, "-m", "pytest", f"--junitxml={report}", *args]
-    out = None if log is None else log.open("wb")
-    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
-
-
-def _counts(code: int, report: Path) -> dict[str, int]:
+    code = subprocess.call(cmd, env=env)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "exit": code}
     if report.exists():
         root = ET.parse(report).getroot()
@@ -40,18 +35,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="enterprise-desk-junit-"))
     base_env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
     pg_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    # Both runs at once: each is one mostly single-threaded process, and the machine has two
-    # cores. SQLite's output streams live; PostgreSQL's is printed when both are done.
-    pg_log = tmp / "pg.log"
-    print("\n===== SQLite (PostgreSQL runs alongside; its output follows) =====", flush=True)
-    sqlite = _start(base_env, args, tmp / "sqlite.xml", None)
-    pg = _start({**base_env, "TEST_DATABASE_URL": pg_url}, args, tmp / "pg.xml", pg_log)
-    sqlite_code, pg_code = sqlite.wait(), pg.wait()
-    print("\n===== PostgreSQL =====", flush=True)
-    sys.stdout.write(pg_log.read_text(errors="replace"))
     results = {
-        "SQLite": _counts(sqlite_code, tmp / "sqlite.xml"),
-        "PostgreSQL": _counts(pg_code, tmp / "pg.xml"),
+        "SQLite": _run("SQLite", base_env, args, tmp / "sqlite.xml"),
+        "PostgreSQL": _run(
+            "PostgreSQL", {**base_env, "TEST_DATABASE_URL": pg_url}, args, tmp / "pg.xml"
+        ),
     }
     failed = 0
     passed = 0
