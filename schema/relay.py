@@ -70,12 +70,12 @@ class Connection(Generic[NodeT]):
         return await self._count()
 
 
-def _encode_cursor(values: Sequence[Any]) -> str:
+def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps(list(values), ensure_ascii=False, default=str)  # dates as ISO strings
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_cursor(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error):
@@ -118,7 +118,7 @@ async def paginate(
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
-        values = _decode_cursor(after, len(order))
+        values = decode_cursor(after, len(order))
         for i, name in enumerate(names):
             parse = (cursor_types or {}).get(name)
             if parse is not None:
@@ -132,7 +132,7 @@ async def paginate(
     rows = rows[:size]
     if prepare is not None:
         await prepare(rows)
-    edges = [Edge(cursor=_encode_cursor([r[n] for n in names]), node=build(r)) for r in rows]
+    edges = [Edge(cursor=encode_cursor([r[n] for n in names]), node=build(r)) for r in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -38,8 +38,8 @@ from schema.relay import (
     Connection,
     Edge,
     PageInfo,
-    _decode_cursor,
-    _encode_cursor,
+    decode_cursor,
+    encode_cursor,
     paginate,
 )
 from schema.types.service_points import Appointment, ServicePoint
@@ -184,7 +184,7 @@ async def _by_distance(
     )
     total = len(measured)
     if after:
-        values = _decode_cursor(after, 2)
+        values = decode_cursor(after, 2)
         try:
             mark = _near_key(None if values[0] is None else float(values[0]), int(values[1]))
         except (TypeError, ValueError):
@@ -192,7 +192,7 @@ async def _by_distance(
         measured = [m for m in measured if _near_key(m[1], m[0]["id"]) > mark]
     page = measured[:size]
     edges = [
-        Edge(cursor=_encode_cursor([d, r["id"]]), node=ServicePoint.from_row(r, d)) for r, d in page
+        Edge(cursor=encode_cursor([d, r["id"]]), node=ServicePoint.from_row(r, d)) for r, d in page
     ]
 
     async def count() -> int:

@@ -303,6 +303,13 @@ def _pause_end(ctx: AgencyContext) -> tuple[int, dict[str, Any]]:
     return days, fields
 
 
+def _closing(ctx: AgencyContext, to_state: S, note: str, **columns: Any) -> AgencyChange:
+    """Rejection or cancellation: a running pause ends and counts, the request is closed."""
+    days, fields = _pause_end(ctx)
+    fields.update(closed_at=ctx.now, **columns)
+    return AgencyChange(to_state, fields, note=note, data={"pausedDays": days} if days else {})
+
+
 async def start_handling(
     actor: Actor,
     request_id: int,
@@ -386,10 +393,7 @@ async def reject_agency_request(
     clean = _checked(reason, "reason", required=True)
 
     def work(ctx: AgencyContext) -> AgencyChange:
-        days, fields = _pause_end(ctx)
-        fields.update(reject_reason=clean, closed_at=ctx.now)
-        data = {"pausedDays": days} if days else {}
-        return AgencyChange(S.REJECTED, fields, note=clean, data=data)
+        return _closing(ctx, S.REJECTED, clean, reject_reason=clean)
 
     return await run_agency_transition(
         actor,
@@ -535,10 +539,7 @@ async def cancel_agency_request(
     clean = _checked(reason, "reason", required=False)
 
     def work(ctx: AgencyContext) -> AgencyChange:
-        days, fields = _pause_end(ctx)
-        fields.update(cancelled_at=ctx.now, closed_at=ctx.now)
-        data = {"pausedDays": days} if days else {}
-        return AgencyChange(S.CANCELLED, fields, note=clean, data=data)
+        return _closing(ctx, S.CANCELLED, clean, cancelled_at=ctx.now)
 
     return await run_agency_transition(
         actor,
