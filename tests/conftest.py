@@ -14,6 +14,7 @@ from tortoise.connection import get_connection
 
 from models.db import migrate_database, normalize_db_url, tortoise_config
 from models.ops.calendar import invalidate_calendar_cache
+from models.rules.passwords import use_test_cost
 
 _TMP = Path(tempfile.mkdtemp(prefix="enterprise-desk-tests-"))
 # Test databases are thrown away: commits need not wait for the disk (SQLite synchronous=OFF,
@@ -22,6 +23,8 @@ DB_URL = normalize_db_url(
     os.environ.get("TEST_DATABASE_URL") or f"sqlite://{_TMP / 'test.sqlite3'}?synchronous=OFF"
 )
 IS_POSTGRES = DB_URL.startswith("postgres")
+# Test users' passwords are hashed at argon2's cheapest cost (see use_test_cost).
+use_test_cost()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

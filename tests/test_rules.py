@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
@@ -80,6 +83,22 @@ def test_passwords_hash_with_argon2_and_verify():
     assert verify_password(h, "demo12345")
     assert not verify_password(h, "demo12346")
     assert not verify_password(None, "anything")
+
+
+def test_the_product_hashes_at_argon2s_default_cost():
+    # The suite hashes cheaply (conftest); a fresh interpreter, like a server, must not.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from models.rules.passwords import hash_password as h; print(h('x'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    assert out.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_access_tokens_are_pinned_to_hs256_and_expire():

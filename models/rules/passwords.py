@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown user like a known one.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MIN_LENGTH = 8
+
+
+def use_test_cost() -> None:
+    """Cheapest argon2id for the test suite only (tests/conftest.py calls it).
+
+    The default cost is ~0.2 s per hash and per verify on a 2-core machine; test worlds create
+    and sign in hundreds of users, which made password hashing most of the suite's time. Nothing
+    in the product calls this, so a server never runs with it."""
+    global _hasher, _DUMMY_HASH
+    cheap = Parameters(
+        type=RFC_9106_LOW_MEMORY.type,
+        version=RFC_9106_LOW_MEMORY.version,
+        salt_len=16,
+        hash_len=32,
+        time_cost=1,
+        memory_cost=64,
+        parallelism=1,
+    )
+    _hasher = PasswordHasher.from_parameters(cheap)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
