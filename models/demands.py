@@ -71,6 +71,13 @@ class Demand(Model):
     extension_days = fields.IntField(default=0)  # approved extensions, working days
     suspended_days = fields.IntField(default=0)  # finished suspensions, working days
     suspended_seconds = fields.IntField(default=0)  # the same suspensions in natural time
+    # The supervisor figures' times of this demand, kept by models.ops.demand_times from the
+    # columns above and the working-day index (null until claimed / replied): dispatch → claim
+    # and dispatch → latest reply, suspended time excluded, in working days and seconds.
+    response_working_days = fields.IntField(null=True)
+    response_seconds = fields.IntField(null=True)
+    handling_working_days = fields.IntField(null=True)
+    handling_seconds = fields.IntField(null=True)
     suspended_at = fields.DatetimeField(null=True)  # the current suspension's start
     effective_deadline = fields.DateField(null=True, db_index=True)
     warning_date = fields.DateField(null=True)  # from this day on the demand is in warning

@@ -58,6 +58,7 @@ DEMAND_COLUMNS: tuple[str, ...] = (
     "reopen_count", "return_count", "extension_count", "escalation_level", "pending", "version",
     "created_at", "category_id", "department_id", "enterprise_id", "handler_id",
     "merged_into_id", "region_id", "submitted_by_id", "last_event_id",
+    "response_working_days", "response_seconds", "handling_working_days", "handling_seconds",
 )  # fmt: skip
 EVENT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -355,6 +356,7 @@ class StoryTeller:
         # A later duplicate of this enterprise's may be merged into this one.
         if row["state"] not in (S.REJECTED, S.MERGED, S.WITHDRAWN):
             self.last_by_enterprise[enterprise_id] = (demand_id, row["submitted_at"])
+        row.update(_times(self.cal, row))
         chunk.demands.append(_demand_tuple(demand_id, row))
         return event_id, request_id
 
@@ -373,6 +375,28 @@ def _value(column: str, v: Any) -> Any:
     if column == "state":
         return v.value
     return v
+
+
+def _times(cal: Calendar, row: dict[str, Any]) -> dict[str, int | None]:
+    """What models.ops.demand_times computes in SQL, from the same row (national calendar)."""
+    d, c, r = row["dispatched_at"], row["claimed_at"], row["replied_at"]
+    out: dict[str, int | None] = {
+        "response_working_days": None,
+        "response_seconds": None,
+        "handling_working_days": None,
+        "handling_seconds": None,
+    }
+    if d is None:
+        return out
+    if c is not None:
+        out["response_working_days"] = cal.between(local_day(d), local_day(c))
+        out["response_seconds"] = c - d
+    if r is not None:
+        out["handling_working_days"] = (
+            cal.between(local_day(d), local_day(r)) - row["suspended_days"]
+        )
+        out["handling_seconds"] = r - d - row["suspended_seconds"]
+    return out
 
 
 def _demand_tuple(demand_id: int, row: dict[str, Any]) -> tuple[Any, ...]:

@@ -16,6 +16,8 @@ from models.demo import ENTERPRISE_COUNT, demo_dataset
 from models.demo_scale import ScaleDataPresent, load_scale_demo, synthetic_credit_codes
 from models.demo_scale_story import END, Calendar
 from models.enterprises import Enterprise, EnterpriseContact
+from models.ops.demand_times import refresh_all_demand_times
+from models.ops.work_day_index import ensure_work_day_index
 from models.org import Region, User
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_states import DemandState, RequestDecision
@@ -62,6 +64,21 @@ async def test_scale_demo_is_consistent(db: str) -> None:
     assert 5 * M < summary.events < 9 * M
     names = await Enterprise.all().values_list("name", flat=True)
     assert len(set(names)) == len(names)
+
+    # The response and handling times the generator writes are what the operations' SQL
+    # (models.ops.demand_times) computes from the same rows.
+    time_columns = (
+        "id",
+        "response_working_days",
+        "response_seconds",
+        "handling_working_days",
+        "handling_seconds",
+    )
+    written = await Demand.all().order_by("id").values_list(*time_columns)
+    await ensure_work_day_index()
+    await refresh_all_demand_times()
+    assert await Demand.all().order_by("id").values_list(*time_columns) == written
+    assert sum(1 for t in written if t[3] is not None) > M // 2
 
     demands = await Demand.all().order_by("id").values()
     events: dict[int, list[dict[str, Any]]] = defaultdict(list)

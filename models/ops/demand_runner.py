@@ -21,6 +21,7 @@ from models.errors import DomainError
 from models.ops import receipts
 from models.ops.demand_context import DemandContext, load_context
 from models.ops.demand_notices import notify_transition
+from models.ops.demand_times import TIME_COLUMNS, refresh_demand_times
 from models.ops.receipts import Receipt, receipt_for, write_receipt
 from models.rules import clock
 from models.rules.demand_flow import refusal
@@ -121,6 +122,8 @@ async def run_transition(
             )
             if updated != 1:
                 raise DomainError("CONFLICT", "version")
+            if TIME_COLUMNS.intersection(change.fields):
+                await refresh_demand_times(d.id)
             await link_files(actor, change.attachment_ids, d.id, event.id)
             if change.after is not None:
                 await change.after(d, event)

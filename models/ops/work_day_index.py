@@ -13,6 +13,8 @@ When it is (re)built:
 - by any stats query that finds it empty (`ensure_work_day_index`, a one-row check), so a fresh
   database works without a manual step;
 - a region created below a scoped region takes its parent's scope row (`inherit_scope`).
+Each (re)build recomputes every demand's response and handling times
+(models.ops.demand_times) in the same transaction.
 
 The table covers 2015-01-01 .. 2035-12-31; years the calendar does not know count weekends
 only, as WorkCalendar does. About 7,700 rows per scope, written with one executemany."""
@@ -26,6 +28,7 @@ from tortoise.transactions import in_transaction
 
 from models.calendar import CalendarDay, RegionCalendarScope, WorkDayIndex
 from models.ops.calendar import invalidate_calendar_cache, load_calendar
+from models.ops.demand_times import refresh_all_demand_times
 from models.org import Region
 from models.region_tree import chain_of_path
 from models.rules.workdays import WorkCalendar
@@ -97,6 +100,8 @@ async def _write(conn: BaseDBAsyncClient, rows: list[IndexRow], scopes: dict[int
             else "INSERT INTO region_calendar_scope (region_id, scope_id) VALUES (?, ?)",
             [[rid, sid] for rid, sid in sorted(scopes.items())],
         )
+    # What a working day is may have changed: the demands' times with it.
+    await refresh_all_demand_times(conn)
 
 
 async def _locked(conn: BaseDBAsyncClient) -> None:
