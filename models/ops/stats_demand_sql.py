@@ -1,0 +1,257 @@
+"""The SQL of the supervisor's demand figures: two statements over the demands of a scope,
+optionally split into groups (a department, a region, a week), whatever the number of demands.
+
+Cohorts:
+- most figures cover the demands of the scope (region subtree, lead department, category,
+  source) SUBMITTED in the period: submitted_at in [start_at, end_at), Asia/Shanghai days;
+- the on-time rate covers the demands of the scope whose effective deadline FELL in the period.
+
+Response and handling times are the demand row's own columns, kept from the working-day index
+by models.ops.demand_times, so a cohort is one scan of the demand table without joins. The
+dates and times used are the demand row's current ones: after a return (退单) and a new
+dispatch they are the new dispatch's, after a reopen the latest reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from models.ops.stats_scope import Sql, StatsScope
+from models.rules.demand_states import (
+    BAD_RATINGS,
+    CLOCK_STATES,
+    OPEN_STATES,
+    DemandState,
+    RectificationState,
+    Satisfaction,
+)
+
+S = DemandState
+# Every state a submitted demand can be in (a DRAFT has never been submitted).
+COUNTED_STATES = tuple(s for s in DemandState if s is not S.DRAFT)
+NOT_ACCEPTED = (S.REJECTED, S.WITHDRAWN, S.MERGED)
+SATISFIED_RATINGS = (Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASIC)
+ESCALATION_LEVELS = (1, 2, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How a cohort splits: `key` is the group's SQL expression in the submitted cohort (over
+    the demand alias `d` and the aliases `join` adds), `deadline_key` the same in the on-time
+    cohort. `join` writes an extra join and may take parameters (it is called where its text
+    goes, so SQLite's positional placeholders stay in order)."""
+
+    key: str
+    deadline_key: str
+    join: Callable[[Sql], str] | None = None
+
+
+# One group for the whole scope.
+WHOLE = Grouping(key="0", deadline_key="0")
+
+
+def in_list(states: tuple[str, ...] | frozenset[Any]) -> str:
+    # Our own enum values, never user input: safe to write into the statement.
+    return "(" + ", ".join(f"'{s}'" for s in sorted(states)) + ")"
+
+
+def day_of(sql: Sql, column: str) -> str:
+    """The Asia/Shanghai date of a stored moment (tortoise keeps UTC text on SQLite)."""
+    if sql.postgres:
+        return f"(({column}) AT TIME ZONE 'Asia/Shanghai')::date"
+    return f"date({column}, '+8 hours')"
+
+
+def seconds_between(sql: Sql, later: str, earlier: str) -> str:
+    """Whole seconds between two moments."""
+    if sql.postgres:
+        return f"ROUND(EXTRACT(EPOCH FROM ({later} - {earlier})))"
+    return f"ROUND((julianday({later}) - julianday({earlier})) * 86400)"
+
+
+def moment(sql: Sql, value: datetime) -> str:
+    """A moment parameter comparable with stored ones: on SQLite the UTC text tortoise writes."""
+    if sql.postgres:
+        return sql.p(value)
+    return sql.p(value.astimezone(UTC).isoformat(" "))
+
+
+def filters(sql: Sql, scope: StatsScope, alias: str) -> str:
+    flt = scope.filter
+    parts = [sql.region_clause(scope, f"{alias}.region_id")]
+    if flt.department_id is not None:
+        parts.append(f"{alias}.department_id = {sql.p(flt.department_id)}")
+    if flt.category_id is not None:
+        parts.append(f"{alias}.category_id = {sql.p(flt.category_id)}")
+    if flt.source is not None:
+        parts.append(f"{alias}.source = {sql.p(flt.source.value)}")
+    return " AND ".join(parts)
+
+
+def count_if(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+# (figure name, column of the cohort, fraction): percentile_cont of the column per group.
+PERCENTILES = (
+    ("hand_wd_median", "hand_wd", 0.5),
+    ("hand_wd_p90", "hand_wd", 0.9),
+    ("hand_s_median", "hand_s", 0.5),
+    ("hand_s_p90", "hand_s", 0.9),
+)
+
+
+def _sqlite_percentiles(column: str) -> str:
+    """SQLite has no percentile_cont: per group, the value at position h = 1 + p(n - 1) of the
+    sorted non-null values, interpolated linearly between its neighbours (what percentile_cont
+    does), for every fraction PERCENTILES asks of `column`."""
+    picks = []
+    for name, col, p in PERCENTILES:
+        if col != column:
+            continue
+        h = f"(1 + {p} * (n - 1))"
+        lo = f"MAX(CASE WHEN rn = CAST({h} AS INTEGER) THEN x END)"
+        hi = f"MAX(CASE WHEN rn = CAST({h} AS INTEGER) + 1 THEN x END)"
+        frac = f"MAX({h} - CAST({h} AS INTEGER))"
+        picks.append(f"{lo} + {frac} * (COALESCE({hi}, {lo}) - {lo}) AS {name}")
+    return f"""pct_{column} AS (SELECT g, {", ".join(picks)} FROM (
+        SELECT g, {column} AS x, ROW_NUMBER() OVER (PARTITION BY g ORDER BY {column}) AS rn,
+               COUNT(*) OVER (PARTITION BY g) AS n
+        FROM c WHERE {column} IS NOT NULL) GROUP BY g)"""  # noqa: S608
+
+
+def _cohort(sql: Sql, scope: StatsScope, grouping: Grouping) -> str:
+    """`WITH c AS (…)`: the demands of the scope submitted in the period, one row each."""
+    # On SQLite each `?` takes the next parameter: placeholders are made in the text's order.
+    join = grouping.join(sql) if grouping.join else ""
+    where = (
+        f"d.submitted_at >= {moment(sql, scope.start_at)} "
+        f"AND d.submitted_at < {moment(sql, scope.end_at)} AND {filters(sql, scope, 'd')}"
+    )
+    return f"""WITH c AS (
+      SELECT {grouping.key} AS g, d.state, d.effective_deadline, d.warning_date,
+             d.dispatched_at, d.replied_at,
+             d.rated_at, d.rating, d.contact_attempts, d.rectification_state,
+             d.rectification_deadline, {day_of(sql, "d.rectified_at")} AS rectified_on,
+             d.reopen_count, d.return_count, d.extension_count, d.escalation_level,
+             d.response_working_days AS resp_wd, d.response_seconds AS resp_s,
+             d.handling_working_days AS hand_wd, d.handling_seconds AS hand_s
+      FROM demand d {join}
+      WHERE {where})"""  # noqa: S608
+
+
+def percentile_statement(sql: Sql, scope: StatsScope, grouping: Grouping = WHOLE) -> str:
+    """PostgreSQL: the handling-time percentiles per group, apart from the other figures so
+    that those can use parallel workers (an ordered-set aggregate cannot) while this one
+    sorts on another connection. One sort per column for both fractions: PostgreSQL computes
+    identical aggregate calls once."""
+    fractions = {
+        col: ", ".join(str(p) for _, c, p in PERCENTILES if c == col)
+        for col in ("hand_wd", "hand_s")
+    }
+    picks = [
+        f"(percentile_cont(ARRAY[{fractions[col]}]) WITHIN GROUP "
+        f"(ORDER BY CAST({col} AS DOUBLE PRECISION)))"
+        f"[{[n for n, c, _ in PERCENTILES if c == col].index(name) + 1}] AS {name}"
+        for name, col, _ in PERCENTILES
+    ]
+    return f"{_cohort(sql, scope, grouping)}\nSELECT g, {', '.join(picks)} FROM c GROUP BY g"
+
+
+def cohort_statement(
+    sql: Sql, scope: StatsScope, today: date, limit_days: int, grouping: Grouping = WHOLE
+) -> str:
+    """One row per group (`g`) of every figure over the demands submitted in the period; a
+    group without demands has no row. On PostgreSQL without the percentiles
+    (percentile_statement), on SQLite with them."""
+    cohort = _cohort(sql, scope, grouping)
+    figures = [
+        "g",
+        "COUNT(*) AS submitted",
+        *(count_if(f"state = '{s}'") + f" AS st_{s.lower()}" for s in COUNTED_STATES),
+        f"{count_if(f'state IN {in_list(OPEN_STATES)}')} AS open_now",
+        # demand_view.is_overdue: in a clock state and today past the effective deadline.
+        count_if(f"state IN {in_list(CLOCK_STATES)} AND effective_deadline < {sql.p(today)}")
+        + " AS overdue_now",
+        # demand_view.in_warning: in a clock state, warning_date <= today <= effective deadline.
+        count_if(
+            f"state IN {in_list(CLOCK_STATES)} AND warning_date <= {sql.p(today)} "
+            f"AND effective_deadline >= {sql.p(today)}"
+        )
+        + " AS warning_now",
+        f"{count_if('dispatched_at IS NOT NULL')} AS dispatched",
+        "COUNT(resp_wd) AS resp_n",
+        "AVG(resp_wd) AS resp_wd_mean",
+        "AVG(resp_s) / 3600.0 AS resp_h_mean",
+        f"{count_if(f'resp_wd <= {sql.p(limit_days)}')} AS responded",
+        "COUNT(hand_wd) AS hand_n",
+        "AVG(hand_wd) AS hand_wd_mean",
+        "AVG(hand_s) / 3600.0 AS hand_h_mean",
+        f"{count_if(f'state NOT IN {in_list(NOT_ACCEPTED)}')} AS accepted",
+        count_if(f"state = '{S.CLOSED}'") + " AS closed",
+        f"{count_if('replied_at IS NOT NULL')} AS replied",
+        count_if("replied_at IS NOT NULL AND (rated_at IS NOT NULL OR contact_attempts > 0)")
+        + " AS visited",
+        f"{count_if('rating IS NOT NULL')} AS rated",
+        f"{count_if(f'rating IN {in_list(SATISFIED_RATINGS)}')} AS satisfied",
+        f"{count_if(f'rating IN {in_list(BAD_RATINGS)}')} AS bad",
+        count_if(
+            f"rectification_deadline IS NOT NULL "
+            f"AND rectification_state <> '{RectificationState.WAIVED}' "
+            f"AND (rectification_state = '{RectificationState.DONE}' "
+            f"OR rectification_deadline < {sql.p(today)})"
+        )
+        + " AS rect_due",
+        count_if(
+            f"rectification_state = '{RectificationState.DONE}' "
+            "AND rectified_on <= rectification_deadline"
+        )
+        + " AS rect_on_time",
+        f"{count_if('replied_at IS NOT NULL AND reopen_count > 0')} AS reopened",
+        f"{count_if('dispatched_at IS NOT NULL OR return_count > 0')} AS ever_dispatched",
+        f"{count_if('return_count > 0')} AS returned",
+        f"{count_if('extension_count > 0')} AS extended",
+        f"{count_if('escalation_level > 0')} AS escalated",
+        *(f"{count_if(f'escalation_level = {k}')} AS esc_{k}" for k in ESCALATION_LEVELS),
+    ]
+    # Identifiers and constants are ours; every value goes through a placeholder.
+    grouped = "SELECT " + ",\n  ".join(figures) + "\nFROM c GROUP BY g"
+    if sql.postgres:
+        return f"{cohort}\n{grouped}"
+    picks = ", ".join(f"pct_{col}.{name}" for name, col, _ in PERCENTILES)
+    return (
+        f"{cohort},\n{_sqlite_percentiles('hand_wd')},\n{_sqlite_percentiles('hand_s')}\n"
+        f"SELECT a.*, {picks} FROM ({grouped}) a\n"
+        "LEFT JOIN pct_hand_wd ON pct_hand_wd.g IS a.g\n"
+        "LEFT JOIN pct_hand_s ON pct_hand_s.g IS a.g"
+    )
+
+
+def on_time_statement(sql: Sql, scope: StatsScope, today: date, grouping: Grouping = WHOLE) -> str:
+    """DESIGN 5: replied on or before the effective deadline ÷ demands whose effective deadline
+    fell in the period, those still open past it counting as late; one row per group. Per demand
+    this is the SQL form of models.rules.demand_view.replied_on_time (the exports judge with
+    it): late while with the department (DISPATCHED, IN_PROGRESS, PENDING_APPROVAL) past the
+    deadline; undecided, so left out, while with the department before it or suspended (its
+    deadline moves); otherwise judged by the Shanghai day of the latest reply. A reply sent
+    back or reopened by a bad rating is with the department again and no longer counts."""
+    flt = scope.filter
+    replied = (
+        f"(d.replied_at IS NOT NULL AND d.state NOT IN {in_list((*CLOCK_STATES, S.SUSPENDED))})"
+    )
+    on_time = f"{replied} AND {day_of(sql, 'd.replied_at')} <= d.effective_deadline"
+    # Placeholders in the text's order (SQLite): today in the SELECT, then the join's, then
+    # the WHERE's.
+    late_open = f"(d.state IN {in_list(CLOCK_STATES)} AND d.effective_deadline < {sql.p(today)})"
+    select = (
+        f"SELECT {grouping.deadline_key} AS g, {count_if(on_time)} AS on_time, "
+        f"{count_if(f'{replied} OR {late_open}')} AS due"
+    )
+    join = grouping.join(sql) if grouping.join else ""
+    where = (
+        f"d.effective_deadline >= {sql.p(flt.start)} AND d.effective_deadline <= {sql.p(flt.end)}"
+        f" AND {filters(sql, scope, 'd')}"
+    )
+    return f"{select} FROM demand d {join} WHERE {where} GROUP BY g"

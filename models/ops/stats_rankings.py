@@ -1,0 +1,133 @@
+"""Ranking departments and regions (DESIGN section 5): the demand figures per group from the
+same two grouped statements as the scope's figures, and a composite score whose weights are
+the region policy's `ranking_weights`.
+
+score = 100 × Σ weight × ratio ÷ Σ weight, over the weighted rates that have a denominator
+(onTime: on-time rate, satisfaction: satisfaction rate, response: response rate, closure:
+closure rate); a group none of whose weighted rates has a denominator has no score and no rank.
+Groups are ordered by score, best first (equal scores share a rank: 1, 1, 3), then by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.access import Actor
+from models.ops.stats_demand_sql import Grouping
+from models.ops.stats_demands import (
+    DemandStats,
+    Rate,
+    grouped_demand_stats,
+    policy_of_scope,
+)
+from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
+from models.org import Department, Region
+
+
+@dataclass(frozen=True, slots=True)
+class RankedGroup:
+    kind: str  # "Department" or "Region"
+    id: int
+    name: str
+    rank: int | None
+    score: float | None
+    figures: DemandStats
+
+
+def _rates(f: DemandStats) -> dict[str, Rate]:
+    return {
+        "onTime": f.on_time,
+        "satisfaction": f.satisfaction,
+        "response": f.response_rate,
+        "closure": f.closure,
+    }
+
+
+def composite_score(figures: DemandStats, weights: dict[str, float]) -> float | None:
+    rates = _rates(figures)
+    parts = [
+        (w, rates[k].ratio) for k, w in weights.items() if w > 0 and rates[k].ratio is not None
+    ]
+    total = sum(w for w, _ in parts)
+    if not parts or total == 0:
+        return None
+    return round(100 * sum(w * (r or 0.0) for w, r in parts) / total, 2)
+
+
+def rank(
+    kind: str, names: dict[int, str], groups: dict[int, DemandStats], weights: dict[str, float]
+) -> list[RankedGroup]:
+    scored = [(g, names.get(g, ""), composite_score(f, weights), f) for g, f in groups.items()]
+    scored.sort(key=lambda t: (t[2] is None, -(t[2] or 0.0), t[1], t[0]))
+    out: list[RankedGroup] = []
+    for i, (g, name, score, f) in enumerate(scored):
+        same = out and score is not None and out[-1].score == score
+        place = (out[-1].rank if same else i + 1) if score is not None else None
+        out.append(RankedGroup(kind, g, name, place, score, f))
+    return out
+
+
+DEPARTMENTS = Grouping(key="d.department_id", deadline_key="d.department_id")
+
+
+async def department_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGroup]:
+    """The lead departments (主办) of the scope's demands; demands not yet dispatched to one
+    are left out."""
+    scope = await stats_scope(actor, flt)
+    policy = await policy_of_scope(scope)
+    groups = await grouped_demand_stats(scope, policy, DEPARTMENTS)
+    groups = {int(g): f for g, f in groups.items() if g is not None}
+    names = dict(await Department.filter(id__in=list(groups)).values_list("id", "name"))
+    return rank("Department", names, groups, policy.ranking_weights)
+
+
+async def _region_roots(scope: StatsScope) -> list[tuple[int, str]]:
+    """The regions the scope starts from: the filter's region, the asker's outermost regions,
+    or for a global asker the regions at the top of the tree."""
+    if scope.region_paths is not None:
+        rows = await Region.filter(path__in=list(scope.region_paths)).values_list("id", "path")
+    else:
+        rows = await Region.filter(parent_id=None).values_list("id", "path")
+    return sorted((int(i), str(p)) for i, p in rows)
+
+
+def _region_grouping(roots: list[tuple[int, str]]) -> Grouping:
+    """One root: a demand counts for the child region of the root its region lies in, or for
+    the root itself when the demand is at the root's own level (县本级). Several roots: for
+    the root its region lies in. Computed over the region table, then joined to the demands."""
+
+    def join(sql: Sql) -> str:
+        if len(roots) == 1:
+            root_id, path = roots[0]
+            n = len(path)
+            if sql.postgres:
+                child = f"NULLIF(split_part(substr(r.path, {n + 1}), '/', 1), '')::int"
+            else:
+                rest = f"substr(r.path, {n + 1})"
+                child = f"CAST(NULLIF(substr({rest}, 1, instr({rest}, '/') - 1), '') AS INTEGER)"
+            gid = f"COALESCE({child}, {root_id})"
+            where = f"r.path LIKE {sql.p(path + '%')}"
+        else:
+            cases = " ".join(f"WHEN r.path LIKE {sql.p(p + '%')} THEN {i}" for i, p in roots)
+            gid = f"CASE {cases} END"
+            where = "1=1"
+        return (
+            f"JOIN (SELECT r.id AS rid, {gid} AS gid FROM region r WHERE {where}) rg "  # noqa: S608
+            "ON rg.rid = d.region_id"
+        )
+
+    return Grouping(key="rg.gid", deadline_key="rg.gid", join=join)
+
+
+async def region_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGroup]:
+    """The regions directly below the scope's region (towns of a county, counties of a city);
+    the scope's own region stands for the demands made at its own level."""
+    scope = await stats_scope(actor, flt)
+    policy = await policy_of_scope(scope)
+    roots = await _region_roots(scope)
+    if not roots:
+        return []
+    groups = await grouped_demand_stats(scope, policy, _region_grouping(roots))
+    groups = {int(g): f for g, f in groups.items() if g is not None}
+    names = dict(await Region.filter(id__in=list(groups)).values_list("id", "name"))
+    return rank("Region", names, groups, policy.ranking_weights)
+

@@ -1,0 +1,89 @@
+"""The demand figures per day, week (Monday to Sunday) or month of the period (DESIGN section 5
+trend): the same two statements as the period's figures, grouped by the bucket of the day a
+demand was submitted (the on-time rate: of the day its effective deadline fell). Every bucket of
+the period is returned, with zeros where nothing happened; the first and last are cut to the
+period."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from models.access import Actor
+from models.errors import DomainError
+from models.ops.stats_demand_sql import Grouping, day_of
+from models.ops.stats_demands import DemandStats, grouped_demand_stats, policy_of_scope
+from models.ops.stats_scope import Sql, StatsFilter, stats_scope
+
+
+class TrendInterval(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+MAX_BUCKETS = 400
+
+
+def bucket_start(day: date, interval: TrendInterval) -> date:
+    if interval is TrendInterval.WEEK:
+        return day - timedelta(days=day.weekday())
+    if interval is TrendInterval.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(start: date, interval: TrendInterval) -> date:
+    if interval is TrendInterval.WEEK:
+        return start + timedelta(days=7)
+    if interval is TrendInterval.MONTH:
+        return (start + timedelta(days=32)).replace(day=1)
+    return start + timedelta(days=1)
+
+
+def buckets(start: date, end: date, interval: TrendInterval) -> list[date]:
+    out = [bucket_start(start, interval)]
+    while (nxt := next_bucket(out[-1], interval)) <= end:
+        out.append(nxt)
+    return out
+
+
+def _bucket_sql(sql: Sql, day: str, interval: TrendInterval) -> str:
+    """The bucket's first day of an SQL date expression."""
+    if interval is TrendInterval.DAY:
+        return day
+    if sql.postgres:
+        unit = "week" if interval is TrendInterval.WEEK else "month"
+        return f"CAST(date_trunc('{unit}', {day}) AS date)"
+    # 'weekday 0' moves on to the next Sunday (or stays on one); six days back is its Monday.
+    modifier = "'weekday 0', '-6 days'" if interval is TrendInterval.WEEK else "'start of month'"
+    return f"date({day}, {modifier})"
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+async def demand_trend(
+    actor: Actor | None, flt: StatsFilter, interval: TrendInterval
+) -> list[DemandStats]:
+    scope = await stats_scope(actor, flt)
+    starts = buckets(flt.start, flt.end, interval)
+    if len(starts) > MAX_BUCKETS:
+        raise DomainError("TOO_MANY_BUCKETS", "interval", max=MAX_BUCKETS)
+    policy = await policy_of_scope(scope)
+    probe = Sql()  # only to know the dialect; each statement has its own parameters
+    grouping = Grouping(
+        key=_bucket_sql(probe, day_of(probe, "d.submitted_at"), interval),
+        deadline_key=_bucket_sql(probe, "d.effective_deadline", interval),
+    )
+    figures = await grouped_demand_stats(scope, policy, grouping, keys=starts, key_of=_as_date)
+    out: list[DemandStats] = []
+    for b in starts:
+        last = min(next_bucket(b, interval) - timedelta(days=1), flt.end)
+        out.append(dataclasses.replace(figures[b], start=max(b, flt.start), end=last))
+    return out
