@@ -22,13 +22,21 @@ class StatsFilter:
     from_: datetime.date = strawberry.field(name="from", description="First day of the period.")
     to: datetime.date = strawberry.field(description="Last day of the period (included).")
     region_id: strawberry.ID | None = strawberry.field(
-        default=None, description="This region and the regions below it (the demand's region)."
+        default=None,
+        description="This region and the regions below it (the demand's region; for "
+        "agency-request figures the service point's region).",
     )
     department_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The lead department (主办) the demand is dispatched to."
+        default=None,
+        description="The lead department (主办) the demand is dispatched to (for agency-request "
+        "figures: the procedure's responsible department).",
     )
-    category_id: strawberry.ID | None = None
-    source: DemandSource | None = None
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Demand figures only: agency-request figures ignore it."
+    )
+    source: DemandSource | None = strawberry.field(
+        default=None, description="Demand figures only: agency-request figures ignore it."
+    )
     service_point_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="For agency-request figures only: demands have no service point, so "
