@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-
-BIN = Path(sys.executable).parent / "enterprise-desk"
+from _server import bench_env, load_demo, serve
 
 SCREENS = {
     "cadre: my town's enterprises (20, region)": (
@@ -73,23 +68,9 @@ SCREENS = {
 }
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _login(http: httpx.AsyncClient, username: str) -> str:
-    q = 'mutation($u: String!) { login(input: {username: $u, password: "demo12345"}) { accessToken } }'
-    resp = await http.post("/graphql", json={"query": q, "variables": {"u": username}})
-    return str(resp.json()["data"]["login"]["accessToken"])
-
-
-async def _drive(url: str, username: str, query: str, total: int, conc: int) -> None:
+async def _drive(url: str, headers: dict[str, str], query: str, total: int, conc: int) -> None:
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        token = await _login(http, username)
-        headers = {"Authorization": f"Bearer {token}"}
         for _ in range(20):  # warm up caches and connections
             await http.post("/graphql", json={"query": query}, headers=headers)
         latencies: list[float] = []
@@ -123,37 +104,17 @@ def main() -> None:
     ap.add_argument("--database-url")
     ap.add_argument("--only", help="run only the screens whose name contains this text")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ed-bench-"))
-    env = {**os.environ, "DATA_DIR": str(work), "LOG_LEVEL": "WARNING"}
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    subprocess.run([str(BIN), "demo"], env=env, cwd=work, check=True, capture_output=True)
-    port = _port()
-    server = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
-        env=env,
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    env = bench_env(Path(tempfile.mkdtemp(prefix="ed-bench-")), args.database_url)
+    load_demo(env)
+    with serve(env) as server:
         db = "PostgreSQL" if args.database_url else "SQLite"
         print(f"{db}, 1 server process, {args.concurrency} clients, {args.requests} requests")
         for name, (user, query) in SCREENS.items():
             if args.only and args.only not in name:
                 continue
             print(name)
-            asyncio.run(_drive(url, user, query, args.requests, args.concurrency))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+            headers = server.headers(user)
+            asyncio.run(_drive(server.url, headers, query, args.requests, args.concurrency))
 
 
 if __name__ == "__main__":
