@@ -23,6 +23,11 @@ included). Derived values are as of the day of the export:
   replied_on_time), the overdue working days (overdue_working_days) and the escalation level
   (督办级别).
 
+- department-ranking (部门排名): the lead departments ranked by the composite score
+  (models.ops.stats_rankings, the same figures as the `departmentRanking` query): rank,
+  score, demands submitted, overdue now, and each weighted rate with its numerator and
+  denominator (rates in percent, 2 decimals) and the handling time.
+
 A new export is one `ListSpec` here and one entry in models.ops.exports.EXPORTS."""
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any
 from models.messages_demands import STATE_NAMES
 from models.rules.clock import TZ
 
-Cell = str | int | date | datetime | None
+Cell = str | int | float | date | datetime | None
 Names = Mapping[str, tuple[str, str]]
 
 SUMMARY_CHARS = 120  # of the description in the problem list
@@ -45,6 +50,7 @@ SUMMARY_CHARS = 120  # of the description in the problem list
 class Fmt(Enum):
     TEXT = "TEXT"
     INT = "INT"
+    NUMBER = "NUMBER"  # a decimal figure as computed (rates in percent, means)
     DATE = "DATE"
     DATETIME = "DATETIME"  # shown in Asia/Shanghai, without a zone
     YES_NO = "YES_NO"  # True 是, False 否, None empty
@@ -103,6 +109,8 @@ class Column:
         match self.fmt:
             case Fmt.INT:
                 return int(value)
+            case Fmt.NUMBER:
+                return float(value)
             case Fmt.DATE:
                 return value if isinstance(value, date) else date.fromisoformat(str(value))
             case Fmt.DATETIME:
@@ -267,5 +275,39 @@ RESPONSIBILITY_LIST = ListSpec(
         ON_TIME,
         OVERDUE_DAYS,
         ESCALATION,
+    ),
+)
+
+
+def _rate_columns(key: str, zh: str, en: str, part_zh: str, whole_zh: str) -> tuple[Column, ...]:
+    """A rate as three columns: its numerator, denominator and the percentage."""
+    return (
+        Column(f"{key}_n", f"{part_zh}(件)", f"{en}: count", Fmt.INT),
+        Column(f"{key}_d", f"{whole_zh}(件)", f"{en}: of", Fmt.INT),
+        Column(f"{key}_pct", f"{zh}(%)", f"{en} (%)", Fmt.NUMBER),
+    )
+
+
+DEPARTMENT_RANKING = ListSpec(
+    "department-ranking",
+    "部门排名",
+    "Department ranking",
+    (
+        Column("rank", "排名", "Rank", Fmt.INT, width=6),
+        Column("name", "部门", "Department", width=24),
+        Column("score", "综合得分", "Score", Fmt.NUMBER),
+        Column("submitted", "受理诉求(件)", "Demands submitted", Fmt.INT),
+        Column("overdue_now", "当前超期(件)", "Overdue now", Fmt.INT),
+        *_rate_columns("on_time", "按时办结率", "On-time rate", "按时办结", "应办结"),
+        *_rate_columns("satisfaction", "满意率", "Satisfaction rate", "满意", "已评价"),
+        *_rate_columns("response", "响应率", "Response rate", "按时签收", "已交办"),
+        *_rate_columns("closure", "办结率", "Closure rate", "已办结", "已受理"),
+        Column(
+            "handling_median",
+            "办理时长中位数(工作日)",
+            "Median handling (working days)",
+            Fmt.NUMBER,
+        ),
+        Column("handling_mean", "平均办理时长(工作日)", "Mean handling (working days)", Fmt.NUMBER),
     ),
 )

@@ -124,7 +124,7 @@ def _csv_text(value: Cell) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
     return "'" + value if value.startswith(_FORMULA_START) else value
 

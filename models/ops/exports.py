@@ -18,6 +18,7 @@ from tortoise.expressions import Q, Subquery
 from models.demands import Demand
 from models.export_columns import (
     DEMANDS,
+    DEPARTMENT_RANKING,
     PROBLEM_LIST,
     RECTIFICATION_LIST,
     RESPONSIBILITY_LIST,
@@ -25,6 +26,7 @@ from models.export_columns import (
     ListSpec,
 )
 from models.ops.calendar import load_calendar
+from models.ops.stats_rankings import departments_ranked, ranking_row
 from models.ops.stats_scope import StatsScope
 from models.org import Region, RoleGrant
 from models.rules import clock
@@ -213,8 +215,13 @@ class Export:
 _NOT_TAKEN_ON = [DemandState.REJECTED.value, DemandState.WITHDRAWN.value, DemandState.MERGED.value]
 _BAD = [r.value for r in BAD_RATINGS]
 
-# Every export by its URL name. The department ranking (issue 7's stats) joins as one entry:
-# its ListSpec in models.export_columns and a `rows` yielding the ranking's rows as one batch.
+
+async def _department_ranking_rows(scope: StatsScope) -> AsyncIterator[list[Row]]:
+    # A few dozen departments: the whole ranking is one batch.
+    yield [ranking_row(g) for g in await departments_ranked(scope)]
+
+
+# Every export by its URL name.
 EXPORTS: dict[str, Export] = {
     e.spec.slug: e
     for e in (
@@ -228,5 +235,6 @@ EXPORTS: dict[str, Export] = {
             RESPONSIBILITY_LIST,
             demand_rows(Q(department_id__not_isnull=True), leaders=True),
         ),
+        Export(DEPARTMENT_RANKING, _department_ranking_rows),
     )
 }

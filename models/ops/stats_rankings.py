@@ -10,6 +10,7 @@ Groups are ordered by score, best first (equal scores share a rank: 1, 1, 3), th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from models.access import Actor
 from models.ops.stats_demand_sql import Grouping
@@ -70,9 +71,12 @@ DEPARTMENTS = Grouping(key="d.department_id", deadline_key="d.department_id")
 
 
 async def department_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGroup]:
+    return await departments_ranked(await stats_scope(actor, flt))
+
+
+async def departments_ranked(scope: StatsScope) -> list[RankedGroup]:
     """The lead departments (主办) of the scope's demands; demands not yet dispatched to one
     are left out."""
-    scope = await stats_scope(actor, flt)
     policy = await policy_of_scope(scope)
     groups = await grouped_demand_stats(scope, policy, DEPARTMENTS)
     groups = {int(g): f for g, f in groups.items() if g is not None}
@@ -90,7 +94,7 @@ async def _region_roots(scope: StatsScope) -> list[tuple[int, str]]:
     return sorted((int(i), str(p)) for i, p in rows)
 
 
-def _region_grouping(roots: list[tuple[int, str]]) -> Grouping:
+def _region_grouping(scope: StatsScope, roots: list[tuple[int, str]]) -> Grouping:
     """One root: a demand counts for the child region of the root its region lies in, or for
     the root itself when the demand is at the root's own level (县本级). Several roots: for
     the root its region lies in. Computed over the region table, then joined to the demands."""
@@ -105,11 +109,12 @@ def _region_grouping(roots: list[tuple[int, str]]) -> Grouping:
                 rest = f"substr(r.path, {n + 1})"
                 child = f"CAST(NULLIF(substr({rest}, 1, instr({rest}, '/') - 1), '') AS INTEGER)"
             gid = f"COALESCE({child}, {root_id})"
-            where = f"r.path LIKE {sql.p(path + '%')}"
         else:
             cases = " ".join(f"WHEN r.path LIKE {sql.p(p + '%')} THEN {i}" for i, p in roots)
             gid = f"CASE {cases} END"
-            where = "1=1"
+        # The scope's regions by id, as the demands' filter: the planner then expects the
+        # right number of regions and joins with one scan of the demands, not one per region.
+        where = sql.region_clause(scope, "r.id")
         return (
             f"JOIN (SELECT r.id AS rid, {gid} AS gid FROM region r WHERE {where}) rg "  # noqa: S608
             "ON rg.rid = d.region_id"
@@ -126,8 +131,27 @@ async def region_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGr
     roots = await _region_roots(scope)
     if not roots:
         return []
-    groups = await grouped_demand_stats(scope, policy, _region_grouping(roots))
+    groups = await grouped_demand_stats(scope, policy, _region_grouping(scope, roots))
     groups = {int(g): f for g, f in groups.items() if g is not None}
     names = dict(await Region.filter(id__in=list(groups)).values_list("id", "name"))
     return rank("Region", names, groups, policy.ranking_weights)
 
+
+def ranking_row(g: RankedGroup) -> dict[str, Any]:
+    """A ranked group as an export row (models.export_columns.DEPARTMENT_RANKING)."""
+    f = g.figures
+    row: dict[str, Any] = {
+        "rank": g.rank,
+        "name": g.name,
+        "score": g.score,
+        "submitted": f.submitted,
+        "overdue_now": f.overdue_now,
+        "handling_median": f.handling.median_working_days,
+        "handling_mean": f.handling.mean_working_days,
+    }
+    for key, rate in _rates(f).items():
+        name = {"onTime": "on_time"}.get(key, key)
+        row[f"{name}_n"] = rate.numerator
+        row[f"{name}_d"] = rate.denominator
+        row[f"{name}_pct"] = None if rate.ratio is None else round(rate.ratio * 100, 2)
+    return row
