@@ -55,8 +55,18 @@ async def refresh_demand_times(demand_id: int, conn: BaseDBAsyncClient | None = 
     await conn.execute_query(statement, sql.params)
 
 
-async def refresh_all_demand_times(conn: BaseDBAsyncClient | None = None) -> None:
-    """Every dispatched demand (the others have no times): after the index changed."""
+async def refresh_all_demand_times(
+    conn: BaseDBAsyncClient | None = None, *, only_missing: bool = False
+) -> None:
+    """Every dispatched demand (the others have no times) after the index changed; or only
+    those whose times are missing though their moments are there (handled while the index
+    was empty), which leaves a data set written with its times untouched."""
     conn = conn or connections.get("default")
     sql = Sql(postgres=conn.capabilities.dialect == "postgres")
-    await conn.execute_query(_update(sql, "dispatched_at IS NOT NULL"))
+    where = "dispatched_at IS NOT NULL"
+    if only_missing:
+        where += (
+            " AND ((claimed_at IS NOT NULL AND response_working_days IS NULL)"
+            " OR (replied_at IS NOT NULL AND handling_working_days IS NULL))"
+        )
+    await conn.execute_query(_update(sql, where))

@@ -81,7 +81,9 @@ def _is_postgres(conn: BaseDBAsyncClient) -> bool:
     return conn.capabilities.dialect == "postgres"
 
 
-async def _write(conn: BaseDBAsyncClient, rows: list[IndexRow], scopes: dict[int, int]) -> None:
+async def _write(
+    conn: BaseDBAsyncClient, rows: list[IndexRow], scopes: dict[int, int], *, all_times: bool
+) -> None:
     pg = _is_postgres(conn)
     # Not execute_script: on SQLite a script commits the transaction first.
     await conn.execute_query("DELETE FROM work_day_index")
@@ -100,8 +102,9 @@ async def _write(conn: BaseDBAsyncClient, rows: list[IndexRow], scopes: dict[int
             else "INSERT INTO region_calendar_scope (region_id, scope_id) VALUES (?, ?)",
             [[rid, sid] for rid, sid in sorted(scopes.items())],
         )
-    # What a working day is may have changed: the demands' times with it.
-    await refresh_all_demand_times(conn)
+    # What a working day is may have changed: every demand's times with it. A first build
+    # only fills the times transitions left empty while there was no index.
+    await refresh_all_demand_times(conn, only_missing=not all_times)
 
 
 async def _locked(conn: BaseDBAsyncClient) -> None:
@@ -115,7 +118,7 @@ async def rebuild_work_day_index() -> None:
     async with in_transaction() as conn:
         await _locked(conn)
         rows, scopes = await _expected()
-        await _write(conn, rows, scopes)
+        await _write(conn, rows, scopes, all_times=True)
 
 
 async def ensure_work_day_index() -> None:
@@ -128,7 +131,7 @@ async def ensure_work_day_index() -> None:
         if await WorkDayIndex.filter(scope_id=NATIONAL_SCOPE).exists():
             return
         rows, scopes = await _expected()
-        await _write(conn, rows, scopes)
+        await _write(conn, rows, scopes, all_times=False)
 
 
 async def refresh_work_day_index() -> bool:
@@ -143,7 +146,8 @@ async def refresh_work_day_index() -> bool:
     async with in_transaction() as conn:
         await _locked(conn)
         rows, scopes = await _expected()
-        await _write(conn, rows, scopes)
+        # No index before: the times need filling only where transitions left them empty.
+        await _write(conn, rows, scopes, all_times=bool(stored))
     return True
 
 
