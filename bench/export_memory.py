@@ -25,7 +25,8 @@ from openpyxl import load_workbook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PERIOD = {"from": "2026-01-01", "to": "2026-12-31"}
+# The whole history the scale demo writes (18 months before 2026-11-20): every demand.
+PERIOD = {"from": "2025-05-01", "to": "2026-11-30"}
 
 
 def _rss_mb(pid: int) -> float:
