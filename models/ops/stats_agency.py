@@ -104,7 +104,7 @@ def _flag(condition: str) -> str:
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-def _pausedseconds_between(sql: Sql) -> str:
+def _paused_seconds(sql: Sql) -> str:
     """Seconds a request spent paused for 补正, from its timeline: every pause starts with a
     REQUEST_MATERIALS event and ends with the next event leaving MATERIALS_REQUESTED (supply,
     or rejection/cancellation), so the sum of (end - start) is the sum of the ends' offsets
@@ -124,13 +124,13 @@ def _statement(sql: Sql, scope: StatsScope, today: date) -> str:
     flt = scope.filter
     start, end = scope.start_at, scope.end_at
 
-    def submittedin_list() -> str:
+    def submitted_in() -> str:
         return f"r.submitted_at >= {moment(sql, start)} AND r.submitted_at < {moment(sql, end)}"
 
-    def closedin_list() -> str:
+    def closed_in() -> str:
         return f"r.closed_at >= {moment(sql, start)} AND r.closed_at < {moment(sql, end)}"
 
-    def duein_list() -> str:
+    def due_in() -> str:
         return (
             f"r.effective_deadline >= {sql.p(flt.start)} "
             f"AND r.effective_deadline <= {sql.p(flt.end)}"
@@ -138,16 +138,16 @@ def _statement(sql: Sql, scope: StatsScope, today: date) -> str:
 
     wd = "{w}.scope_id = COALESCE(rcs.scope_id, 0) AND {w}.day = "
     columns = f"""r.service_point_id AS sp_id, r.state, r.effective_deadline,
-             {_flag(submittedin_list())} AS in_sub,
-             {_flag(closedin_list())} AS in_closed,
-             {_flag(duein_list())} AS in_due,
+             {_flag(submitted_in())} AS in_sub,
+             {_flag(closed_in())} AS in_closed,
+             {_flag(due_in())} AS in_due,
              {day_of(sql, "r.completed_at")} AS completed_on,
              r.rating, r.rectification_state, r.rectification_deadline,
              {day_of(sql, "r.rectified_at")} AS rectified_on,
              wc.idx - wa.idx - r.paused_days AS hand_wd,
              CASE WHEN r.completed_at IS NOT NULL AND r.accepted_at IS NOT NULL THEN
                {seconds_between(sql, "r.completed_at", "r.accepted_at")}
-               - COALESCE({_pausedseconds_between(sql)}, 0) END AS hand_s"""
+               - COALESCE({_paused_seconds(sql)}, 0) END AS hand_s"""
     joins = f"""FROM agency_request r
       JOIN service_point sp ON sp.id = r.service_point_id
       {"JOIN procedure pr ON pr.id = r.procedure_id" if flt.department_id is not None else ""}
@@ -159,7 +159,7 @@ def _statement(sql: Sql, scope: StatsScope, today: date) -> str:
         where.append(f"sp.id = {sql.p(flt.service_point_id)}")
     if flt.department_id is not None:
         where.append(f"pr.department_id = {sql.p(flt.department_id)}")
-    where.append(f"(({submittedin_list()}) OR ({closedin_list()}) OR ({duein_list()}))")
+    where.append(f"(({submitted_in()}) OR ({closed_in()}) OR ({due_in()}))")
     cohort = (
         f"WITH c AS (\n      SELECT {columns}\n      {joins}\n      WHERE {' AND '.join(where)})"
     )

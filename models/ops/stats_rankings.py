@@ -20,6 +20,7 @@ from models.ops.stats_demands import (
     grouped_demand_stats,
     policy_of_scope,
 )
+from models.ops.stats_regions import Roots, region_groups, region_roots
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
 from models.org import Department, Region
 
@@ -84,41 +85,11 @@ async def departments_ranked(scope: StatsScope) -> list[RankedGroup]:
     return rank("Department", names, groups, policy.ranking_weights)
 
 
-async def _region_roots(scope: StatsScope) -> list[tuple[int, str]]:
-    """The regions the scope starts from: the filter's region, the asker's outermost regions,
-    or for a global asker the regions at the top of the tree."""
-    if scope.region_paths is not None:
-        rows = await Region.filter(path__in=list(scope.region_paths)).values_list("id", "path")
-    else:
-        rows = await Region.filter(parent_id=None).values_list("id", "path")
-    return sorted((int(i), str(p)) for i, p in rows)
-
-
-def _region_grouping(scope: StatsScope, roots: list[tuple[int, str]]) -> Grouping:
-    """One root: a demand counts for the child region of the root its region lies in, or for
-    the root itself when the demand is at the root's own level (县本级). Several roots: for
-    the root its region lies in. Computed over the region table, then joined to the demands."""
+def _region_grouping(scope: StatsScope, roots: Roots) -> Grouping:
+    """A demand counts for the region group (models.ops.stats_regions) its region lies in."""
 
     def join(sql: Sql) -> str:
-        if len(roots) == 1:
-            root_id, path = roots[0]
-            n = len(path)
-            if sql.postgres:
-                child = f"NULLIF(split_part(substr(r.path, {n + 1}), '/', 1), '')::int"
-            else:
-                rest = f"substr(r.path, {n + 1})"
-                child = f"CAST(NULLIF(substr({rest}, 1, instr({rest}, '/') - 1), '') AS INTEGER)"
-            gid = f"COALESCE({child}, {root_id})"
-        else:
-            cases = " ".join(f"WHEN r.path LIKE {sql.p(p + '%')} THEN {i}" for i, p in roots)
-            gid = f"CASE {cases} END"
-        # The scope's regions by id, as the demands' filter: the planner then expects the
-        # right number of regions and joins with one scan of the demands, not one per region.
-        where = sql.region_clause(scope, "r.id")
-        return (
-            f"JOIN (SELECT r.id AS rid, {gid} AS gid FROM region r WHERE {where}) rg "  # noqa: S608
-            "ON rg.rid = d.region_id"
-        )
+        return f"JOIN {region_groups(sql, scope, roots)} rg ON rg.rid = d.region_id"
 
     return Grouping(key="rg.gid", deadline_key="rg.gid", join=join)
 
@@ -128,7 +99,7 @@ async def region_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGr
     the scope's own region stands for the demands made at its own level."""
     scope = await stats_scope(actor, flt)
     policy = await policy_of_scope(scope)
-    roots = await _region_roots(scope)
+    roots = await region_roots(scope)
     if not roots:
         return []
     groups = await grouped_demand_stats(scope, policy, _region_grouping(scope, roots))

@@ -21,7 +21,7 @@ Definitions (the GraphQL descriptions in schema.types.stats_visits say the same)
   completed visits of the enterprise in the period the leader took part in, whatever the
   check-in. Coverage and actual visits take any visit in the period, also on days before an
   assignment starting mid-period began (the cadres' visitCoverage does the same).
-- By region: grouped like regionRanking (see _roots); an enterprise counts for the group its
+- By region: grouped like regionRanking (models.ops.stats_regions); an enterprise counts for the group its
   region lies in, visited as in the total, so the groups add up to the total.
 - Scope: assignments and coverage by the enterprise's region (its current one); the visit
   figures (trusted location, photo, demands per visit) by the visit's region (its enterprise's
@@ -39,6 +39,7 @@ from typing import Any
 from models.access import Actor
 from models.ops.stats_demand_sql import count_if, day_of, moment
 from models.ops.stats_demands import Rate, policy_of_scope
+from models.ops.stats_regions import Roots, region_groups, region_roots
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
 from models.rules.demand_states import DemandState
 from models.rules.geo import LocationTrust
@@ -97,19 +98,7 @@ def _period_index(sql: Sql, day: str, months: int) -> str:
     return f"(({year} * 12 + {month} - 1) / {int(months)})"
 
 
-def _roots(sql: Sql, scope: StatsScope) -> str:
-    """The regions the scope starts from: the filter's region, else the asker's outermost
-    regions, else (system-wide) the top-level regions. Grouped like regionRanking: one root,
-    into its direct children (each with its subtree) and the root itself for enterprises at
-    its own level (县本级); several roots, into the roots."""
-    if scope.filter.region_id is not None:
-        return f"id = {sql.p(scope.filter.region_id)}"
-    if scope.region_paths is not None:
-        return f"path IN ({', '.join(sql.p(p) for p in scope.region_paths)})"
-    return "parent_id IS NULL"
-
-
-def _coverage_statement(sql: Sql, scope: StatsScope, months: int) -> str:
+def _coverage_statement(sql: Sql, scope: StatsScope, months: int, roots: Roots) -> str:
     """Rows of (kind, id, name, assigned, visited, expected, visits, kept): one 'T' row for the
     whole scope (coverage over distinct enterprises, cadence summed over the leaders), one 'L'
     row per assigned leader, one 'R' row per region group."""
@@ -157,14 +146,9 @@ def _coverage_statement(sql: Sql, scope: StatsScope, months: int) -> str:
     er AS (
       SELECT region_id, COUNT(*) AS assigned, SUM(hit) AS visited FROM ent GROUP BY region_id
     ),
-    ro AS (SELECT id, path FROM region WHERE {_roots(sql, scope)}),
     rg AS (
-      SELECT er.assigned, er.visited, COALESCE(
-        CASE WHEN (SELECT COUNT(*) FROM ro) = 1 THEN
-          (SELECT MIN(c.id) FROM region c JOIN ro ON c.parent_id = ro.id
-           WHERE r.path LIKE (c.path || '%')) END,
-        (SELECT MIN(ro.id) FROM ro WHERE r.path LIKE (ro.path || '%'))) AS gid
-      FROM er JOIN region r ON r.id = er.region_id
+      SELECT er.assigned, er.visited, m.gid
+      FROM er JOIN {region_groups(sql, scope, roots)} m ON m.rid = er.region_id
     )
     SELECT 'T' AS kind, 0 AS id, '' AS name, COUNT(*) AS assigned,
            COALESCE(SUM(hit), 0) AS visited,
@@ -218,8 +202,9 @@ async def visit_stats(actor: Actor | None, flt: StatsFilter) -> VisitStats:
     policy = await policy_of_scope(scope)
     cadence = PeriodKind(policy.visit_cadence)
 
+    roots = await region_roots(scope)
     sql = Sql()
-    rows = await sql.fetch(_coverage_statement(sql, scope, period_months(cadence)))
+    rows = await sql.fetch(_coverage_statement(sql, scope, period_months(cadence), roots))
     sql = Sql()
     v = (await sql.fetch(_visit_statement(sql, scope)))[0]
 
