@@ -124,6 +124,17 @@ class Demand(Model):
             ("region_id", "submitted_at"),
             ("department_id", "submitted_at"),
             ("region_id", "effective_deadline"),
+            # The handling-time percentiles read only these: an index-only scan of them is
+            # about a third of a scan of the whole rows (PostgreSQL, a year of 1M demands).
+            (
+                "submitted_at",
+                "region_id",
+                "department_id",
+                "category_id",
+                "source",
+                "handling_working_days",
+                "handling_seconds",
+            ),
         )
 
 

@@ -7,6 +7,7 @@ period."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from models.errors import DomainError
 from models.ops.stats_demand_sql import Grouping, day_of
 from models.ops.stats_demands import DemandStats, grouped_demand_stats, policy_of_scope
 from models.ops.stats_scope import Sql, StatsFilter, stats_scope
+from models.rules.clock import day_start
 
 
 class TrendInterval(StrEnum):
@@ -62,6 +64,25 @@ def _bucket_sql(sql: Sql, day: str, interval: TrendInterval) -> str:
     return f"date({day}, {modifier})"
 
 
+def _numbered_buckets(starts: list[date]) -> tuple[Grouping, Callable[[Any], date | None]]:
+    """PostgreSQL: a demand's bucket by a binary search of the buckets' first moments
+    (width_bucket), not by converting each row's moment to a Shanghai date and truncating it,
+    which took about half the time of a year's weekly trend. The bounds are dates we
+    computed, written as literals."""
+
+    def bounds(values: list[str], cast: str) -> str:
+        return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + f"]::{cast}[]"
+
+    moments = bounds([day_start(b).isoformat() for b in starts], "timestamptz")
+    days = bounds([b.isoformat() for b in starts], "date")
+    grouping = Grouping(
+        key=f"width_bucket(d.submitted_at, {moments})",
+        deadline_key=f"width_bucket(d.effective_deadline, {days})",
+    )
+    # 0 would be before the first bucket: the period's filter leaves no such row.
+    return grouping, lambda i: starts[int(i) - 1] if i else None
+
+
 def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -77,11 +98,15 @@ async def demand_trend(
         raise DomainError("TOO_MANY_BUCKETS", "interval", max=MAX_BUCKETS)
     policy = await policy_of_scope(scope)
     probe = Sql()  # only to know the dialect; each statement has its own parameters
-    grouping = Grouping(
-        key=_bucket_sql(probe, day_of(probe, "d.submitted_at"), interval),
-        deadline_key=_bucket_sql(probe, "d.effective_deadline", interval),
-    )
-    figures = await grouped_demand_stats(scope, policy, grouping, keys=starts, key_of=_as_date)
+    if probe.postgres:
+        grouping, key_of = _numbered_buckets(starts)
+    else:
+        grouping = Grouping(
+            key=_bucket_sql(probe, day_of(probe, "d.submitted_at"), interval),
+            deadline_key=_bucket_sql(probe, "d.effective_deadline", interval),
+        )
+        key_of = _as_date
+    figures = await grouped_demand_stats(scope, policy, grouping, keys=starts, key_of=key_of)
     out: list[DemandStats] = []
     for b in starts:
         last = min(next_bucket(b, interval) - timedelta(days=1), flt.end)
