@@ -135,6 +135,16 @@ class Demand(Model):
                 "handling_working_days",
                 "handling_seconds",
             ),
+            # The same for the on-time cohort, by effective deadline.
+            (
+                "effective_deadline",
+                "region_id",
+                "department_id",
+                "category_id",
+                "source",
+                "state",
+                "replied_at",
+            ),
         )
 
 
