@@ -52,14 +52,13 @@ class Grouping:
 WHOLE = Grouping(key="0", deadline_key="0")
 
 
-def in_list(states: tuple[str, ...] | frozenset[Any]) -> str:
-    # Our own enum values, never user input: safe to write into the statement.
-    return "(" + ", ".join(f"'{s}'" for s in sorted(states)) + ")"
-
-
 def quoted(value: str) -> str:
-    # Our own enum values, never user input.
+    # Our own enum values, never user input: safe to write into the statement.
     return f"'{value}'"
+
+
+def in_list(states: tuple[str, ...] | frozenset[Any]) -> str:
+    return "(" + ", ".join(quoted(s) for s in sorted(states)) + ")"
 
 
 def day_of(sql: Sql, column: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from models.access import Actor
 from models.errors import DomainError
-from models.ops.stats_demand_sql import Grouping, day_of
+from models.ops.stats_demand_sql import Grouping, day_of, quoted
 from models.ops.stats_demands import DemandStats, grouped_demand_stats, policy_of_scope
 from models.ops.stats_scope import Sql, StatsFilter, stats_scope
 from models.rules.clock import day_start
@@ -52,26 +52,32 @@ def buckets(start: date, end: date, interval: TrendInterval) -> list[date]:
     return out
 
 
-def _bucket_sql(sql: Sql, day: str, interval: TrendInterval) -> str:
-    """The bucket's first day of an SQL date expression."""
-    if interval is TrendInterval.DAY:
-        return day
-    if sql.postgres:
-        unit = "week" if interval is TrendInterval.WEEK else "month"
-        return f"CAST(date_trunc('{unit}', {day}) AS date)"
-    # 'weekday 0' moves on to the next Sunday (or stays on one); six days back is its Monday.
-    modifier = "'weekday 0', '-6 days'" if interval is TrendInterval.WEEK else "'start of month'"
-    return f"date({day}, {modifier})"
+def _dated_buckets(sql: Sql, interval: TrendInterval) -> tuple[Grouping, Callable[[Any], Any]]:
+    """SQLite: a demand's bucket is the first day of the bucket holding its Shanghai date."""
+
+    def first_day(day: str) -> str:
+        if interval is TrendInterval.DAY:
+            return day
+        # 'weekday 0' moves on to the next Sunday (or stays on one); six days back is Monday.
+        weekly = interval is TrendInterval.WEEK
+        modifier = "'weekday 0', '-6 days'" if weekly else "'start of month'"
+        return f"date({day}, {modifier})"
+
+    grouping = Grouping(
+        key=first_day(day_of(sql, "d.submitted_at")),
+        deadline_key=first_day("d.effective_deadline"),
+    )
+    return grouping, _as_date
 
 
-def _numbered_buckets(starts: list[date]) -> tuple[Grouping, Callable[[Any], date | None]]:
+def _numbered_buckets(starts: list[date]) -> tuple[Grouping, Callable[[Any], Any]]:
     """PostgreSQL: a demand's bucket by a binary search of the buckets' first moments
     (width_bucket), not by converting each row's moment to a Shanghai date and truncating it,
     which took about half the time of a year's weekly trend. The bounds are dates we
     computed, written as literals."""
 
     def bounds(values: list[str], cast: str) -> str:
-        return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + f"]::{cast}[]"
+        return "ARRAY[" + ", ".join(quoted(v) for v in values) + f"]::{cast}[]"
 
     moments = bounds([day_start(b).isoformat() for b in starts], "timestamptz")
     days = bounds([b.isoformat() for b in starts], "date")
@@ -84,9 +90,8 @@ def _numbered_buckets(starts: list[date]) -> tuple[Grouping, Callable[[Any], dat
 
 
 def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    # SQLite's date() gives text.
+    return None if value is None else date.fromisoformat(str(value)[:10])
 
 
 async def demand_trend(
@@ -98,14 +103,9 @@ async def demand_trend(
         raise DomainError("TOO_MANY_BUCKETS", "interval", max=MAX_BUCKETS)
     policy = await policy_of_scope(scope)
     probe = Sql()  # only to know the dialect; each statement has its own parameters
-    if probe.postgres:
-        grouping, key_of = _numbered_buckets(starts)
-    else:
-        grouping = Grouping(
-            key=_bucket_sql(probe, day_of(probe, "d.submitted_at"), interval),
-            deadline_key=_bucket_sql(probe, "d.effective_deadline", interval),
-        )
-        key_of = _as_date
+    grouping, key_of = (
+        _numbered_buckets(starts) if probe.postgres else _dated_buckets(probe, interval)
+    )
     figures = await grouped_demand_stats(scope, policy, grouping, keys=starts, key_of=key_of)
     out: list[DemandStats] = []
     for b in starts:
