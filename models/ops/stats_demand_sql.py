@@ -46,7 +46,27 @@ class Grouping:
     key: str
     deadline_key: str
     join: Callable[[Sql], str] | None = None
+    fine: Fine | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class Fine:
+    """PostgreSQL: a finer key the two-level statements count by first, one the planner can
+    estimate (a column, or an expression with statistics from migration 0011), mapped to the
+    group afterwards over the few counted rows (`coarse`, an expression over the fine group
+    `k.g` and the aliases `join` adds). Grouping the demands by a computed bucket directly made
+    the planner expect one group per demand and sort them all instead of hashing."""
+
+    key: str
+    coarse: str
+    deadline_key: str
+    deadline_coarse: str
+    join: Callable[[Sql], str] | None = None
+
+
+# The Shanghai day a demand was submitted, as a moment (China keeps +08:00 all year); the
+# statistics of migration 0011 are on exactly this expression.
+SUBMITTED_DAY = "date_bin('1 day'::interval, d.submitted_at, '2000-01-01 00:00:00+08'::timestamptz)"
 
 # One group for the whole scope.
 WHOLE = Grouping(key="0", deadline_key="0")
@@ -127,16 +147,30 @@ def _sqlite_percentiles(column: str) -> str:
         FROM c WHERE {column} IS NOT NULL) GROUP BY g)"""  # noqa: S608
 
 
-def _cohort(sql: Sql, scope: StatsScope, grouping: Grouping) -> str:
-    """`WITH c AS (…)`: the demands of the scope submitted in the period, one row each."""
+def _fine(sql: Sql, grouping: Grouping) -> Fine | None:
+    return grouping.fine if sql.postgres else None
+
+
+def _coarse(sql: Sql, fine: Fine | None, deadline: bool = False) -> tuple[str, str]:
+    """The outer level's group expression and joins: the fine group mapped, or `g` as is."""
+    if fine is None:
+        return "g", ""
+    join = fine.join(sql) if fine.join else ""
+    return (fine.deadline_coarse if deadline else fine.coarse), join
+
+
+def _cohort(sql: Sql, scope: StatsScope, grouping: Grouping, fine: Fine | None = None) -> str:
+    """`WITH c AS (…)`: the demands of the scope submitted in the period, one row each, `g`
+    being the group (or the fine group when `fine` is given)."""
     # On SQLite each `?` takes the next parameter: placeholders are made in the text's order.
-    join = grouping.join(sql) if grouping.join else ""
+    join = grouping.join(sql) if grouping.join and fine is None else ""
+    key = fine.key if fine is not None else grouping.key
     where = (
         f"d.submitted_at >= {moment(sql, scope.start_at)} "
         f"AND d.submitted_at < {moment(sql, scope.end_at)} AND {filters(sql, scope, 'd')}"
     )
     return f"""WITH c AS (
-      SELECT {grouping.key} AS g, d.state, d.effective_deadline, d.warning_date,
+      SELECT {key} AS g, d.state, d.effective_deadline, d.warning_date,
              d.dispatched_at, d.replied_at,
              d.rated_at, d.rating, d.contact_attempts, d.rectification_state,
              d.rectification_deadline, {day_of(sql, "d.rectified_at")} AS rectified_on,
@@ -176,7 +210,8 @@ def cohort_statement(
     (a few hundred combinations) with only the conditions those do not decide; the figures
     that depend on them alone are then sums over the combinations. That halved the work per
     demand on PostgreSQL against one COUNT FILTER per figure and row."""
-    cohort = _cohort(sql, scope, grouping)
+    fine = _fine(sql, grouping)
+    cohort = _cohort(sql, scope, grouping, fine)
     # Placeholders in the text's order (SQLite): the inner level's come first.
     per_row = [
         "g, state, rating, escalation_level",
@@ -221,8 +256,9 @@ def cohort_statement(
     def mean(sum_column: str, count_column: str, unit: str = "1.0") -> str:
         return f"SUM({sum_column}) / {unit} / NULLIF(SUM({count_column}), 0)"
 
+    group, coarse_join = _coarse(sql, fine)
     figures = [
-        "g",
+        f"{group} AS g",
         f"{total('n')} AS submitted",
         *(f"{total('n', f'state = {quoted(s)}')} AS st_{s.lower()}" for s in COUNTED_STATES),
         f"{total('n', f'state IN {in_list(OPEN_STATES)}')} AS open_now",
@@ -257,7 +293,10 @@ def cohort_statement(
     # Identifiers and constants are ours; every value goes through a placeholder.
     outer, inner = ",\n  ".join(figures), ",\n  ".join(per_row)
     kinds = "g, state, rating, escalation_level"
-    grouped = f"SELECT {outer}\nFROM (SELECT {inner}\nFROM c GROUP BY {kinds}) k GROUP BY g"
+    grouped = (
+        f"SELECT {outer}\nFROM (SELECT {inner}\nFROM c GROUP BY {kinds}) k {coarse_join}"
+        "\nGROUP BY 1"
+    )
     if sql.postgres:
         return f"{cohort}\n{grouped}"
     picks = ", ".join(f"pct_{col}.{name}" for name, col, _ in PERCENTILES)
@@ -278,6 +317,7 @@ def on_time_statement(sql: Sql, scope: StatsScope, today: date, grouping: Groupi
     deadline moves); otherwise judged by the Shanghai day of the latest reply. A reply sent
     back or reopened by a bad rating is with the department again and no longer counts."""
     flt = scope.filter
+    fine = _fine(sql, grouping)
     # Counted per group and state first (as cohort_statement does), then summed by state.
     settled = f"state NOT IN {in_list((*CLOCK_STATES, S.SUSPENDED))}"
     clock = in_list(CLOCK_STATES)
@@ -286,16 +326,22 @@ def on_time_statement(sql: Sql, scope: StatsScope, today: date, grouping: Groupi
     )
     # Placeholders in the text's order (SQLite): today, then the join's, then the WHERE's.
     past_deadline = count_if(f"d.effective_deadline < {sql.p(today)}")
+    group, coarse_join = _coarse(sql, fine, deadline=True)
     select = (
-        f"SELECT g, SUM(replied_in_time) FILTER (WHERE {settled}) AS on_time, "  # noqa: S608
+        f"SELECT {group} AS g, "  # noqa: S608
+        f"SUM(replied_in_time) FILTER (WHERE {settled}) AS on_time, "
         f"COALESCE(SUM(replied) FILTER (WHERE {settled}), 0) "
         f"+ COALESCE(SUM(past_deadline) FILTER (WHERE state IN {clock}), 0) AS due FROM (\n"
-        f"SELECT {grouping.deadline_key} AS g, d.state, {replied_in_time} AS replied_in_time, "
+        f"SELECT {fine.deadline_key if fine else grouping.deadline_key} AS g, d.state, "
+        f"{replied_in_time} AS replied_in_time, "
         f"{count_if('d.replied_at IS NOT NULL')} AS replied, {past_deadline} AS past_deadline"
     )
-    join = grouping.join(sql) if grouping.join else ""
+    join = grouping.join(sql) if grouping.join and fine is None else ""
     where = (
         f"d.effective_deadline >= {sql.p(flt.start)} AND d.effective_deadline <= {sql.p(flt.end)}"
         f" AND {filters(sql, scope, 'd')}"
     )
-    return f"{select} FROM demand d {join} WHERE {where} GROUP BY g, d.state) per_state GROUP BY g"
+    return (
+        f"{select} FROM demand d {join} WHERE {where} GROUP BY 1, d.state) k {coarse_join}"
+        " GROUP BY 1"
+    )

@@ -9,11 +9,12 @@ Groups are ordered by score, best first (equal scores share a rank: 1, 1, 3), th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from models.access import Actor
-from models.ops.stats_demand_sql import Grouping
+from models.ops.stats_demand_sql import Fine, Grouping
 from models.ops.stats_demands import (
     DemandStats,
     Rate,
@@ -88,10 +89,12 @@ async def departments_ranked(scope: StatsScope) -> list[RankedGroup]:
 def _region_grouping(scope: StatsScope, roots: Roots) -> Grouping:
     """A demand counts for the region group (models.ops.stats_regions) its region lies in."""
 
-    def join(sql: Sql) -> str:
-        return f"JOIN {region_groups(sql, scope, roots)} rg ON rg.rid = d.region_id"
+    def join_on(column: str) -> Callable[[Sql], str]:
+        return lambda sql: f"JOIN {region_groups(sql, scope, roots)} rg ON rg.rid = {column}"
 
-    return Grouping(key="rg.gid", deadline_key="rg.gid", join=join)
+    # Counted per region first, then per group over those counts: no join per demand.
+    fine = Fine("d.region_id", "rg.gid", "d.region_id", "rg.gid", join=join_on("k.g"))
+    return Grouping(key="rg.gid", deadline_key="rg.gid", join=join_on("d.region_id"), fine=fine)
 
 
 async def region_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGroup]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from models.access import Actor
 from models.errors import DomainError
-from models.ops.stats_demand_sql import Grouping, day_of, quoted
+from models.ops.stats_demand_sql import SUBMITTED_DAY, Fine, Grouping, day_of, quoted
 from models.ops.stats_demands import DemandStats, grouped_demand_stats, policy_of_scope
 from models.ops.stats_scope import Sql, StatsFilter, stats_scope
 from models.rules.clock import day_start
@@ -84,6 +84,13 @@ def _numbered_buckets(starts: list[date]) -> tuple[Grouping, Callable[[Any], Any
     grouping = Grouping(
         key=f"width_bucket(d.submitted_at, {moments})",
         deadline_key=f"width_bucket(d.effective_deadline, {days})",
+        # Counted per day first: a day has statistics, a bucket expression has none.
+        fine=Fine(
+            key=SUBMITTED_DAY,
+            coarse=f"width_bucket(k.g, {moments})",
+            deadline_key="d.effective_deadline",
+            deadline_coarse=f"width_bucket(k.g, {days})",
+        ),
     )
     # 0 would be before the first bucket: the period's filter leaves no such row.
     return grouping, lambda i: starts[int(i) - 1] if i else None
