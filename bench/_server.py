@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +53,21 @@ def bench_env(work: Path, database_url: str | None = None) -> dict[str, str]:
 
 
 def load_demo(
-    env: dict[str, str], *, enterprises: int | None = None, demands: int | None = None
+    env: dict[str, str],
+    *,
+    enterprises: int | None = None,
+    demands: int | None = None,
+    users: int | None = None,
 ) -> None:
-    """`enterprise-desk demo [--enterprises N] [--demands M]` into env's database; its output is
-    kept back and shown only when it fails."""
+    """`enterprise-desk demo [--enterprises N] [--demands M] [--users U]` into env's database;
+    its output is kept back and shown only when it fails."""
     cmd = [str(BIN), "demo"]
     if enterprises is not None:
         cmd += ["--enterprises", str(enterprises)]
     if demands is not None:
         cmd += ["--demands", str(demands)]
+    if users is not None:
+        cmd += ["--users", str(users)]
     done = subprocess.run(cmd, env=env, cwd=env["DATA_DIR"], capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
@@ -98,15 +104,17 @@ class Server:
 
 
 @contextmanager
-def serve(env: dict[str, str], *, ready_within: float = 120) -> Iterator[Server]:
-    """Starts `enterprise-desk serve` (migrating first) with `env` on a free port, its output
-    going to DATA_DIR/server.log, waits until /readyz answers 200, and stops it when the block
-    ends."""
+def serve(
+    env: dict[str, str], *, ready_within: float = 120, args: Sequence[str] = ()
+) -> Iterator[Server]:
+    """Starts `enterprise-desk serve [args]` (migrating first) with `env` on a free port, its
+    output going to DATA_DIR/server.log, waits until /readyz answers 200, and stops it when the
+    block ends."""
     port = free_port()
     log = Path(env["DATA_DIR"]) / "server.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(BIN), "serve", "--port", str(port)],
+            [str(BIN), "serve", "--port", str(port), *args],
             env=env,
             cwd=env["DATA_DIR"],
             stdout=out,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MODEL_MODULES = [
     "models.org",
@@ -26,9 +27,48 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+# Query parameters of DATABASE_URL that size tortoise's asyncpg pool: a plain asyncpg or libpq
+# connection would send them to the server as settings, which it refuses.
+POOL_PARAMS = frozenset(
+    {
+        "minsize",
+        "maxsize",
+        "max_queries",
+        "max_inactive_connection_lifetime",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+        "timeout",
+    }
+)
+
+
+def libpq_dsn(db_url: str) -> str:
+    """A PostgreSQL URL as asyncpg.connect (and libpq) take it: `postgresql://`, without the
+    pool's parameters."""
+    parts = urlsplit(normalize_db_url(db_url).replace("postgres://", "postgresql://", 1))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in POOL_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def counted_connection(db_url: str) -> dict[str, Any]:
+    """Tortoise's connection settings for the URL, with the statements counted
+    (models.sql_count): asyncpg connections of a counting class, SQLite a traced client."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    from models.sql_count import CountingConnection
+
+    info: dict[str, Any] = expand_db_url(normalize_db_url(db_url))
+    if info["engine"] == "tortoise.backends.asyncpg":
+        info["credentials"]["connection_class"] = CountingConnection
+    elif info["engine"] == "tortoise.backends.sqlite":
+        info["engine"] = "models.sqlite_counted"
+    return info
+
+
 def tortoise_config(db_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": normalize_db_url(db_url)},
+        "connections": {"default": counted_connection(db_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -59,7 +99,7 @@ async def migrate_database(db_url: str) -> None:
     if url.startswith("postgres"):
         import asyncpg
 
-        lock = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        lock = await asyncpg.connect(libpq_dsn(url))
         await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
     try:
         await migrate(config=tortoise_config(url))

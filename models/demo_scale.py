@@ -10,6 +10,11 @@ PostgreSQL, executemany on SQLite, in chunks, with ids reserved after the tables
 maximum, in one transaction. Generated from a fixed seed against a fixed reference moment, so
 a run is reproducible.
 
+With `users` (`--users N`), N accounts in all instead (models.demo_scale_people): cadres with
+their assigned enterprises and visits, handlers who handle the demands of their departments,
+dispatchers, supervisors, agents, and app accounts for an even spread of the enterprises; and
+the inbox rows of the last month's transitions.
+
 Not idempotent: a second run refuses (SCALE_DATA_PRESENT) once the first synthetic enterprise
 exists, and leaves the database as it was."""
 
@@ -39,6 +44,17 @@ from models.demo import (
     load_demo,
 )
 from models.demo_demands import CATEGORY_DEPARTMENT, HANDLERS
+from models.demo_scale_people import (
+    INBOX_COLUMNS,
+    NOTICE_COLUMNS,
+    PEOPLE_TABLES,
+    Org,
+    Placed,
+    UserPlan,
+    inbox_rows,
+    notices_since,
+    write_people,
+)
 from models.demo_scale_story import (
     DEMAND_COLUMNS,
     END,
@@ -55,6 +71,7 @@ from models.policy import DemandCategory
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.workdays import national_calendar
+from models.service_points import ServicePoint
 
 SEED = 20261120
 CHUNK = 20_000  # demands per generated and written batch
@@ -93,16 +110,24 @@ class ScaleSummary:
     requests: int
     seconds: float
     states: dict[str, int]
+    # With `users`: staff accounts per role, visits and inbox rows written.
+    staff: dict[str, int] = dataclasses.field(default_factory=dict)
+    visits: int = 0
+    notifications: int = 0
 
     def __str__(self) -> str:
         rate = (self.demands + self.events + self.requests) / max(self.seconds, 1e-9)
         spread = ", ".join(f"{k} {v}" for k, v in sorted(self.states.items()))
-        return (
+        text = (
             f"synthetic data: {self.enterprises} enterprises ({self.users} app accounts, "
             f"{self.contacts} contacts), {self.demands} demands, {self.events} timeline events, "
             f"{self.requests} requests in {self.seconds:.1f} s ({rate:,.0f} rows/s)\n"
             f"states: {spread}"
         )
+        if self.staff:
+            roles = ", ".join(f"{v} {k}" for k, v in self.staff.items())
+            text += f"\nstaff: {roles}; {self.visits} visits, {self.notifications} inbox rows"
+        return text
 
 
 def synthetic_credit_codes() -> Iterator[str]:
@@ -240,6 +265,19 @@ class _PostgresSink(_Sink):
 # --------------------------------------------------------------------------- the load
 
 
+async def _org(refs: Refs, county_id: int) -> Org:
+    """The departments that receive demands with the demo handler of each, and the points."""
+    departments: list[int] = []
+    demo_handlers: dict[int, int] = {}
+    for choices in refs.departments.values():
+        for dept, handler, _ in choices:
+            if dept not in demo_handlers:
+                departments.append(dept)
+                demo_handlers[dept] = handler
+    points = await ServicePoint.all().order_by("id").values_list("id", "region_id")
+    return Org(county_id, departments, demo_handlers, [(int(p), int(r)) for p, r in points])
+
+
 async def _refs() -> Refs:
     county = await Region.get(code=COUNTY_CODE)
     depts = dict(await Department.filter(region_id=county.id).values_list("name", "id"))
@@ -282,10 +320,12 @@ async def load_scale_demo(
     seed: int = SEED,
     chunk: int = CHUNK,
     progress: Callable[[str], None] | None = None,
+    users: int | None = None,
 ) -> ScaleSummary:
-    """Load the demo county, then `enterprises` synthetic enterprises and `demands` demands."""
-    if enterprises < 1 or demands < 0:
-        raise ValueError("need at least one enterprise and no negative number of demands")
+    """Load the demo county, then `enterprises` synthetic enterprises and `demands` demands;
+    with `users`, that many accounts of every role instead of one per enterprise."""
+    if enterprises < 1 or demands < 0 or (users is not None and users < 1):
+        raise ValueError("need at least one enterprise and user and no negative demands")
     say = progress or (lambda _: None)
     await load_demo(demands=False)
     await ensure_default_categories()
@@ -301,6 +341,7 @@ async def load_scale_demo(
         ).values_list("name", "id")
     }
     refs = await _refs()  # read before the load's locks (dropping keys locks what they name)
+    org = await _org(refs, regions[COUNTY_NAME]) if users is not None else None
     started = time.perf_counter()
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
@@ -323,16 +364,29 @@ async def load_scale_demo(
                     raise ScaleDataPresent(first_code)
                 pg = _PostgresSink(raw)
                 restore = await pg.drop_checks()
-                summary = await _load(pg, refs, regions, enterprises, demands, seed, chunk, say)
+                summary = await _load(
+                    pg, refs, regions, enterprises, demands, seed, chunk, say, users, org
+                )
                 say("rebuilding indexes and checking foreign keys")
                 for statement in restore:
                     await raw.execute(statement)
                 await pg.set_sequences(
-                    ("enterprise", "app_user", "enterprise_contact", "role_grant", *_BULK_TABLES)
+                    (
+                        "enterprise",
+                        "app_user",
+                        "enterprise_contact",
+                        "role_grant",
+                        *_BULK_TABLES,
+                        *PEOPLE_TABLES,
+                    )
                 )
             # VACUUM too: it marks the new pages all-visible, as autovacuum would later, so
             # the statistics' index-only scans need not visit the table at once.
-            await raw.execute("VACUUM ANALYZE enterprise, demand, demand_event, demand_request")
+            await raw.execute(
+                "VACUUM ANALYZE enterprise, demand, demand_event, demand_request, app_user, "
+                "role_grant, enterprise_contact, leader_assignment, visit, visit_participant, "
+                "notification_event, notification"
+            )
         finally:
             await raw.close()
     else:
@@ -342,10 +396,19 @@ async def load_scale_demo(
         try:
             async with in_transaction() as tx:
                 summary = await _load(
-                    _SqliteSink(tx), refs, regions, enterprises, demands, seed, chunk, say
+                    _SqliteSink(tx),
+                    refs,
+                    regions,
+                    enterprises,
+                    demands,
+                    seed,
+                    chunk,
+                    say,
+                    users,
+                    org,
                 )
                 for table in ("enterprise", "app_user", "role_grant", "enterprise_contact",
-                              *_BULK_TABLES):  # fmt: skip
+                              *_BULK_TABLES, *PEOPLE_TABLES):  # fmt: skip
                     _, broken = await tx.execute_query(f'PRAGMA foreign_key_check("{table}")')
                     if broken:
                         raise RuntimeError(f"broken reference in {table}: {tuple(broken[0])}")
@@ -364,23 +427,27 @@ async def _load(
     seed: int,
     chunk: int,
     say: Callable[[str], None],
+    user_count: int | None = None,
+    org: Org | None = None,
 ) -> ScaleSummary:
     now = datetime.now(UTC)
     made_at = END - timedelta(days=HISTORY_DAYS + 30)  # registered before their first demand
     ids = {t: await sink.max_id(t) for t in ("enterprise", "app_user", "enterprise_contact",
-                                            "role_grant", *_BULK_TABLES)}  # fmt: skip
+                                            "role_grant", *_BULK_TABLES, *PEOPLE_TABLES)}  # fmt: skip
+    plan = UserPlan.of(user_count, count) if user_count is not None else None
+    placed: list[Placed] = []
     gen = _ScaleGenerator(seed)
     places: list[_RegionSpec] = [r for r in REGIONS if r.quota > 0]
     weights = [r.quota for r in places]
     password_hash = hash_password(DEMO_PASSWORD)  # slow by design: once
-    pool: list[tuple[int, int, int]] = []
+    pool: list[tuple[int, int, int | None]] = []
     users = contacts = 0
     for start in range(0, count, chunk):
         e_rows: list[tuple[Any, ...]] = []
         u_rows: list[tuple[Any, ...]] = []
         c_rows: list[tuple[Any, ...]] = []
         g_rows: list[tuple[Any, ...]] = []
-        for _ in range(min(chunk, count - start)):
+        for index in range(start, min(start + chunk, count)):
             place = gen.rng.choices(places, weights=weights)[0]
             e = gen.enterprise(place)
             ids["enterprise"] += 1
@@ -395,13 +462,18 @@ async def _load(
                     e.real_estate_development, 1, made_at, made_at,
                 )
             )  # fmt: skip
-            ids["app_user"] += 1
-            uid = ids["app_user"]
-            first = e.contacts[0]
-            u_rows.append((uid, f"qy{eid}", first.name, first.mobile, password_hash, True, True,
-                           0, now, now))  # fmt: skip
-            ids["role_grant"] += 1
-            g_rows.append((ids["role_grant"], uid, Role.ENTERPRISE.value, False, None, None, now))
+            uid: int | None = None
+            if plan is None or plan.has_account(index, count):
+                ids["app_user"] += 1
+                uid = ids["app_user"]
+                first = e.contacts[0]
+                u_rows.append((uid, f"qy{eid}", first.name, first.mobile, password_hash, True,
+                               True, 0, now, now))  # fmt: skip
+                ids["role_grant"] += 1
+                g_rows.append(
+                    (ids["role_grant"], uid, Role.ENTERPRISE.value, False, None, None, now)
+                )
+            placed.append(Placed(eid, region_id, e.latitude, e.longitude))
             for i, c in enumerate(e.contacts):
                 ids["enterprise_contact"] += 1
                 c_rows.append((ids["enterprise_contact"], eid, c.name, c.mobile, c.position,
@@ -417,9 +489,24 @@ async def _load(
 
     first_day = END.date() - timedelta(days=HISTORY_DAYS + 10)
     cal = Calendar(national_calendar(), first_day, date(END.year + 2, 12, 31))
-    teller = StoryTeller(dataclasses.replace(refs, enterprises=pool), cal)
+    refs = dataclasses.replace(refs, enterprises=pool)
+    people = None
+    if plan is not None and org is not None:
+        people = await write_people(
+            sink.write, ids, plan, org, placed, person=gen.person, mobile=gen.mobile,
+            password_hash=password_hash, seed=seed + 1, cal=cal, made_at=made_at, now=now,
+        )  # fmt: skip
+        users += sum(people.counts.values())
+        refs = dataclasses.replace(
+            refs,
+            handler_pools=people.handler_pools,
+            cadre_of=people.cadre_of,
+            notices_from=notices_since(),
+        )
+        say(f"{sum(people.counts.values())} staff accounts and {people.visits} visits written")
+    teller = StoryTeller(refs, cal)
     states: dict[str, int] = {}
-    events = requests = 0
+    events = requests = notifications = 0
     state_at = DEMAND_COLUMNS.index("state")
     for n, start in enumerate(range(0, demands, chunk)):
         size = min(chunk, demands - start)
@@ -433,9 +520,17 @@ async def _load(
         await sink.write("demand", DEMAND_COLUMNS, part.demands)
         await sink.write("demand_event", EVENT_COLUMNS, part.events)
         await sink.write("demand_request", REQUEST_COLUMNS, part.requests)
+        if part.notices:
+            notice_rows, inbox = inbox_rows(part.notices, ids)
+            await sink.write("notification_event", NOTICE_COLUMNS, notice_rows)
+            await sink.write("notification", INBOX_COLUMNS, inbox)
+            notifications += len(inbox)
         events += len(part.events)
         requests += len(part.requests)
         for row in part.demands:
             states[row[state_at]] = states.get(row[state_at], 0) + 1
         say(f"{start + size} demands written")
-    return ScaleSummary(count, users, contacts, demands, events, requests, 0.0, states)
+    return ScaleSummary(
+        count, users, contacts, demands, events, requests, 0.0, states,
+        people.counts if people else {}, people.visits if people else 0, notifications,
+    )  # fmt: skip

@@ -129,7 +129,13 @@ class Refs:
     supervisor: int
     visit_submitters: tuple[int, ...]  # cadres and the county leader
     agents: tuple[int, ...]
-    enterprises: Sequence[tuple[int, int, int]]  # (id, region id, contact user id)
+    # (id, region id, contact user id; None when the enterprise has no app account)
+    enterprises: Sequence[tuple[int, int, int | None]]
+    # With synthetic staff (`--users`): each department's handlers, the cadre assigned to each
+    # enterprise, and from when on inbox rows are written (POSIX time; None: no inbox).
+    handler_pools: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    cadre_of: dict[int, int] = field(default_factory=dict)
+    notices_from: int | None = None
 
 
 class Calendar:
@@ -212,6 +218,8 @@ class Chunk:
     demands: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
     requests: list[tuple[Any, ...]]
+    # Inbox rows to write, ids not yet given: (kind, demand id, POSIX time, recipients, data).
+    notices: list[tuple[str, int, int, list[int], dict[str, Any]]] = field(default_factory=list)
 
 
 _TOPICS_BY_CATEGORY: dict[str, list[Any]] = {}
@@ -274,10 +282,13 @@ class StoryTeller:
             rng.randrange(len(refs.enterprises))
         ]
         source: DemandSource = self.pick(self._sources)
+        if source is DemandSource.APP and contact_user is None:
+            source = DemandSource.HOTLINE_12345  # no app account: the enterprise phoned in
         if source is DemandSource.APP:
             submitter = contact_user
         elif source is DemandSource.VISIT:
             submitter = rng.choice(refs.visit_submitters)
+            submitter = refs.cadre_of.get(enterprise_id, submitter)
         elif source is DemandSource.SERVICE_POINT:
             submitter = rng.choice(refs.agents)
         else:
@@ -353,6 +364,8 @@ class StoryTeller:
             event_id += 1
             applied += 1
         row["version"] = applied
+        if refs.notices_from is not None:
+            _notices(chunk, demand_id, row, story, refs.notices_from)
         # A later duplicate of this enterprise's may be merged into this one.
         if row["state"] not in (S.REJECTED, S.MERGED, S.WITHDRAWN):
             self.last_by_enterprise[enterprise_id] = (demand_id, row["submitted_at"])
@@ -399,6 +412,43 @@ def _times(cal: Calendar, row: dict[str, Any]) -> dict[str, int | None]:
     return out
 
 
+_DECIDED_KINDS = {
+    "DECIDE_RETURN": "DEMAND_RETURN_DECIDED",
+    "DECIDE_EXTENSION": "DEMAND_EXTENSION_DECIDED",
+    "DECIDE_SUSPENSION": "DEMAND_SUSPENSION_DECIDED",
+}
+
+
+def _notices(chunk: Chunk, demand_id: int, row: dict[str, Any], story: _Story, since: int) -> None:
+    """The inbox rows the transitions since `since` would have written (models.ops.
+    demand_notices), with one stand-in: a dispatch tells the handler who took the demand, not
+    every handler of the department (hundreds of them in the large data set)."""
+    title = row["title"]
+    for ev in story.events:
+        if ev.at > END_TS:
+            break
+        if ev.at < since:
+            continue
+        told: list[int | None] = []
+        data: dict[str, Any] = {"title": title}
+        if ev.action == "DISPATCH":
+            kind, told = "DEMAND_DISPATCHED", [story.handler]
+            data["deadline"] = ev.data.get("deadline", "")
+        elif ev.action in _DECIDED_KINDS:
+            kind, told = _DECIDED_KINDS[ev.action], [story.handler]
+            data["approved"] = bool(ev.data.get("approved"))
+        elif ev.to_state is S.PENDING_VISIT and ev.action in ("REVIEW_REPLY", "ANSWER_DIRECTLY"):
+            kind, told = "DEMAND_REPLIED", [story.contact, row["submitted_by_id"]]
+        elif ev.action == "ESCALATE":
+            kind, told = "DEMAND_ESCALATED", [story.lead]
+            data["level"] = ev.data["level"]
+        else:
+            continue
+        people = sorted({u for u in told if u and u != ev.actor})
+        if people:
+            chunk.notices.append((kind, demand_id, ev.at, people, data))
+
+
 def _demand_tuple(demand_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
     row["id"] = demand_id
     return tuple(_value(c, row[c]) for c in DEMAND_COLUMNS)
@@ -407,7 +457,7 @@ def _demand_tuple(demand_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
 class _Story:
     """One demand's events from submission on, ignoring END (the caller cuts them off)."""
 
-    def __init__(self, teller: StoryTeller, row: dict[str, Any], contact: int,
+    def __init__(self, teller: StoryTeller, row: dict[str, Any], contact: int | None,
                  urgency: Urgency, code: str, topic: Any) -> None:  # fmt: skip
         self.t = teller
         self.rng = teller.rng
@@ -433,6 +483,7 @@ class _Story:
         self.reopens = 0
         self.attempts = 0  # failed return-visit calls
         self.rectifying = False
+        self.demand_id = 0
 
     def emit(self, at: int, action: str, actor: int | None, to: DemandState,
              fields: dict[str, Any] | None = None, note: str = "",
@@ -453,6 +504,7 @@ class _Story:
     # ------------------------------------------------------------------ the plot
 
     def tell(self, demand_id: int) -> None:
+        self.demand_id = demand_id
         rng, t = self.rng, self.t
         refs = t.refs
         self.emit(self.now, "SUBMIT", self.row["submitted_by_id"], S.SUBMITTED,
@@ -519,7 +571,8 @@ class _Story:
         self.rating_phase()
 
     def withdraw(self, at: int) -> None:
-        self.emit(at, "WITHDRAW", self.contact, S.WITHDRAWN,
+        by = self.contact or self.row["submitted_by_id"]  # no app account: whoever took it in
+        self.emit(at, "WITHDRAW", by, S.WITHDRAWN,
                   {"pending": None, "suspended_at": None}, self.rng.choice(_WITHDRAW_REASONS))  # fmt: skip
 
     def ask(self, action: str, kind: PendingKind, at: int, reason: str,
@@ -536,6 +589,9 @@ class _Story:
         if not first and len(choices) > 1:
             choices = [c for c in choices if c[0] != self.department] or choices
         self.department, self.handler, self.lead = rng.choice(choices)
+        pool = t.refs.handler_pools.get(self.department)
+        if pool:  # one of the department's many handlers, spread by a hash of the demand id
+            self.handler = pool[(self.demand_id * 2_654_435_761) % 4_294_967_296 % len(pool)]
         limit = t.refs.categories[self.code][1 + list(Urgency).index(self.urgency)]
         at = t.later(self.now, 0, 1)
         day = local_day(at)

@@ -18,6 +18,7 @@ from models.ops.attachments import configure_storage
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
+from models.read_db import read_replica
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                 await ensure_default_categories()
                 await refresh_work_day_index()  # the calendar SQL joins for the figures
                 async with (
+                    read_replica(settings.database_read_url),
                     periodic_jobs(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),

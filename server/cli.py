@@ -1,4 +1,5 @@
-"""The `enterprise-desk` command line: serve, worker, migrate, demo, createadmin, import."""
+"""The `enterprise-desk` command line: serve, worker, migrate, demo, createadmin, import,
+backup."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import dataclasses
     import signal
 
+    from schema.live import Broker
     from server.app import push_delivery
     from server.jobs import periodic_jobs
+    from server.live import live_inbox
 
     _ensure_data_dir(settings)
     worker_settings = dataclasses.replace(settings, push_dispatcher=True)
@@ -79,7 +82,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             await migrate_database(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url))
         try:
-            async with periodic_jobs(), push_delivery(worker_settings):
+            # live_inbox with no subscribers: on PostgreSQL it hears other processes' calendar
+            # edits, which the jobs' working hours and deadlines count with.
+            async with (
+                live_inbox(settings.database_url, Broker()),
+                periodic_jobs(),
+                push_delivery(worker_settings),
+            ):
                 print(
                     f"enterprise-desk worker ({settings.environment}): push via "
                     f"{', '.join(settings.push.providers)}",
@@ -91,6 +100,19 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         print("enterprise-desk worker stopped", flush=True)
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from server.backup import BackupError, backup
+
+    dest = Path(args.dest)
+    try:
+        size = backup(settings.database_url, dest)
+    except BackupError as err:
+        print(f"backup: {err}", file=sys.stderr)
+        return 1
+    print(f"backed up the database to {dest} ({size:,} bytes)")
     return 0
 
 
@@ -110,7 +132,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print("refusing to load demo data in production", file=sys.stderr)
         return 2
     _ensure_data_dir(settings)
-    if args.enterprises is not None or args.demands is not None:
+    if args.enterprises is not None or args.demands is not None or args.users is not None:
         return _scale_demo(settings, args)
     summary = _with_db(settings, load_demo)
     print(summary)
@@ -123,20 +145,34 @@ def _scale_demo(settings: Settings, args: argparse.Namespace) -> int:
     from models.demo_scale import ScaleDataPresent, load_scale_demo
 
     enterprises, demands = args.enterprises or 1000, args.demands or 0
-    if enterprises < 1 or demands < 0:
-        print("--enterprises must be at least 1 and --demands not negative", file=sys.stderr)
+    if enterprises < 1 or demands < 0 or (args.users is not None and args.users < 1):
+        print(
+            "--enterprises and --users must be at least 1 and --demands not negative",
+            file=sys.stderr,
+        )
         return 2
     try:
         summary = _with_db(
             settings,
-            lambda: load_scale_demo(enterprises, demands, progress=lambda m: print(m, flush=True)),
+            lambda: load_scale_demo(
+                enterprises,
+                demands,
+                progress=lambda m: print(m, flush=True),
+                users=args.users,
+            ),
         )
     except ScaleDataPresent:
         print("synthetic demo data is already loaded; use an empty database", file=sys.stderr)
         return 1
     print(summary)
     print(f"demo accounts (password {DEMO_PASSWORD}): {', '.join(DEMO_USERNAMES)}")
-    print("each synthetic enterprise's first contact signs in as qy<enterprise id>")
+    if args.users is None:
+        print("each synthetic enterprise's first contact signs in as qy<enterprise id>")
+    else:
+        print(
+            "synthetic accounts: cadre00001…, handler00001…, dispatcher00001…, supervisor00001…, "
+            "agent00001… and qy<enterprise id> for the enterprises with an app account"
+        )
     return 0
 
 
@@ -223,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    bak = sub.add_parser(
+        "backup",
+        help="copy the running database to DEST (SQLite: online backup; PostgreSQL: pg_dump -Fc)",
+    )
+    bak.add_argument("dest", help="a new file (an existing one is never overwritten)")
+    bak.set_defaults(func=cmd_backup)
     demo = sub.add_parser("demo", help="load the demo county")
     demo.add_argument(
         "--enterprises",
@@ -230,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="add this many synthetic enterprises (with --demands: a large data set)",
     )
     demo.add_argument("--demands", type=int, help="add this many synthetic demands")
+    demo.add_argument(
+        "--users",
+        type=int,
+        help="with the synthetic data: this many accounts of every role (cadres with assigned "
+        "enterprises and visits, handlers, dispatchers, supervisors, agents, enterprise "
+        "contacts) instead of one per enterprise",
+    )
     demo.set_defaults(func=cmd_demo)
 
     admin = sub.add_parser("createadmin", help="create a system administrator")

@@ -1,7 +1,8 @@
 """The live inbox of this process: the broker behind `notificationAdded`, fed by PostgreSQL
 LISTEN (every process hears every commit's NOTIFY) or, on SQLite, by the writing process
 itself; and the graphql-transport-ws endpoint on /graphql with the bearer token taken from
-`connection_init` (browsers cannot set headers on a websocket)."""
+`connection_init` (browsers cannot set headers on a websocket). The same LISTEN connection
+hears calendar edits made on other processes and drops this process's cached calendars."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from models.db import libpq_dsn
 from models.messages import resolve_locale
+from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
 from schema.context import Context
 from schema.live import Broker
@@ -44,6 +47,9 @@ async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
             await conn.add_listener(
                 NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: broker.publish(_user_ids(payload))
             )
+            await conn.add_listener(CALENDAR_CHANNEL, lambda *_: invalidate_calendar_cache())
+            # Edits made while this connection was down are not heard: forget them all now.
+            invalidate_calendar_cache()
             closed = asyncio.Event()
             conn.add_termination_listener(lambda _c, done=closed: done.set())
             ready.set()
@@ -62,7 +68,7 @@ async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
 @contextlib.asynccontextmanager
 async def live_inbox(database_url: str, broker: Broker) -> AsyncIterator[Broker]:
     if database_url.startswith("postgres"):
-        dsn = "postgresql://" + database_url.split("://", 1)[1]
+        dsn = libpq_dsn(database_url)
         ready = asyncio.Event()
         task = asyncio.create_task(_listen(dsn, broker, ready), name="live-inbox")
         with contextlib.suppress(TimeoutError):

@@ -1,5 +1,6 @@
-"""`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters
-and the shared outbox gauges (computed by SQL at scrape time).
+"""`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters,
+the SQL statements it sent (models.sql_count) and the shared outbox gauges (computed by SQL at
+scrape time).
 
 Open when `METRICS_TOKEN` is unset (development, or a port only the scraper reaches); with it
 set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from models.sql_count import STATEMENTS, StatementCounter
 from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
 from server.settings import Settings
 
@@ -53,8 +55,20 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def render_metrics(counters: PushCounters, gauges: Iterable[OutboxGauge]) -> str:
+def render_metrics(
+    counters: PushCounters,
+    gauges: Iterable[OutboxGauge],
+    statements: dict[str, int] | None = None,
+) -> str:
     lines: list[str] = []
+    if statements is not None:
+        lines += [
+            "# HELP db_statements_total SQL statements this process sent to the database: "
+            'queries, and apart (kind="control") transaction control and pool resets.',
+            "# TYPE db_statements_total counter",
+        ]
+        for kind, sent in statements.items():
+            lines.append(f'db_statements_total{{kind="{kind}"}} {sent}')
     values = counters.snapshot()
     for key, (name, kind, text) in COUNTER_METRICS.items():
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
@@ -84,9 +98,15 @@ def render_metrics(counters: PushCounters, gauges: Iterable[OutboxGauge]) -> str
 
 
 class MetricsEndpoint:
-    def __init__(self, settings: Settings, counters: PushCounters = COUNTS) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        counters: PushCounters = COUNTS,
+        statements: StatementCounter = STATEMENTS,
+    ) -> None:
         self.token = settings.metrics_token
         self.counters = counters
+        self.statements = statements
 
     def _authorized(self, request: Request) -> bool:
         if not self.token:
@@ -101,9 +121,10 @@ class MetricsEndpoint:
             return PlainTextResponse(
                 "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
+        sent = self.statements.snapshot()  # before the gauges' own statements
         try:
             gauges = await outbox_gauges()
         except Exception:  # the counters are still worth scraping with the database down
             log.exception("metrics: outbox gauges failed")
             gauges = []
-        return Response(render_metrics(self.counters, gauges), media_type=CONTENT_TYPE)
+        return Response(render_metrics(self.counters, gauges, sent), media_type=CONTENT_TYPE)

@@ -22,6 +22,9 @@ class SettingsError(RuntimeError):
 class Settings:
     database_url: str
     secret_key: str
+    # A read replica for the supervisor figures and the exports (models.read_db); None: the
+    # primary serves them too.
+    database_read_url: str | None = None
     environment: str = "development"
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
@@ -91,6 +94,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"PUSH_DISPATCHER must be on or off, not {dispatcher!r}")
     return Settings(
         database_url=database_url,
+        database_read_url=env.get("DATABASE_READ_URL", "").strip() or None,
         secret_key=secret,
         environment=environment,
         log_level=env.get("LOG_LEVEL", "INFO").upper(),

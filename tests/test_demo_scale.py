@@ -229,3 +229,99 @@ async def test_scale_demo_is_consistent(db: str) -> None:
 def _codes(n: int) -> list[str]:
     codes = synthetic_credit_codes()
     return [next(codes) for _ in range(n)]
+
+
+async def test_scale_demo_with_users_gives_every_role_its_data(db: str) -> None:
+    from models.demands import Demand as D
+    from models.demo_scale_people import UserPlan
+    from models.enterprises import LeaderAssignment
+    from models.notifications import Notification
+    from models.org import RoleGrant
+    from models.visits import Visit, VisitParticipant
+
+    enterprises, demands, users = 200, 600, 80
+    summary = await load_scale_demo(enterprises, demands, chunk=150, users=users)
+    plan = UserPlan.of(users, enterprises)
+    assert summary.users == users
+    assert summary.staff == {
+        "cadres": plan.cadres,
+        "handlers": plan.handlers,
+        "dispatchers": plan.dispatchers,
+        "supervisors": plan.supervisors,
+        "agents": plan.agents,
+    }
+    accounts = await User.filter(username__startswith="qy").count()
+    assert accounts == plan.enterprise_accounts < enterprises
+    hashes = set(
+        await User.filter(username__startswith="cadre")
+        .exclude(username="cadre")  # the demo's own, hashed by the demo
+        .values_list("password_hash", flat=True)
+    )
+    assert len(hashes) == 1
+
+    grants = await RoleGrant.all().values("user_id", "role", "region_id", "department_id")
+    handler_depts: dict[int, set[int]] = defaultdict(set)
+    cadre_region: dict[int, int] = {}
+    for g in grants:
+        if g["role"] == "HANDLER":
+            handler_depts[g["user_id"]].add(g["department_id"])
+        if g["role"] == "CADRE":
+            cadre_region[g["user_id"]] = g["region_id"]
+    region_of = dict(await Enterprise.all().values_list("id", "region_id"))
+
+    # 包联: each synthetic cadre looks after up to 20 enterprises of the region of its grant.
+    cadres = dict(await User.filter(username__startswith="cadre").values_list("id", "username"))
+    cadres.pop(next(k for k, v in cadres.items() if v == "cadre"))  # the demo's own
+    assert len(cadres) == plan.cadres
+    assigned: dict[int, int] = {}
+    per_cadre: Counter[int] = Counter()
+    for eid, leader in await LeaderAssignment.filter(leader_id__in=list(cadres)).values_list(
+        "enterprise_id", "leader_id"
+    ):
+        assert region_of[eid] == cadre_region[leader]
+        assigned[eid] = leader
+        per_cadre[leader] += 1
+    assert set(per_cadre) == set(cadres) and max(per_cadre.values()) <= 20
+
+    # Visits: by an assigned cadre, who is the lead participant.
+    visits = await Visit.filter(lead_id__in=list(cadres)).values("id", "enterprise_id", "lead_id")
+    assert visits and summary.visits == len(visits)
+    leads = dict(await VisitParticipant.filter(is_lead=True).values_list("visit_id", "user_id"))
+    for v in visits:
+        assert assigned[v["enterprise_id"]] == v["lead_id"] == leads[v["id"]]
+
+    # Demands: handled by a handler of their department, every synthetic handler has some;
+    # app demands come from the enterprise's own account, visit demands from its cadre.
+    contact_of = dict(
+        await EnterpriseContact.filter(user_id__not_isnull=True).values_list(
+            "enterprise_id", "user_id"
+        )
+    )
+    rows = await D.all().values(
+        "enterprise_id", "department_id", "handler_id", "source", "submitted_by_id"
+    )
+    handled: Counter[int] = Counter()
+    for d in rows:
+        if d["handler_id"] is not None:
+            assert d["department_id"] in handler_depts[d["handler_id"]]
+            handled[d["handler_id"]] += 1
+        if d["source"] == "APP":
+            assert d["submitted_by_id"] == contact_of[d["enterprise_id"]]
+        if d["source"] == "VISIT" and d["enterprise_id"] in assigned:
+            assert d["submitted_by_id"] == assigned[d["enterprise_id"]]
+    synthetic_handlers = (
+        await User.filter(username__startswith="handler")
+        .exclude(username__contains="_")
+        .values_list("id", flat=True)
+    )
+    synthetic_handlers = [h for h in synthetic_handlers if h in handler_depts]
+    assert len(synthetic_handlers) >= plan.handlers
+    assert all(handled[h] > 0 for h in synthetic_handlers)
+    assert any(d["source"] == "APP" for d in rows)
+
+    # The inbox of the last month: some rows unread, every reader a real account.
+    inbox = await Notification.all().values("user_id", "read_at", "kind")
+    assert len(inbox) == summary.notifications > 0
+    assert any(n["read_at"] is None for n in inbox) and any(n["read_at"] for n in inbox)
+    known = set(await User.all().values_list("id", flat=True))
+    assert {n["user_id"] for n in inbox} <= known

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -27,8 +28,11 @@ from models.rules.workdays import (
     national_holiday_names,
 )
 
-# Admin edits are rare; other processes see them within this many seconds.
+# Admin edits are rare; other processes see them within this many seconds, or at once on
+# PostgreSQL, where an edit is announced on CALENDAR_CHANNEL and every process's listener
+# (server.live) calls invalidate_calendar_cache.
 CACHE_SECONDS = 30.0
+CALENDAR_CHANNEL = "desk_calendar"
 _cache: dict[int | None, tuple[float, WorkCalendar]] = {}
 # Bumped by every invalidation, so a load that raced an admin's edit is not cached.
 _generation = 0
@@ -193,6 +197,11 @@ async def _calendar_changed() -> None:
     from models.ops.work_day_index import rebuild_work_day_index
 
     invalidate_calendar_cache()
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        # Before the rebuild (seconds on a large data set): deadlines set meanwhile on other
+        # processes already count with the edited calendar.
+        await conn.execute_query("SELECT pg_notify($1, '')", [CALENDAR_CHANNEL])
     await rebuild_work_day_index()
 
 

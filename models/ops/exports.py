@@ -29,6 +29,7 @@ from models.ops.calendar import load_calendar
 from models.ops.stats_rankings import departments_ranked, ranking_row
 from models.ops.stats_scope import StatsScope
 from models.org import Region, RoleGrant
+from models.read_db import read_connection
 from models.rules import clock
 from models.rules.demand_states import BAD_RATINGS, DemandState, RectificationState
 from models.rules.demand_view import (
@@ -162,6 +163,7 @@ async def department_leaders() -> dict[int, str]:
     """Each department's leaders (the lead HANDLER grants of active users), 、-joined."""
     rows = await (
         RoleGrant.filter(role=Role.HANDLER.value, lead=True, user__is_active=True)
+        .using_db(read_connection())
         .exclude(department_id=None)
         .order_by("department_id", "user_id")
         .values("department_id", "user__display_name")
@@ -184,7 +186,11 @@ def demand_rows(where: Q | None = None, *, summary: bool = False, leaders: bool 
         after = 0
         while True:
             batch: list[Row] = await (
-                Demand.filter(q, id__gt=after).order_by("id").limit(BATCH_ROWS).values(*columns)
+                Demand.filter(q, id__gt=after)
+                .using_db(read_connection())  # a replica when DATABASE_READ_URL is set
+                .order_by("id")
+                .limit(BATCH_ROWS)
+                .values(*columns)
             )
             if not batch:
                 return

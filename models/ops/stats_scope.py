@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from tortoise import Tortoise
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from models.access import Actor, require_role
 from models.errors import DomainError
 from models.org import Region
+from models.read_db import read_connection, read_transaction
 from models.rules.clock import day_start
 from models.rules.demand_states import DemandSource
 from models.rules.roles import Role
@@ -94,8 +93,8 @@ async def stats_scope(actor: Actor | None, flt: StatsFilter) -> StatsScope:
 
 
 def is_postgres() -> bool:
-    conn = Tortoise.get_connection("default")
-    return conn.capabilities.dialect == "postgres"
+    # Of the connection the figures read through (models.read_db: a replica, or "default").
+    return read_connection().capabilities.dialect == "postgres"
 
 
 @dataclass
@@ -128,9 +127,8 @@ class Sql:
 
     async def fetch(self, statement: str) -> list[dict[str, Any]]:
         if not self.postgres:
-            conn = Tortoise.get_connection("default")
-            return list(await conn.execute_query_dict(statement, self.params))
-        async with in_transaction() as tx:
+            return list(await read_connection().execute_query_dict(statement, self.params))
+        async with read_transaction() as tx:
             # A cohort scan is one pass over up to millions of rows: JIT compiling it cost
             # about a second here and gained less; sorts for the percentiles stay in memory.
             await tx.execute_query(
