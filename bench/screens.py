@@ -539,8 +539,8 @@ def main() -> int:
     )
     print(
         f"wrk -t{args.threads} -c{args.connections}: {args.warmup} s warm-up, {args.seconds} s "
-        f"measured per screen; serve --workers 2; SQL/req: queries (+ BEGIN/COMMIT/pool "
-        f"resets) and `alone`, the median time of one request, over {args.sql_requests} "
+        f"measured per screen; serve --workers 2; SQL/req: queries (+ BEGIN/COMMIT/"
+        f"savepoints) and `alone`, the median time of one request, over {args.sql_requests} "
         "sequential requests on one worker; users: with data / checked."
     )
     print()

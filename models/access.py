@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
 from models.enterprises import EnterpriseContact
 from models.errors import DomainError
-from models.org import Region, RoleGrant
+from models.org import Region, RoleGrant, User
 from models.rules.roles import STAFF_ROLES, Role
 
 
@@ -68,23 +69,39 @@ class Actor:
 ADMIN = (Role.ADMIN,)
 
 
-async def load_actor(user_id: int) -> Actor:
-    rows = await RoleGrant.filter(user_id=user_id).values(
-        "id", "role", "region_id", "region__path", "department_id", "lead", "service_point_id"
-    )
-    grants = tuple(
+GRANT_COLUMNS = ("id", "role", "region_id", "region__path", "department_id", "lead", "service_point_id")
+
+
+def _grants(rows: Iterable[dict[str, Any]], prefix: str = "") -> tuple[Grant, ...]:
+    return tuple(
         Grant(
-            id=r["id"],
-            role=Role(r["role"]),
-            region_id=r["region_id"],
-            region_path=r["region__path"],
-            department_id=r["department_id"],
-            lead=r["lead"],
-            service_point_id=r["service_point_id"],
+            id=r[f"{prefix}id"],
+            role=Role(r[f"{prefix}role"]),
+            region_id=r[f"{prefix}region_id"],
+            region_path=r[f"{prefix}region__path"],
+            department_id=r[f"{prefix}department_id"],
+            lead=r[f"{prefix}lead"],
+            service_point_id=r[f"{prefix}service_point_id"],
         )
         for r in rows
+        if r[f"{prefix}id"] is not None  # a user without grants: one row of nulls
     )
-    return Actor(user_id=user_id, grants=grants)
+
+
+async def load_actor(user_id: int) -> Actor:
+    rows = await RoleGrant.filter(user_id=user_id).values(*GRANT_COLUMNS)
+    return Actor(user_id=user_id, grants=_grants(rows))
+
+
+async def load_signed_in_actor(user_id: int, issued_at: int) -> Actor | None:
+    """The actor behind an access token issued at `issued_at` (epoch seconds): None when the
+    user is inactive, gone, or changed password after it was issued. One statement, as every
+    request asks it."""
+    columns = [f"grants__{c}" for c in GRANT_COLUMNS]
+    rows = await User.filter(id=user_id, is_active=True).values("password_changed_at", *columns)
+    if not rows or int(rows[0]["password_changed_at"].timestamp()) > issued_at:
+        return None
+    return Actor(user_id=user_id, grants=_grants(rows, "grants__"))
 
 
 def _paths_q(paths: list[str], field: str) -> Q:
@@ -151,10 +168,14 @@ def system_actor() -> Actor:
 DEMAND_REGION_ROLES = (Role.CADRE, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
-def demand_scope(actor: Actor) -> Q:
+def demand_scope(actor: Actor, own_enterprises: Collection[int] | None = None) -> Q:
     """Demands an actor may read: regional staff by region subtree, handlers those dispatched
     to their department (leading or assisting), enterprise contacts their enterprises' ones,
-    and everyone the demands they submitted themselves; drafts only their author."""
+    and everyone the demands they submitted themselves; drafts only their author.
+
+    `own_enterprises`: the contact's enterprises when the caller has loaded them already.
+    Written out as values, PostgreSQL can combine the enterprise and author indexes; as a
+    subquery it walked the whole demand table backwards for an enterprise's newest page."""
     from models.demands import DemandAssist
 
     mine = Q(submitted_by_id=actor.user_id)
@@ -167,8 +188,12 @@ def demand_scope(actor: Actor) -> Q:
         assisted = DemandAssist.filter(department_id__in=departments).values("demand_id")
         q |= Q(department_id__in=departments) | Q(id__in=Subquery(assisted))
     if actor.has_role(Role.ENTERPRISE):
-        own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
-        q |= Q(enterprise_id__in=own)
+        if own_enterprises is not None:
+            if own_enterprises:  # none: nothing more to read
+                q |= Q(enterprise_id__in=sorted(own_enterprises))
+        else:
+            own = Subquery(EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id"))
+            q |= Q(enterprise_id__in=own)
     # A draft is its author's until submitted.
     return mine | (q & ~Q(state="DRAFT"))
 

@@ -119,6 +119,10 @@ class Demand(Model):
             ("region_id", "state"),
             ("department_id", "state"),
             ("enterprise_id", "submitted_at"),
+            # The mobile lists: a handler's own demands, and the author's (a contact's
+            # list and every drafts check), combined with the rows above by bitmap.
+            ("handler_id", "state"),
+            ("submitted_by_id",),
             # Supervisor figures: a region or department and a submission period, and the
             # on-time cohort by effective deadline (models.ops.stats_demands).
             ("region_id", "submitted_at"),

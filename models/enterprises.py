@@ -58,6 +58,7 @@ class EnterpriseContact(Model):
     class Meta:
         table = "enterprise_contact"
         unique_together = (("enterprise", "mobile"),)
+        indexes = (("user_id",),)  # an account's enterprises, on every request it makes
 
 
 class LeaderAssignment(Model):

@@ -147,7 +147,7 @@ async def list_demands(
     after: str | None,
 ) -> Connection[Demand]:
     view = await new_view(actor)
-    qs = DemandModel.filter(demand_scope(actor))
+    qs = DemandModel.filter(demand_scope(actor, view.contact_enterprises))
     if f is not None:
         qs = await _apply(qs, actor, f, view.today)
     if order is DemandOrder.DEADLINE_SOON:
@@ -167,7 +167,8 @@ async def list_demands(
 
 async def get_demand(actor: Actor, pk: int) -> Demand | None:
     view = await new_view(actor)
-    rows = await DemandModel.filter(demand_scope(actor), id=pk).values(*DEMAND_ROW_COLUMNS)
+    scope = demand_scope(actor, view.contact_enterprises)
+    rows = await DemandModel.filter(scope, id=pk).values(*DEMAND_ROW_COLUMNS)
     if not rows:
         return None
     await prepare_view(view, rows)

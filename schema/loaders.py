@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -122,6 +122,14 @@ def _grouped(model: Any, key: str, columns: Sequence[str], q: Q | None = None) -
     return DataLoader(load_fn=load)
 
 
+def prime_users(loader: DataLoader[int, Row | None], rows: Iterable[Row], prefix: str) -> None:
+    """Seed the user loader with user rows joined into other rows (`prefix` + USER_COLUMNS)."""
+    for r in rows:
+        pk = r[f"{prefix}id"]
+        if pk is not None:
+            loader.prime(pk, {c: r[f"{prefix}{c}"] for c in USER_COLUMNS})
+
+
 class Loaders:
     """Created per request, so nothing is cached across users."""
 
@@ -140,8 +148,10 @@ class Loaders:
         # No scope check here: whoever resolved the demand or event may see its files.
         self.attachments_by_event = _grouped(Attachment, "event_id", ATTACHMENT_COLUMNS)
         self.attachments_by_demand = _grouped(Attachment, "demand_id", ATTACHMENT_COLUMNS)
+        # With each actor's user row joined, which primes `user` (the timeline's actors then
+        # cost no statement of their own).
         self.events_by_demand = _grouped(
-            DemandEvent, "demand_id", (*EVENT_ROW_COLUMNS, "actor__display_name")
+            DemandEvent, "demand_id", (*EVENT_ROW_COLUMNS, *(f"actor__{c}" for c in USER_COLUMNS))
         )
         self.assists_by_demand = _assisting_departments()
         # No scope check here either: whoever resolved the visit may see who went and photos.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from models.access import Actor, load_actor
-from models.org import User
+from models.access import Actor, load_signed_in_actor
 from models.rules.tokens import read_access_token
 
 
@@ -23,13 +22,8 @@ async def actor_from_token(token: str | None, secret: str) -> Actor | None:
     if claims is None:
         return None
     user_id, issued_at = claims
-    changed = await User.filter(id=user_id, is_active=True).values_list(
-        "password_changed_at", flat=True
-    )
     # A token issued before the last password change no longer counts.
-    if not changed or int(changed[0].timestamp()) > issued_at:  # type: ignore[attr-defined]
-        return None
-    return await load_actor(user_id)
+    return await load_signed_in_actor(user_id, issued_at)
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -42,6 +42,7 @@ from models.rules.demand_view import (
 from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
+from schema.loaders import prime_users
 from schema.relay import Node, to_global_id
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
@@ -494,4 +495,5 @@ class Demand(Node):
     @strawberry.field(description="The whole timeline, oldest first: the audit trail.")
     async def timeline(self, info: Info) -> list[DemandEvent]:
         rows = await info.context.loaders.events_by_demand.load(self.pk)
+        prime_users(info.context.loaders.user, rows, "actor__")
         return [DemandEvent.from_row(r, actor_name=r["actor__display_name"]) for r in rows]
