@@ -48,6 +48,7 @@ from models.demo_scale_people import (
     INBOX_COLUMNS,
     NOTICE_COLUMNS,
     PEOPLE_TABLES,
+    USER_COLUMNS,
     Org,
     Placed,
     UserPlan,
@@ -84,10 +85,6 @@ ENTERPRISE_COLUMNS = (
     "latitude", "longitude", "coordinate_system", "region_id", "industry_code", "scale",
     "above_scale_industry", "qualified_construction", "above_limit_trade",
     "above_scale_service", "real_estate_development", "version", "created_at", "updated_at",
-)  # fmt: skip
-USER_COLUMNS = (
-    "id", "username", "display_name", "mobile", "password_hash", "is_active", "is_demo",
-    "failed_logins", "password_changed_at", "created_at",
 )  # fmt: skip
 CONTACT_COLUMNS = ("id", "enterprise_id", "name", "mobile", "position", "user_id", "created_at")
 GRANT_COLUMNS = ("id", "user_id", "role", "lead", "region_id", "department_id", "created_at")

@@ -11,22 +11,21 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
-from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.transactions import in_transaction
 
-from models.db import normalize_db_url
+from models.db import counted_connection
 
 READ_CONNECTION = "read"
 _client: BaseDBAsyncClient | None = None
 
 
 def _make_client(db_url: str) -> BaseDBAsyncClient:
-    # What tortoise's ConnectionHandler does for a configured alias.
-    info: dict[str, Any] = expand_db_url(normalize_db_url(db_url))
+    # What tortoise's ConnectionHandler does for a configured alias, with the statements
+    # counted as on "default".
+    info = counted_connection(db_url)
     engine = importlib.import_module(info["engine"])
     cls = (
         engine.get_client_class(info)
