@@ -13,19 +13,19 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from tortoise.expressions import Q, Subquery
 
-from models.access import Actor, demand_scope
+from models.access import Actor, demand_scope_sql
 from models.demands import Demand as DemandModel
 from models.enterprises import EnterpriseContact
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policies
-from models.region_tree import region_subtree
+from models.region_tree import region_path
+from models.row_query import Params, is_postgres, row_select
 from models.rules import clock
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
-from schema.relay import Connection, paginate, pk_of
+from schema.relay import Connection, paginate_rows, pk_of
 from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView
 
 
@@ -76,48 +76,68 @@ class DemandFilter:
     )
 
 
-async def _apply(qs: Any, actor: Actor, f: DemandFilter, today: date) -> Any:
-    if f.state is not None:
-        qs = qs.filter(state=f.state.value)
-    if f.states:
-        qs = qs.filter(state__in=[s.value for s in f.states])
-    if f.department_id is not None:
-        from models.demands import DemandAssist
+# The list's and the detail's statement: each demand with its to-one relations joined.
+SELECT = row_select(DemandModel, DEMAND_ROW_COLUMNS)
+_CLOCK_STATES = tuple(s.value for s in CLOCK_STATES)
 
-        dept = pk_of(f.department_id, "Department")
-        assisted = DemandAssist.filter(department_id=dept).values("demand_id")
-        qs = qs.filter(Q(department_id=dept) | Q(id__in=Subquery(assisted)))
+
+async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> list[str]:
+    """The filter as SQL conditions over SELECT's aliases (t0: the demand)."""
+    col = SELECT.col
+    where = []
+    if f.state is not None:
+        where.append(f"t0.state = {p(f.state.value)}")
+    if f.states:
+        where.append(f"t0.state IN ({p.many([s.value for s in f.states])})")
+    if f.department_id is not None:
+        dept = p(pk_of(f.department_id, "Department"))
+        where.append(
+            f"(t0.department_id = {dept} OR t0.id IN "  # noqa: S608 - values are parameters
+            f"(SELECT demand_id FROM demand_assist WHERE department_id = {dept}))"
+        )
     if f.region_id is not None:
-        qs = qs.filter(region_id__in=await region_subtree(pk_of(f.region_id, "Region")))
+        path = await region_path(pk_of(f.region_id, "Region"))
+        where.append(
+            f"t0.region_id IN (SELECT id FROM region WHERE path LIKE {p((path or '~') + '%')})"  # noqa: S608
+        )
     if f.enterprise_id is not None:
-        qs = qs.filter(enterprise_id=pk_of(f.enterprise_id, "Enterprise"))
+        where.append(f"t0.enterprise_id = {p(pk_of(f.enterprise_id, 'Enterprise'))}")
     if f.category_id is not None:
-        qs = qs.filter(category_id=pk_of(f.category_id, "DemandCategory"))
-    clock_states = [s.value for s in CLOCK_STATES]
-    overdue_q = Q(state__in=clock_states, effective_deadline__lt=today)
-    if f.overdue is True:
-        qs = qs.filter(overdue_q)
-    elif f.overdue is False:
-        qs = qs.exclude(overdue_q)
-    warning_q = Q(state__in=clock_states, warning_date__lte=today, effective_deadline__gte=today)
-    if f.warning is True:
-        qs = qs.filter(warning_q)
-    elif f.warning is False:
-        qs = qs.exclude(warning_q)
+        where.append(f"t0.category_id = {p(pk_of(f.category_id, 'DemandCategory'))}")
+    clock = (
+        f"t0.state IN ({p.many(_CLOCK_STATES)})"
+        if f.overdue is not None or f.warning is not None
+        else ""
+    )
+    if f.overdue is not None:
+        overdue = f"{clock} AND t0.effective_deadline < {p.day(today)}"
+        where.append(overdue if f.overdue else _not(overdue))
+    if f.warning is not None:
+        day = p.day(today)
+        warning = f"{clock} AND t0.warning_date <= {day} AND t0.effective_deadline >= {day}"
+        where.append(warning if f.warning else _not(warning))
     if f.assigned_to_me:
-        mine = Q(handler_id=actor.user_id)
+        mine = f"t0.handler_id = {p(actor.user_id)}"
         depts = actor.department_ids()
         if depts:
-            mine |= Q(department_id__in=depts, state=DemandState.DISPATCHED.value)
-        qs = qs.filter(mine)
+            waiting = f"t0.department_id IN ({p.many(depts)}) AND t0.state = {p(DemandState.DISPATCHED.value)}"
+            mine = f"({mine} OR ({waiting}))"
+        where.append(mine)
     if f.submitted_from is not None:
-        qs = qs.filter(submitted_at__gte=day_start(f.submitted_from))
+        where.append(f"t0.submitted_at >= {p.moment(day_start(f.submitted_from))}")
     if f.submitted_to is not None:
-        qs = qs.filter(submitted_at__lt=day_start(f.submitted_to + timedelta(days=1)))
+        where.append(f"t0.submitted_at < {p.moment(day_start(f.submitted_to + timedelta(days=1)))}")
     if f.search and f.search.strip():
-        term = f.search.strip()
-        qs = qs.filter(Q(title__icontains=term) | Q(enterprise__name__icontains=term))
-    return qs
+        like = p.like(f.search.strip())
+        where.append(
+            f"(LOWER(t0.title) LIKE {like} OR LOWER({col('enterprise__name')}) LIKE {like})"
+        )
+    return where
+
+
+def _not(condition: str) -> str:
+    # Not matching, NULLs included (NOT of an unknown comparison would drop the row).
+    return f"(CASE WHEN {condition} THEN 1 ELSE 0 END) = 0"
 
 
 async def prepare_view(view: DemandView, rows: list[dict[str, Any]]) -> None:
@@ -134,9 +154,13 @@ async def prepare_view(view: DemandView, rows: list[dict[str, Any]]) -> None:
 async def new_view(actor: Actor) -> DemandView:
     contact_of: frozenset[int] = frozenset()
     if actor.has_role(Role.ENTERPRISE):
-        rows = await EnterpriseContact.filter(user_id=actor.user_id).values("enterprise_id")
+        p = Params(is_postgres())
+        rows = await _CONTACTS.fetch(f"t0.user_id = {p(actor.user_id)}", p)
         contact_of = frozenset(int(r["enterprise_id"]) for r in rows)
     return DemandView(actor=actor, today=clock.today(), contact_enterprises=contact_of)
+
+
+_CONTACTS = row_select(EnterpriseContact, ("enterprise_id",))
 
 
 async def list_demands(
@@ -147,28 +171,31 @@ async def list_demands(
     after: str | None,
 ) -> Connection[Demand]:
     view = await new_view(actor)
-    qs = DemandModel.filter(demand_scope(actor, view.contact_enterprises))
+    p = Params(is_postgres())
+    where = [demand_scope_sql(actor, view.contact_enterprises, p, "t0")]
     if f is not None:
-        qs = await _apply(qs, actor, f, view.today)
+        where += await _conditions(p, actor, f, view.today)
     if order is DemandOrder.DEADLINE_SOON:
-        qs = qs.filter(effective_deadline__not_isnull=True)
-
-    return await paginate(
-        qs,
+        where.append("t0.effective_deadline IS NOT NULL")
+    return await paginate_rows(
+        SELECT,
+        " AND ".join(where),
+        p,
         first=first,
         after=after,
         order=_ORDERS[order],
-        columns=DEMAND_ROW_COLUMNS,
         build=lambda r: Demand.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
         cursor_types={"effective_deadline": date.fromisoformat},
+        count_columns=("enterprise__name",) if f is not None and f.search else (),
     )
 
 
 async def get_demand(actor: Actor, pk: int) -> Demand | None:
     view = await new_view(actor)
-    scope = demand_scope(actor, view.contact_enterprises)
-    rows = await DemandModel.filter(scope, id=pk).values(*DEMAND_ROW_COLUMNS)
+    p = Params(is_postgres())
+    scope = demand_scope_sql(actor, view.contact_enterprises, p, "t0")
+    rows = await SELECT.fetch(f"t0.id = {p(pk)} AND {scope}", p)
     if not rows:
         return None
     await prepare_view(view, rows)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Q
 
 from models.demands import Attachment, DemandAssist, DemandEvent
 from models.enterprises import EnterpriseContact, LeaderAssignment
 from models.org import Department, Region, RoleGrant, User
+from models.row_query import Params, is_postgres, row_select
 from models.rules.clock import today
 from models.rules.visit_states import VisitStatus
 from models.visits import Visit, VisitParticipant
@@ -102,24 +102,38 @@ def _last_visit() -> DataLoader[int, Any]:
 
 
 def _by_id(model: Any, columns: Sequence[str]) -> DataLoader[int, Row | None]:
+    select = row_select(model, tuple(columns))
+
     async def load(ids: list[int]) -> list[Row | None]:
-        rows = {r["id"]: r for r in await model.filter(id__in=ids).values(*columns)}
+        p = Params(is_postgres())
+        rows = {r["id"]: r for r in await select.fetch(f"t0.id IN ({p.many(ids)})", p)}
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
 
 
-def _grouped(model: Any, key: str, columns: Sequence[str], q: Q | None = None) -> DataLoader:
+def _grouped(
+    model: Any, key: str, columns: Sequence[str], where: Callable[[Params], str] | None = None
+) -> DataLoader[int, list[Row]]:
+    """Rows by `key`, oldest first; `where` adds a condition over the table's alias t0."""
+    select = row_select(model, tuple(columns))
+
     async def load(keys: list[int]) -> list[list[Row]]:
-        qs = model.filter(**{f"{key}__in": keys})
-        if q is not None:
-            qs = qs.filter(q)
+        p = Params(is_postgres())
+        condition = f"{select.col(key)} IN ({p.many(keys)})"
+        if where is not None:
+            condition = f"{condition} AND {where(p)}"
         groups: dict[int, list[Row]] = defaultdict(list)
-        for r in await qs.order_by("id").values(*columns):
+        for r in await select.fetch(condition, p, "ORDER BY t0.id"):
             groups[r[key]].append(r)
         return [groups.get(k, []) for k in keys]
 
     return DataLoader(load_fn=load)
+
+
+def _current(p: Params) -> str:
+    """A leader assignment that has not ended."""
+    return f"(t0.end_date IS NULL OR t0.end_date >= {p.day(today())})"
 
 
 def prime_users(loader: DataLoader[int, Row | None], rows: Iterable[Row], prefix: str) -> None:
@@ -143,7 +157,7 @@ class Loaders:
             LeaderAssignment,
             "enterprise_id",
             ASSIGNMENT_COLUMNS,
-            Q(end_date=None) | Q(end_date__gte=today()),
+            _current,
         )
         # No scope check here: whoever resolved the demand or event may see its files.
         self.attachments_by_event = _grouped(Attachment, "event_id", ATTACHMENT_COLUMNS)

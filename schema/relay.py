@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -13,6 +14,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.errors import DomainError
+from models.row_query import Params, RowSelect, connection
 
 NodeT = TypeVar("NodeT")
 MAX_PAGE_SIZE = 100
@@ -112,22 +114,45 @@ async def paginate(
     """One page of plain rows in a stable keyset order; totalCount only when asked for.
     `prepare` sees the page's rows before nodes are built (to batch what they share);
     `cursor_types` turns a cursor's JSON values back into column values (dates)."""
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= MAX_PAGE_SIZE:
-        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+    size = _page_size(first)
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
-        values = decode_cursor(after, len(order))
-        for i, name in enumerate(names):
-            parse = (cursor_types or {}).get(name)
-            if parse is not None:
-                try:
-                    values[i] = parse(values[i])
-                except (TypeError, ValueError):
-                    raise DomainError("INVALID_CURSOR", "after") from None
-        qs = qs.filter(_after_q(order, values))
+        qs = qs.filter(_after_q(order, _cursor_values(after, names, cursor_types)))
     rows = await qs.order_by(*order).limit(size + 1).values(*columns)
+    return await _connection(rows, size, names, bool(after), build, prepare, count_qs.count)
+
+
+def _page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+    return size
+
+
+def _cursor_values(
+    after: str, names: Sequence[str], cursor_types: dict[str, Callable[[Any], Any]] | None
+) -> list[Any]:
+    values = decode_cursor(after, len(names))
+    for i, name in enumerate(names):
+        parse = (cursor_types or {}).get(name)
+        if parse is not None:
+            try:
+                values[i] = parse(values[i])
+            except (TypeError, ValueError):
+                raise DomainError("INVALID_CURSOR", "after") from None
+    return values
+
+
+async def _connection(
+    rows: list[dict[str, Any]],
+    size: int,
+    names: Sequence[str],
+    after: bool,
+    build: Callable[[dict[str, Any]], NodeT],
+    prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None,
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeT]:
     has_next = len(rows) > size
     rows = rows[:size]
     if prepare is not None:
@@ -137,12 +162,65 @@ async def paginate(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
-            has_previous_page=bool(after),
+            has_previous_page=after,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        _count=count_qs.count,
+        _count=count,
     )
+
+
+def _after_sql(sel: RowSelect, p: Params, order: Sequence[str], values: Sequence[Any]) -> str:
+    """`_after_q` in SQL: rows strictly after `values` in (order...) order."""
+    terms = []
+    names = [o.lstrip("-") for o in order]
+    for i, o in enumerate(order):
+        op = "<" if o.startswith("-") else ">"
+        same = [f"{sel.col(names[j])} = {_param(p, values[j])}" for j in range(i)]
+        terms.append(" AND ".join([*same, f"{sel.col(names[i])} {op} {_param(p, values[i])}"]))
+    return "(" + " OR ".join(f"({t})" for t in terms) + ")"
+
+
+def _param(p: Params, value: Any) -> str:
+    return p.day(value) if isinstance(value, date) else p(value)
+
+
+async def paginate_rows(
+    sel: RowSelect,
+    where: str,
+    p: Params,
+    *,
+    first: int | None,
+    after: str | None,
+    order: Sequence[str],
+    build: Callable[[dict[str, Any]], NodeT],
+    prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+    cursor_types: dict[str, Callable[[Any], Any]] | None = None,
+    count_columns: Sequence[str] = (),
+) -> Connection[NodeT]:
+    """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
+    `where` (with parameters `p`), keyset-paged in `order`. `count_columns`: the joined
+    columns `where` refers to, so totalCount joins only those."""
+    size = _page_size(first)
+    names = [o.lstrip("-") for o in order]
+    count_params = list(p.values)  # the keyset conditions and the limit come after
+    conn = connection()
+    page_where = where
+    if after:
+        values = _cursor_values(after, names, cursor_types)
+        page_where = f"{where} AND {_after_sql(sel, p, order, values)}"
+    by = ", ".join(
+        f"{sel.col(n)}{' DESC' if o.startswith('-') else ''}"
+        for n, o in zip(names, order, strict=True)
+    )
+    rows = await sel.fetch(page_where, p, f"ORDER BY {by} LIMIT {p(size + 1)}", conn)
+
+    async def count() -> int:
+        sql = f"SELECT COUNT(*) AS n FROM {sel.from_joined(*count_columns)} WHERE {where}"  # noqa: S608
+        found = await conn.execute_query_dict(sql, count_params)
+        return int(found[0]["n"])
+
+    return await _connection(rows, size, names, bool(after), build, prepare, count)
 
 
 def id_of(gid: strawberry.ID, expected: str) -> int:

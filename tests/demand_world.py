@@ -14,6 +14,19 @@ from models.org import Department, User
 from models.policy import DemandCategory
 from tests.factories import World, build_world, make_user
 
+# The DemandWorld actors by attribute name: every role of the demand loop, in and out of scope.
+ACTORS = (
+    "dispatcher",
+    "handler",
+    "handler2",
+    "lead",
+    "other_handler",
+    "supervisor",
+    "contact",
+    "cadre",
+    "outsider",
+)
+
 
 @dataclass
 class DemandWorld:
@@ -65,9 +78,7 @@ async def build_demand_world() -> DemandWorld:
         "dispatcher": await make_user("dispatcher", "DISPATCHER", w.county),
         "handler": await make_user("handler", "HANDLER", w.county, department_id=bureau.id),
         "handler2": await make_user("handler2", "HANDLER", w.county, department_id=bureau.id),
-        "lead": await make_user(
-            "lead", "HANDLER", w.county, department_id=bureau.id, lead=True
-        ),
+        "lead": await make_user("lead", "HANDLER", w.county, department_id=bureau.id, lead=True),
         "other_handler": await make_user(
             "other_handler", "HANDLER", w.county, department_id=other.id
         ),

@@ -30,7 +30,7 @@ from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.calendar import invalidate_calendar_cache
-from models.ops.policy import set_region_policy
+from models.ops.policy import invalidate_policy_cache, set_region_policy
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_flow import RULES, Facts, Relation, allowed_actions, check_action
 from models.rules.demand_states import (
@@ -42,7 +42,7 @@ from models.rules.demand_states import (
     Satisfaction,
 )
 from tests.conftest import truncate_all
-from tests.demand_world import DemandWorld, build_demand_world
+from tests.demand_world import ACTORS, DemandWorld, build_demand_world
 
 S = DemandState
 A = DemandAction
@@ -53,17 +53,6 @@ P = PendingKind
 NOW = shanghai(2025, 11, 4, 10)
 LATE = shanghai(2025, 10, 9, 10)
 
-ACTORS = (
-    "dispatcher",
-    "handler",
-    "handler2",
-    "lead",
-    "other_handler",
-    "supervisor",
-    "contact",
-    "cadre",
-    "outsider",
-)
 HANDLERS = frozenset({"handler", "handler2", "lead"})  # the lead is a handler of the bureau too
 
 
@@ -279,6 +268,7 @@ async def env(_database: str) -> Env:
     """One world and one demand per CATALOG entry for the whole module (read-only for tests)."""
     await truncate_all()
     invalidate_calendar_cache()
+    invalidate_policy_cache()
     with acting_at(NOW):
         w = await build_demand_world()
         maker = Maker(w)
