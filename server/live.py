@@ -24,6 +24,7 @@ from models.db import libpq_dsn
 from models.messages import resolve_locale
 from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
+from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
 from schema.context import Context
 from schema.live import Broker
 from server.auth import actor_from_token, client_address
@@ -48,8 +49,10 @@ async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
                 NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: broker.publish(_user_ids(payload))
             )
             await conn.add_listener(CALENDAR_CHANNEL, lambda *_: invalidate_calendar_cache())
+            await conn.add_listener(POLICY_CHANNEL, lambda *_: invalidate_policy_cache())
             # Edits made while this connection was down are not heard: forget them all now.
             invalidate_calendar_cache()
+            invalidate_policy_cache()
             closed = asyncio.Event()
             conn.add_termination_listener(lambda _c, done=closed: done.set())
             ready.set()

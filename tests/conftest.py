@@ -14,6 +14,7 @@ from tortoise.connection import get_connection
 
 from models.db import migrate_database, normalize_db_url, tortoise_config
 from models.ops.calendar import invalidate_calendar_cache
+from models.ops.policy import invalidate_policy_cache
 from models.rules.passwords import use_test_cost
 
 _TMP = Path(tempfile.mkdtemp(prefix="enterprise-desk-tests-"))
@@ -76,6 +77,7 @@ async def db(_database: str) -> str:
     """An empty, migrated database for one test."""
     await truncate_all()
     invalidate_calendar_cache()
+    invalidate_policy_cache()
     return _database
 
 

@@ -187,7 +187,7 @@ async def test_sql_statements_per_list_do_not_grow_with_page_size(gql):
         if i % 2:
             await ops.dispatch_demand(dispatcher, d.id, department_id=w.bureau.id)
     await gql.login("dispatcher", PASSWORD)
-    await gql(LIST_SCREEN, {"first": 5})  # warm the per-process calendar cache
+    await gql(LIST_SCREEN, {"first": 5})  # warm the per-process calendar and policy caches
     counts = {}
     for size in (10, 50):
         with counting_sql() as statements:
@@ -195,9 +195,9 @@ async def test_sql_statements_per_list_do_not_grow_with_page_size(gql):
         assert len(data["demands"]["edges"]) == size
         counts[size] = len(statements)
     # Signing the bearer in (the user's session check with its grants joined: 1), the page
-    # with its enterprise, department, category and last event joined (1), the regions'
-    # policies (1) and totalCount (1); nothing per row.
-    assert counts[10] == counts[50] == 4, counts
+    # with its enterprise, department, category and last event joined (1) and totalCount (1);
+    # nothing per row (the regions' policies and calendars are cached per process).
+    assert counts[10] == counts[50] == 3, counts
 
 
 DETAIL_SCREEN = """query($id: ID!) { demand(id: $id) { id title state remainingWorkingDays
@@ -224,6 +224,7 @@ async def test_a_demand_detail_costs_the_same_sql_for_a_short_and_a_long_timelin
         counts[d.id], events[d.id] = len(statements), len(timeline)
     assert events[long.id] == events[short.id] + 6
     # The bearer's session with its grants (1), the demand with enterprise, department,
-    # category and last event joined (1), its regions' policies (1), the handler (1), the
-    # timeline with each actor joined (1), the demand's files (1) and the events' files (1).
-    assert counts[short.id] == counts[long.id] == 7, counts
+    # category, last event and handler joined (1), the timeline with each actor joined (1),
+    # the demand's files (1) and the events' files (1); the region's policy is cached after
+    # the first demand.
+    assert counts[long.id] == 5 and counts[short.id] == 6, counts

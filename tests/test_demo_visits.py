@@ -25,6 +25,7 @@ from models.demo import (
 from models.demo_visits import END, QUARTER_START, VisitPlan, demo_visit_plans
 from models.enterprises import Enterprise
 from models.ops.calendar import invalidate_calendar_cache
+from models.ops.policy import invalidate_policy_cache
 from models.org import Region, User
 from models.rules import clock
 from models.rules.demand_states import DemandSource, DemandState
@@ -48,6 +49,7 @@ async def loaded(_database: str) -> AsyncIterator[DemoSummary]:
     """The demo county with its demands and visits, loaded once for the module's readers."""
     await truncate_all()
     invalidate_calendar_cache()
+    invalidate_policy_cache()
     yield await load_demo()
 
 

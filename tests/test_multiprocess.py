@@ -171,6 +171,31 @@ async def test_a_calendar_edit_on_one_server_counts_at_once_on_the_other(db, clu
         await asyncio.sleep(0.05)
 
 
+NO_EXTENSIONS = """mutation($r: ID!) { setRegionPolicy(input: {regionId: $r,
+  extensionCapDays: 0}) { errors { code } } }"""
+ACTIONS = "{ demands(first: 5) { edges { node { allowedActions } } } }"
+
+
+async def test_a_policy_edit_on_one_server_counts_at_once_on_the_other(db, cluster):
+    w = await build_demand_world()
+    await w.in_progress()
+    handler = await token_of(cluster.a, "handler")
+
+    async def may_extend() -> bool:  # A's demand list, which caches the region's policy
+        listed = await gql(cluster.a, ACTIONS, {}, handler)
+        return "REQUEST_EXTENSION" in listed["demands"]["edges"][0]["node"]["allowedActions"]
+
+    assert await may_extend()
+    admin = await token_of(cluster.b, "county_admin")
+    county = to_global_id("Region", w.base.county.id)
+    edited = await gql(cluster.b, NO_EXTENSIONS, {"r": county}, admin)
+    assert edited["setRegionPolicy"]["errors"] == []
+    started = time.monotonic()
+    while await may_extend():
+        assert time.monotonic() - started < 5, "A kept its cached policy (30 s)"
+        await asyncio.sleep(0.05)
+
+
 async def test_two_workers_send_each_push_exactly_once(db, cluster):
     w = await build_demand_world()
     since = len(cluster.gateway.requests)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -45,9 +47,7 @@ CATEGORY_COLUMNS = (
 
 async def ensure_default_categories() -> int:
     """Create the default nationwide categories that are missing; returns how many."""
-    existing = set(
-        await DemandCategory.filter(region_id=None).values_list("code", flat=True)
-    )
+    existing = set(await DemandCategory.filter(region_id=None).values_list("code", flat=True))
     created = 0
     for order, (name, code, normal, urgent, critical) in enumerate(DEFAULT_CATEGORIES):
         if code in existing:
@@ -94,6 +94,10 @@ async def set_region_policy(actor: Actor, region_id: int, overrides: dict[str, A
         else:
             row.overrides = cleaned
             await row.save(update_fields=["overrides", "updated_at"])
+    invalidate_policy_cache()
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_notify($1, '')", [POLICY_CHANNEL])
     return await load_policy(region_id)
 
 
@@ -166,14 +170,55 @@ async def update_category(
     return cat
 
 
+# The list screens read each page's regions' policies on every request; admins change them
+# rarely. Cached per process for POLICY_CACHE_SECONDS, and on PostgreSQL dropped at once in
+# every process when an edit is announced on POLICY_CHANNEL (server.live listens).
+POLICY_CACHE_SECONDS = 30.0
+POLICY_CHANNEL = "desk_policy"
+_policies: dict[int, tuple[float, Policy]] = {}
+_generation = 0  # bumped by every invalidation: a load that raced an edit is not cached
+
+
+def invalidate_policy_cache() -> None:
+    global _generation
+    _generation += 1
+    _policies.clear()
+
+
 async def load_policies(region_paths: dict[int, str]) -> dict[int, Policy]:
-    """Effective policies of several regions (id → path) in one query, for list screens."""
+    """Effective policies of several regions (id → path), for list screens: from the cache, the
+    rest in one query."""
+    now = time.monotonic()
+    found: dict[int, Policy] = {}
+    missing: dict[int, str] = {}
+    for rid, path in region_paths.items():
+        hit = _policies.get(rid)
+        if hit is not None and now - hit[0] < POLICY_CACHE_SECONDS:
+            found[rid] = hit[1]
+        else:
+            missing[rid] = path
+    if missing:
+        generation = _generation
+        loaded = await _load_policies(missing)
+        if generation == _generation:
+            _policies.update((rid, (now, policy)) for rid, policy in loaded.items())
+        found.update(loaded)
+    return found
+
+
+async def _load_policies(region_paths: dict[int, str]) -> dict[int, Policy]:
     chains = {rid: chain_of_path(path) for rid, path in region_paths.items()}
     wanted = {r for chain in chains.values() for r in chain}
-    rows = {
-        r["region_id"]: r["overrides"]
-        for r in await RegionPolicy.filter(region_id__in=wanted).values("region_id", "overrides")
-    } if wanted else {}
+    rows = (
+        {
+            r["region_id"]: r["overrides"]
+            for r in await RegionPolicy.filter(region_id__in=wanted).values(
+                "region_id", "overrides"
+            )
+        }
+        if wanted
+        else {}
+    )
     return {
         rid: merge_policy([rows[r] for r in chain if r in rows]) for rid, chain in chains.items()
     }

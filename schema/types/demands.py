@@ -42,7 +42,7 @@ from models.rules.demand_view import (
 from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
-from schema.loaders import prime_users
+from schema.loaders import USER_COLUMNS, prime_users
 from schema.relay import Node, to_global_id
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
@@ -123,6 +123,7 @@ DEMAND_ROW_COLUMNS = (
     "category__is_active",
     *(f"last_event__{c}" for c in EVENT_COLUMNS),
     "last_event__actor__display_name",
+    *(f"handler__{c}" for c in USER_COLUMNS),
 )
 
 Row = dict[str, Any]
@@ -476,11 +477,11 @@ class Demand(Node):
         return User.from_row(row) if row else None
 
     @strawberry.field(description="The handler who claimed it (承办人).")
-    async def handler(self, info: Info) -> User | None:
-        if self.row["handler_id"] is None:
+    def handler(self) -> User | None:
+        r = self.row
+        if r["handler_id"] is None:
             return None
-        row = await info.context.loaders.user.load(self.row["handler_id"])
-        return User.from_row(row) if row else None
+        return User.from_row({c: r[f"handler__{c}"] for c in USER_COLUMNS})
 
     @strawberry.field(description="Assisting departments (协办).")
     async def assisting_departments(self, info: Info) -> list[Department]:
