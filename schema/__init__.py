@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import strawberry
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -18,6 +20,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from schema.compiled import CompiledQueries
 from schema.errors import should_mask
 from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
@@ -65,21 +68,33 @@ class Limits:
     max_aliases: int = 30
 
 
-def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
-    limits = limits or Limits()
-    # The depth and alias limiters make a new rule class per instance, and the validation
-    # cache keys on the rule classes: build them once, or every request re-validates.
-    limit_rules = [
+@cache
+def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
+    """The validation rules of the limits. The depth and alias limiters make new rule classes
+    per instance, and the validation caches key on the rule classes: built once per limits, or
+    every request re-validates."""
+    return [
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
+
+
+def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) -> CompiledQueries:
+    """The compiled query path (schema.compiled) over this schema, with the same limits."""
+    limits = limits or Limits()
+    return CompiledQueries(schema._schema, limit_rules(limits), limits.max_tokens)
+
+
+def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
+    limits = limits or Limits()
+    rules = limit_rules(limits)
     # Factories: each request gets fresh extension instances; strawberry keeps the parse and
     # validation LRU caches at module level, so they are shared all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(limit_rules),
+        lambda: AddValidationRules(rules),
     ]
     if production:
         extensions += [

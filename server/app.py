@@ -22,7 +22,7 @@ from models.read_db import read_replica
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
-from schema import Limits, build_schema
+from schema import Limits, build_schema, compiled_queries
 from schema.live import Broker
 from server.exports import ExportEndpoint
 from server.files import FileEndpoints
@@ -68,12 +68,10 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     share it, the HTTP stack and everything above it being the same (such a test process runs
     its own push dispatcher rounds; the app starts none)."""
     settings = settings or load_settings()
-    schema = build_schema(
-        production=settings.production,
-        limits=Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases),
-    )
+    limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
+    schema = build_schema(production=settings.production, limits=limits)
     broker = Broker(settings.live_recheck_seconds)
-    endpoint = GraphQLEndpoint(schema, settings)
+    endpoint = GraphQLEndpoint(schema, settings, compiled_queries(schema, limits))
     websocket = GraphQLWebSocket(schema, settings, broker)
     files = FileEndpoints(settings)
     exports = ExportEndpoint(settings)

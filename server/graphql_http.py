@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from graphql import GraphQLError, parse
 from graphql import OperationType as AstOperationType
 from graphql.utilities import get_operation_ast
@@ -34,6 +35,7 @@ from strawberry.types.graphql import OperationType
 from models.access import Actor
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
+from schema.compiled import CompiledQueries
 from schema.context import Context
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
@@ -318,10 +320,18 @@ def _form_refusal(refused: FormRefused) -> _Refused:
     return _Refused("MULTIPART_MALFORMED")
 
 
+def _json(body: dict[str, Any], status: int, media: str) -> Response:
+    """An execution result as UTF-8 JSON, by orjson (json.dumps took 3-6% of a list screen)."""
+    return Response(orjson.dumps(body), status_code=status, media_type=media)
+
+
 class GraphQLEndpoint:
-    def __init__(self, schema: Schema, settings: Settings) -> None:
+    def __init__(
+        self, schema: Schema, settings: Settings, compiled: CompiledQueries | None = None
+    ) -> None:
         self.schema = schema
         self.settings = settings
+        self.compiled = compiled
         self.ide_html = None if settings.production else get_graphql_ide_html("graphiql")
 
     async def handle(self, request: Request) -> Response:
@@ -400,6 +410,10 @@ class GraphQLEndpoint:
             secret_key=self.settings.secret_key,
             request=request,
         )
+        if self.compiled is not None and OperationType.QUERY in allowed:
+            data = await self.compiled.execute(query, op_name, variables, context)
+            if data is not None:
+                return _json({"data": data}, 200, media)
         try:
             result = await self.schema.execute(
                 query,
@@ -422,4 +436,4 @@ class GraphQLEndpoint:
         if not (pre_execution and media == GRAPHQL_RESPONSE):
             body["data"] = result.data
         status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
-        return JSONResponse(body, status_code=status, media_type=media)
+        return _json(body, status, media)

@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from models.sql_count import STATEMENTS, StatementCounter
 from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
+from schema.compiled import QUERY_PATHS
 from server.settings import Settings
 
 log = logging.getLogger("enterprise_desk.metrics")
@@ -69,6 +70,13 @@ def render_metrics(
         ]
         for kind, sent in statements.items():
             lines.append(f'db_statements_total{{kind="{kind}"}} {sent}')
+    lines += [
+        "# HELP graphql_queries_total Queries this process executed from a compiled plan, and "
+        'apart (path="strawberry") those left to graphql-core (see schema.compiled).',
+        "# TYPE graphql_queries_total counter",
+    ]
+    for path, done in sorted(QUERY_PATHS.items()):
+        lines.append(f'graphql_queries_total{{path="{path}"}} {done}')
     values = counters.snapshot()
     for key, (name, kind, text) in COUNTER_METRICS.items():
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
