@@ -66,28 +66,31 @@ def quote(name: str) -> str:
 
 
 class RowSelect:
-    """`SELECT <columns> FROM <table> t0 LEFT JOIN …` for `model` and `columns` named as in
-    `.values()`; `col(name)` is a column's SQL expression, for WHERE and ORDER BY."""
+    """`SELECT <columns> FROM (<the matching rows of table>) t0 LEFT JOIN …` for `model` and
+    `columns` named as in `.values()`.
+
+    The rows are chosen (filtered, ordered, limited) in a subquery over the table alone, and the
+    to-one relations joined onto those few: planning the demand list as one flat statement of
+    eight joined tables took PostgreSQL 15 ms (30-40 ms under load) on every execution, the
+    subquery form 1.8 ms, and it runs no slower. So WHERE and ORDER BY refer to the table's own
+    columns (alias t0) only."""
 
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
         self.model = model
         self.columns = tuple(columns)
         self.table = f"{quote(model._meta.db_table)} t0"
         self._aliases: dict[str, str] = {"": "t0"}
-        self._joins: list[tuple[str, str, str]] = []  # (alias, parent's alias, JOIN …)
-        self._exprs: dict[str, str] = {}
-        self._text = ""
+        self._joins: list[str] = []
+        self._select = ""
         self._converters: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
 
-    @property
-    def text(self) -> str:
-        """Built on first use: the models' relations are known once tortoise is set up."""
-        if not self._text:
-            self._exprs = {c: self._expr(c) for c in self.columns}
-            select = ", ".join(f"{e} AS {quote(c)}" for c, e in self._exprs.items())
-            # Names come from the models, never from a request.
-            self._text = f"SELECT {select} FROM {self.table} {self._join_text(None)}".rstrip()  # noqa: S608
-        return self._text
+    def _built(self) -> tuple[str, str]:
+        """The select list and the joins, built on first use: the models' relations are known
+        once tortoise is set up."""
+        if not self._select:
+            exprs = {c: self._expr(c) for c in self.columns}
+            self._select = ", ".join(f"{e} AS {quote(c)}" for c, e in exprs.items())
+        return self._select, " ".join(self._joins)
 
     def _join(self, path: str, model: type[Model]) -> tuple[str, type[Model]]:
         """The alias of the relation at `path` ("enterprise", "last_event__actor"), joined
@@ -101,12 +104,8 @@ class RowSelect:
             self._aliases[path] = alias
             target = related._meta.fields_db_projection[fk.to_field]
             self._joins.append(
-                (
-                    alias,
-                    parent_alias,
-                    f"LEFT JOIN {quote(related._meta.db_table)} {alias} "
-                    f"ON {alias}.{quote(target)} = {parent_alias}.{quote(fk.source_field)}",
-                )
+                f"LEFT JOIN {quote(related._meta.db_table)} {alias} "
+                f"ON {alias}.{quote(target)} = {parent_alias}.{quote(fk.source_field)}"
             )
         return self._aliases[path], related
 
@@ -118,20 +117,14 @@ class RowSelect:
             alias, model = self._join(path, model)
         return f"{alias}.{quote(model._meta.fields_db_projection[name])}"
 
-    def col(self, name: str) -> str:
-        """A selected column's SQL expression."""
-        return self._exprs[name] if self.text else ""
+    def own(self, name: str) -> str:
+        """A column of the table itself, for WHERE and ORDER BY."""
+        return f"t0.{quote(self.model._meta.fields_db_projection[name])}"
 
-    def from_joined(self, *columns: str) -> str:
-        """FROM the table and the joins these columns need (for a count or a subquery)."""
-        needed = {self.col(c).split(".", 1)[0] for c in columns}
-        for alias, parent, _ in reversed(self._joins):  # a join's parent comes before it
-            if alias in needed:
-                needed.add(parent)
-        return f"{self.table} {self._join_text(needed)}".rstrip()
-
-    def _join_text(self, aliases: set[str] | None) -> str:
-        return " ".join(j for a, _, j in self._joins if aliases is None or a in aliases)
+    async def count(self, where: str, values: list[Any]) -> int:
+        sql = f"SELECT COUNT(*) AS n FROM {self.table} WHERE {where}"  # noqa: S608
+        found = await connection().execute_query_dict(sql, values)
+        return int(found[0]["n"])
 
     def converters(self, dialect: str) -> list[tuple[str, Callable[[Any], Any]]]:
         """Per column, tortoise's conversion of a raw value (none for what the driver already
@@ -144,11 +137,28 @@ class RowSelect:
         return found
 
     async def fetch(
-        self, where: str, params: Params, tail: str = "", conn: BaseDBAsyncClient | None = None
+        self,
+        where: str,
+        params: Params,
+        order: str = "",
+        limit: str = "",
+        conn: BaseDBAsyncClient | None = None,
     ) -> list[Row]:
-        """The rows matching `where` (then ORDER BY / LIMIT in `tail`), converted."""
+        """The rows matching `where`, in `order` (both over t0), at most `limit` (a
+        placeholder), converted."""
         conn = conn or connection()
-        sql = f"{self.text} WHERE {where} {tail}".rstrip()
+        select, joins = self._built()
+        chosen = f"SELECT * FROM {self.table} WHERE {where}"  # noqa: S608 - names from models
+        if order:
+            chosen += f" ORDER BY {order}"
+        if limit:
+            chosen += f" LIMIT {limit}"
+        if joins:
+            sql = f"SELECT {select} FROM ({chosen}) t0 {joins}"  # noqa: S608
+            if order:
+                sql += f" ORDER BY {order}"
+        else:
+            sql = chosen.replace("SELECT *", f"SELECT {select}", 1)
         rows = list(await conn.execute_query_dict(sql, params.values))
         convert = self.converters(conn.capabilities.dialect)
         if convert:

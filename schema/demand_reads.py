@@ -82,8 +82,7 @@ _CLOCK_STATES = tuple(s.value for s in CLOCK_STATES)
 
 
 async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> list[str]:
-    """The filter as SQL conditions over SELECT's aliases (t0: the demand)."""
-    col = SELECT.col
+    """The filter as SQL conditions over the demand's own columns (t0)."""
     where = []
     if f.state is not None:
         where.append(f"t0.state = {p(f.state.value)}")
@@ -129,9 +128,8 @@ async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> 
         where.append(f"t0.submitted_at < {p.moment(day_start(f.submitted_to + timedelta(days=1)))}")
     if f.search and f.search.strip():
         like = p.like(f.search.strip())
-        where.append(
-            f"(LOWER(t0.title) LIKE {like} OR LOWER({col('enterprise__name')}) LIKE {like})"
-        )
+        named = f"SELECT id FROM enterprise WHERE LOWER(name) LIKE {like}"  # noqa: S608
+        where.append(f"(LOWER(t0.title) LIKE {like} OR t0.enterprise_id IN ({named}))")
     return where
 
 
@@ -187,7 +185,6 @@ async def list_demands(
         build=lambda r: Demand.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
         cursor_types={"effective_deadline": date.fromisoformat},
-        count_columns=("enterprise__name",) if f is not None and f.search else (),
     )
 
 

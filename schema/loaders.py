@@ -120,11 +120,11 @@ def _grouped(
 
     async def load(keys: list[int]) -> list[list[Row]]:
         p = Params(is_postgres())
-        condition = f"{select.col(key)} IN ({p.many(keys)})"
+        condition = f"{select.own(key)} IN ({p.many(keys)})"
         if where is not None:
             condition = f"{condition} AND {where(p)}"
         groups: dict[int, list[Row]] = defaultdict(list)
-        for r in await select.fetch(condition, p, "ORDER BY t0.id"):
+        for r in await select.fetch(condition, p, order="t0.id"):
             groups[r[key]].append(r)
         return [groups.get(k, []) for k in keys]
 

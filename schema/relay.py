@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.errors import DomainError
-from models.row_query import Params, RowSelect, connection
+from models.row_query import Params, RowSelect
 
 NodeT = TypeVar("NodeT")
 MAX_PAGE_SIZE = 100
@@ -176,8 +176,8 @@ def _after_sql(sel: RowSelect, p: Params, order: Sequence[str], values: Sequence
     names = [o.lstrip("-") for o in order]
     for i, o in enumerate(order):
         op = "<" if o.startswith("-") else ">"
-        same = [f"{sel.col(names[j])} = {_param(p, values[j])}" for j in range(i)]
-        terms.append(" AND ".join([*same, f"{sel.col(names[i])} {op} {_param(p, values[i])}"]))
+        same = [f"{sel.own(names[j])} = {_param(p, values[j])}" for j in range(i)]
+        terms.append(" AND ".join([*same, f"{sel.own(names[i])} {op} {_param(p, values[i])}"]))
     return "(" + " OR ".join(f"({t})" for t in terms) + ")"
 
 
@@ -196,31 +196,24 @@ async def paginate_rows(
     build: Callable[[dict[str, Any]], NodeT],
     prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
     cursor_types: dict[str, Callable[[Any], Any]] | None = None,
-    count_columns: Sequence[str] = (),
 ) -> Connection[NodeT]:
     """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
-    `where` (with parameters `p`), keyset-paged in `order`. `count_columns`: the joined
-    columns `where` refers to, so totalCount joins only those."""
+    `where` (with parameters `p`; over the table's own columns), keyset-paged in `order`."""
     size = _page_size(first)
     names = [o.lstrip("-") for o in order]
     count_params = list(p.values)  # the keyset conditions and the limit come after
-    conn = connection()
     page_where = where
     if after:
         values = _cursor_values(after, names, cursor_types)
         page_where = f"{where} AND {_after_sql(sel, p, order, values)}"
     by = ", ".join(
-        f"{sel.col(n)}{' DESC' if o.startswith('-') else ''}"
+        f"{sel.own(n)}{' DESC' if o.startswith('-') else ''}"
         for n, o in zip(names, order, strict=True)
     )
-    rows = await sel.fetch(page_where, p, f"ORDER BY {by} LIMIT {p(size + 1)}", conn)
-
-    async def count() -> int:
-        sql = f"SELECT COUNT(*) AS n FROM {sel.from_joined(*count_columns)} WHERE {where}"  # noqa: S608
-        found = await conn.execute_query_dict(sql, count_params)
-        return int(found[0]["n"])
-
-    return await _connection(rows, size, names, bool(after), build, prepare, count)
+    rows = await sel.fetch(page_where, p, by, p(size + 1))
+    return await _connection(
+        rows, size, names, bool(after), build, prepare, lambda: sel.count(where, count_params)
+    )
 
 
 def id_of(gid: strawberry.ID, expected: str) -> int:
