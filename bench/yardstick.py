@@ -9,7 +9,7 @@ product.
 
 Per request: the body parsed, the product's access token decoded (pyjwt, the server's secret),
 and one SQL statement for S2, two for S3 (the demand, then its timeline). The statements do
-the product's per-user work: the account is active and has not changed its password since the
+the product's per-user work: the account is active and has not ended its sessions since the
 token, the demand scope of DESIGN section 3 (the handler's departments leading or assisting,
 regional staff's subtrees, an enterprise contact's enterprises, one's own submissions), the
 working days left from the working-day index the supervisor figures also join."""
@@ -41,7 +41,7 @@ _ME = """
 me AS (
   SELECT u.id FROM app_user u
   WHERE u.id = $1 AND u.is_active
-    AND EXTRACT(EPOCH FROM u.password_changed_at)::bigint <= $2
+    AND u.session_version = $2
 ), grants AS (
   SELECT g.role, g.department_id, r.path FROM role_grant g
   JOIN me ON me.id = g.user_id
@@ -167,9 +167,9 @@ class Yardstick:
                 self.secret,
                 algorithms=["HS256"],
                 leeway=30,
-                options={"require": ["sub", "exp", "iat"]},
+                options={"require": ["sub", "exp", "iat", "typ", "sv"]},
             )
-            return int(c["sub"]), int(c["iat"])
+            return int(c["sub"]), int(c["sv"])
         except (jwt.PyJWTError, KeyError, ValueError):
             return None
 

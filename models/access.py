@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tortoise import connections
@@ -32,6 +31,8 @@ class Grant:
 class Actor:
     user_id: int
     grants: tuple[Grant, ...]
+    # The username when signed in by token (the audit log records it); "" when not loaded.
+    username: str = ""
 
     def has_role(self, *roles: Role) -> bool:
         return any(g.role in roles for g in self.grants)
@@ -72,7 +73,15 @@ class Actor:
 ADMIN = (Role.ADMIN,)
 
 
-GRANT_COLUMNS = ("id", "role", "region_id", "region__path", "department_id", "lead", "service_point_id")
+GRANT_COLUMNS = (
+    "id",
+    "role",
+    "region_id",
+    "region__path",
+    "department_id",
+    "lead",
+    "service_point_id",
+)
 
 
 def _grants(rows: Iterable[dict[str, Any]], prefix: str = "") -> tuple[Grant, ...]:
@@ -96,32 +105,26 @@ async def load_actor(user_id: int) -> Actor:
     return Actor(user_id=user_id, grants=_grants(rows))
 
 
-async def load_signed_in_actor(user_id: int, issued_at: int) -> Actor | None:
-    """The actor behind an access token issued at `issued_at` (epoch seconds): None when the
-    user is inactive, gone, or changed password after it was issued. One statement, as every
-    request asks it."""
+async def load_signed_in_actor(user_id: int, session_version: int) -> Actor | None:
+    """The actor behind an access token issued under `session_version`: None when the user is
+    inactive, gone, or has ended their sessions since (a new password, log out everywhere).
+    One statement, as every request asks it."""
     conn = connections.get("default")
     placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
     # Written out rather than built by the ORM: building it cost more than running it.
     rows = await conn.execute_query_dict(_SIGNED_IN.format(p=placeholder), [user_id])
-    if not rows or _epoch(rows[0]["password_changed_at"]) > issued_at:
+    if not rows or rows[0]["session_version"] != session_version:
         return None
-    return Actor(user_id=user_id, grants=_grants(rows, "g_"))
+    return Actor(user_id=user_id, grants=_grants(rows, "g_"), username=rows[0]["username"])
 
 
 _SIGNED_IN = (
-    "SELECT u.password_changed_at, g.id AS g_id, g.role AS g_role, g.region_id AS g_region_id, "
-    "r.path AS g_region__path, g.department_id AS g_department_id, g.lead AS g_lead, "
-    "g.service_point_id AS g_service_point_id FROM app_user u "
+    "SELECT u.session_version, u.username, g.id AS g_id, g.role AS g_role, "
+    "g.region_id AS g_region_id, r.path AS g_region__path, g.department_id AS g_department_id, "
+    "g.lead AS g_lead, g.service_point_id AS g_service_point_id FROM app_user u "
     "LEFT JOIN role_grant g ON g.user_id = u.id LEFT JOIN region r ON r.id = g.region_id "
     "WHERE u.id = {p} AND u.is_active"
 )
-
-
-def _epoch(moment: datetime | str) -> int:
-    # SQLite hands back the text tortoise stored.
-    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(moment)
-    return int(value.timestamp())
 
 
 def _paths_q(paths: list[str], field: str) -> Q:

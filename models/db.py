@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "models.notifications",
     "models.service_points",
     "models.agency",
+    "models.audit",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 

@@ -13,6 +13,7 @@ from models.messages_agency import (
 )
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
 from models.messages_exports import EXPORT_LABELS
+from models.messages_requests import REQUEST_MESSAGES
 from models.messages_service_points import (
     SERVICE_POINT_LABELS,
     SERVICE_POINT_MESSAGES,
@@ -30,6 +31,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "INTERNAL_ERROR": (
         "服务器内部错误，请稍后再试",
         "Internal server error, please try again later",
+    ),
+    "DATABASE_UNAVAILABLE": (
+        "数据库暂时不可用，请稍后重试",
+        "The database is temporarily unavailable; please try again shortly",
     ),
     "INVALID_CREDENTIALS": ("用户名或密码错误", "Wrong username or password"),
     "ACCOUNT_LOCKED": (
@@ -124,6 +129,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     # Attachments (附件).
     "FILE_TOO_LARGE": ("文件不能超过 {max} MB", "Files must be at most {max} MB"),
     "EMPTY_FILE": ("文件为空", "The file is empty"),
+    "IMAGE_TOO_LARGE": (
+        "图片尺寸过大，不能超过 {max} 百万像素",
+        "The image is too large: at most {max} megapixels",
+    ),
     "UNSUPPORTED_FILE_TYPE": (
         "不支持的文件类型，或文件内容与扩展名不符（支持图片 JPG/PNG/WEBP/HEIC/GIF、PDF、"
         "Word/Excel/PowerPoint 文档和 UTF-8 文本）",
@@ -288,6 +297,7 @@ _NAMED_PARAMS = {"state": STATE_NAMES, "action": ACTION_NAMES, "status": VISIT_S
 _NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
 _MESSAGES.update(AGENCY_MESSAGES)
 _MESSAGES.update(STATS_MESSAGES)
+_MESSAGES.update(REQUEST_MESSAGES)
 _LABELS.update(AGENCY_LABELS)
 _LABELS.update(EXPORT_LABELS)
 # A refusal may name its subject (e.g. subject="AGENCY"): then its wording and the names of

@@ -57,6 +57,9 @@ class User(Model):
     failed_logins = fields.IntField(default=0)
     locked_until = fields.DatetimeField(null=True)
     password_changed_at = fields.DatetimeField(auto_now_add=True)
+    # Raised to end every session at once (a new password, a disabled account, "log out
+    # everywhere"): access and refresh tokens carry the value they were issued under.
+    session_version = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +105,9 @@ class RefreshToken(Model):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # The user's session_version when issued: a later one refuses it even if the revocation
+    # that came with it missed this row (issued by a refresh at that same moment).
+    session_version = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "refresh_token"

@@ -11,17 +11,14 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 
 from schema.compiled import CompiledQueries
-from schema.errors import should_mask
+from schema.errors import CodedMaskErrors, should_mask
 from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
@@ -35,6 +32,7 @@ from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
+from schema.request_limits import TextLiteralRule, alias_rule, depth_rule
 from schema.subscriptions import Subscription
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
@@ -70,13 +68,10 @@ class Limits:
 
 @cache
 def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
-    """The validation rules of the limits. The depth and alias limiters make new rule classes
-    per instance, and the validation caches key on the rule classes: built once per limits, or
-    every request re-validates."""
-    return [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
+    """The validation rules of the limits. The depth and alias rules are new classes per
+    limit, and the validation caches key on the rule classes: built once per limits, or every
+    request re-validates."""
+    return [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
 
 
 def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) -> CompiledQueries:
@@ -99,7 +94,7 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
     if production:
         extensions += [
             DisableIntrospection,
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
+            lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
         ]
     return strawberry.Schema(
         query=Query,

@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
+from models.db_unavailable import is_database_unavailable
 from models.errors import DomainError
 from models.messages import message
 
@@ -45,9 +47,23 @@ def public(err: DomainError, locale: str) -> PublicError:
 
 def should_mask(error: GraphQLError) -> bool:
     """Mask exceptions raised inside the server, except our public errors. Errors without an
-    original exception are about the client's document (syntax, validation) and stay."""
+    original exception are about the client's document (syntax, validation) and stay, and so
+    do those wrapping graphql-core's own report on a client's variable value ("Variable '$d'
+    has invalid value: …"), which is not a server fault."""
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    return original is not None and not isinstance(original, (PublicError, GraphQLError))
+
+
+class CodedMaskErrors(MaskErrors):
+    """strawberry's masking, the masked error keeping a stable code the HTTP layer words in
+    the client's language."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        # The database being away is no fault to hide: the HTTP layer answers it with 503.
+        away = is_database_unavailable(error.original_error)
+        masked.extensions = {"code": "DATABASE_UNAVAILABLE" if away else "INTERNAL_ERROR"}
+        return masked
 
 
 async def attempt(locale: str, op: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:

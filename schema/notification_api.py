@@ -14,6 +14,7 @@ from models.notifications import Notification as NotificationModel
 from models.notifications import PushMessage as PushModel
 from models.ops import inbox as ops
 from models.ops import push_admin
+from models.rules.audit import AuditAction
 from models.rules.notification_kinds import (
     DEFAULT_QUIET_END,
     DEFAULT_QUIET_START,
@@ -24,6 +25,7 @@ from models.rules.notification_kinds import (
 )
 from schema.errors import UserError, attempt
 from schema.guards import actor_of, guarded
+from schema.mutations.audited import attempt_audited
 from schema.relay import Connection, from_global_id, paginate, to_global_id
 from schema.types.notifications import (
     DEVICE_COLUMNS,
@@ -312,5 +314,13 @@ class PushOperatorMutations:
             ids = [from_global_id(i, "PushMessage")[1] for i in input.ids]
             return await push_admin.retry_pushes(ctx.actor, ids)
 
-        queued, errors = await attempt(ctx.locale, run)
+        queued, errors = await attempt_audited(
+            ctx,
+            AuditAction.PUSH_RETRY,
+            "PushMessage",
+            input,
+            run,
+            key=lambda _: None,
+            more=lambda queued: {"queued": queued},
+        )
         return RetryPushPayload(queued=queued or 0, errors=errors)

@@ -18,6 +18,7 @@ from models.region_tree import region_subtree
 from models.rules.clock import today
 from models.rules.roles import Role as RoleValue
 from schema.agency_queries import AgencyQueries
+from schema.audit_queries import AuditQueries
 from schema.demand_queries import DemandQueries
 from schema.guards import actor_of, guarded
 from schema.loaders import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
@@ -76,7 +77,7 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries, StatsQueries):
+class Query(AuditQueries, CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries, StatsQueries):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

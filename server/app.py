@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
@@ -31,7 +33,9 @@ from server.health import healthz, readyz
 from server.jobs import periodic_jobs
 from server.live import GraphQLWebSocket, live_inbox
 from server.metrics import MetricsEndpoint
+from server.security import SecurityHeaders
 from server.settings import Settings, SettingsError, load_settings
+from server.unavailable import database_error_handlers
 
 log = logging.getLogger("enterprise_desk")
 
@@ -61,6 +65,17 @@ async def push_delivery(settings: Settings) -> AsyncIterator[httpx.AsyncClient |
             yield client
     finally:
         await client.aclose()
+
+
+class SecuredStarlette(Starlette):
+    """Starlette with server.security's headers outside everything, its error page too."""
+
+    def __init__(self, hsts_max_age: int, **kwargs: Any) -> None:
+        self.hsts_max_age = hsts_max_age
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts_max_age=self.hsts_max_age)
 
 
 def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Starlette:
@@ -99,15 +114,19 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
 
     middleware = []
     if settings.cors_origins:
+        # Bearer tokens, not cookies: no credentialed requests (allow_credentials stays off).
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Accept-Language"],
+                allow_headers=["Authorization", "Content-Type", "Accept", "Accept-Language"],
+                expose_headers=["Content-Disposition"],  # an export's file name
+                max_age=600,
             )
         )
-    return Starlette(
+    return SecuredStarlette(
+        settings.hsts_max_age,
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", websocket),
@@ -119,5 +138,6 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             Route("/metrics", metrics.handle, methods=["GET"]),
         ],
         middleware=middleware,
+        exception_handlers=database_error_handlers(),
         lifespan=lifespan,
     )

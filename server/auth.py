@@ -15,15 +15,15 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 
 
 async def actor_from_token(token: str | None, secret: str) -> Actor | None:
-    """The actor of a valid token whose user is active and has not changed password since."""
+    """The actor of a valid token whose user is active and has not ended their sessions since
+    it was issued (a new password, log out everywhere)."""
     if not token:
         return None
     claims = read_access_token(token, secret)
     if claims is None:
         return None
-    user_id, issued_at = claims
-    # A token issued before the last password change no longer counts.
-    return await load_signed_in_actor(user_id, issued_at)
+    user_id, session_version = claims
+    return await load_signed_in_actor(user_id, session_version)
 
 
 def client_address(conn: HTTPConnection) -> str:

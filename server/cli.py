@@ -1,5 +1,5 @@
 """The `enterprise-desk` command line: serve, worker, migrate, demo, createadmin, import,
-backup."""
+backup, check."""
 
 from __future__ import annotations
 
@@ -101,6 +101,19 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Read-only: no migration, so it may run against any copy of the database."""
+    from server.check import as_json, as_text, run_check
+
+    try:
+        report = run_check(settings.database_url)
+    except Exception as err:  # unreachable database, missing tables: not a finding
+        print(f"check: cannot read the database: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    print(as_json(report, args.lang) if args.json else as_text(report, args.lang))
+    return 0 if report.ok else 1
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -259,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    chk = sub.add_parser(
+        "check",
+        help="check the data's consistency (timelines, inbox and outbox); exit 1 if broken",
+    )
+    chk.add_argument("--json", action="store_true", help="a machine-readable report")
+    chk.add_argument("--lang", choices=("zh", "en"), default="zh")
+    chk.set_defaults(func=cmd_check)
     bak = sub.add_parser(
         "backup",
         help="copy the running database to DEST (SQLite: online backup; PostgreSQL: pg_dump -Fc)",

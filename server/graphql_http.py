@@ -17,6 +17,7 @@ The body is read by the same streaming reader as POST /uploads (server/files.py)
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -33,17 +34,28 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from models.access import Actor
+from models.db_unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
 from schema.compiled import CompiledQueries
 from schema.context import Context
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
+from server.graphql_errors import TextRefused, check_text, client_errors, is_request_error
+from server.security import ide_csp
 from server.settings import Settings
+from server.unavailable import note, unavailable
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+# GET carries the query in the URL: longer ones are refused (414) before anything is parsed
+# (uvicorn itself answers 400 to a request head past ~64 KB).
+MAX_QUERY_STRING_BYTES = 32 * 1024
+# A body refused as too large is still read (and dropped) up to this, so the client gets to
+# read the 413 instead of a connection reset; past it the connection is simply closed.
+MAX_DRAINED_BYTES = 16 * MIB
+MASKED_MESSAGE = "服务器内部错误"  # schema.build_schema's production mask
 MULTIPART = "multipart/form-data"
 MAX_UPLOAD_FILES = 10
 MAX_MULTIPART_BODY_BYTES = 64 * MIB + MULTIPART_OVERHEAD_BYTES
@@ -53,9 +65,13 @@ MAX_PATH_SHOWN = 100  # characters of a refused map path echoed back
 
 
 class _BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
+    """A request refused before it reaches the schema, with a stable code."""
+
+    def __init__(self, code: str, status: int = 400, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
         self.status = status
+        self.params = params
 
 
 def _negotiate(accept: str | None) -> str | None:
@@ -81,28 +97,48 @@ def _negotiate(accept: str | None) -> str | None:
     return best
 
 
+async def _read_body(request: Request) -> bytes:
+    """The body, refused (413) when it is announced or grows past MAX_BODY_BYTES; a large
+    body is never held in memory, only read through (up to MAX_DRAINED_BYTES)."""
+    too_large = _BadRequest("REQUEST_TOO_LARGE", 413, max=MAX_BODY_BYTES // 1_000_000)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_DRAINED_BYTES):
+        raise too_large
+    body = bytearray()
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received <= MAX_BODY_BYTES:
+            body += chunk
+        elif received > MAX_DRAINED_BYTES:
+            break
+    if received > MAX_BODY_BYTES:
+        raise too_large
+    return bytes(body)
+
+
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
+        if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+            raise _BadRequest("URI_TOO_LONG", 414, max=MAX_QUERY_STRING_BYTES // 1024)
         params: dict[str, Any] = dict(request.query_params)
         for key in ("variables", "extensions"):
             if params.get(key):
                 try:
                     params[key] = json.loads(params[key])
                 except (ValueError, RecursionError):
-                    raise _BadRequest(f"{key} is not valid JSON") from None
+                    raise _BadRequest("INVALID_JSON") from None
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise _BadRequest("Content-Type must be application/json", 415)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise _BadRequest("Request body too large", 413)
+        raise _BadRequest("UNSUPPORTED_MEDIA_TYPE", 415)
+    body = await _read_body(request)
     try:
         params = json.loads(body)
     except (ValueError, RecursionError):
-        raise _BadRequest("Request body is not valid JSON") from None
+        raise _BadRequest("INVALID_JSON") from None
     if not isinstance(params, dict):
-        raise _BadRequest("Request body must be a JSON object (batching is not supported)")
+        raise _BadRequest("BATCH_NOT_SUPPORTED" if isinstance(params, list) else "INVALID_JSON")
     return params
 
 
@@ -113,16 +149,16 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
         params.get("operationName"),
     )
     if not isinstance(query, str) or not query.strip():
-        raise _BadRequest("No GraphQL query found in the request")
+        raise _BadRequest("QUERY_REQUIRED")
     if variables is not None and not isinstance(variables, dict):
-        raise _BadRequest("variables must be a JSON object")
+        raise _BadRequest("INVALID_VARIABLES")
     if op_name is not None and not isinstance(op_name, str):
-        raise _BadRequest("operationName must be a string")
+        raise _BadRequest("INVALID_OPERATION_NAME")
+    try:
+        check_text(query, variables, op_name)
+    except TextRefused as refused:
+        raise _BadRequest(refused.code, **refused.params) from None
     return query, variables, op_name
-
-
-def _error_response(message: str, status: int, media: str) -> Response:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=status, media_type=media)
 
 
 # --- GraphQL multipart requests --------------------------------------------------------
@@ -146,6 +182,25 @@ def _coded_error(code: str, locale: str, status: int, media: str, **params: Any)
         media_type=media,
         headers=headers,
     )
+
+
+async def _unless_unavailable(request: Request, media: str, work: Awaitable[Response]) -> Response:
+    """`work`'s response, or 503 DATABASE_UNAVAILABLE when the database is away (its
+    failure raised outside the resolvers: signing in, the compiled queries)."""
+    try:
+        return await work
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        note(exc)
+        return unavailable(request, media)
+
+
+def _database_away(error: GraphQLError) -> bool:
+    """A resolver's error that is the database being away (masked in production, where
+    schema.errors keeps its code)."""
+    code = (error.extensions or {}).get("code")
+    return code == "DATABASE_UNAVAILABLE" or is_database_unavailable(error.original_error)
 
 
 def _is_multipart(request: Request) -> bool:
@@ -240,7 +295,9 @@ class _OperationsForm(StreamingForm):
             raise _Refused("MULTIPART_INVALID_OPERATIONS")
         try:
             query, variables, op_name = _check_params(operations)
-        except _BadRequest:
+        except _BadRequest as bad:
+            if bad.code in ("INVALID_CHARACTERS", "VARIABLES_TOO_DEEP"):
+                raise _Refused(bad.code, **bad.params) from None
             raise _Refused("MULTIPART_INVALID_OPERATIONS") from None
         self.operations, self.query, self.variables, self.op_name = (
             operations,
@@ -333,6 +390,13 @@ class GraphQLEndpoint:
         self.settings = settings
         self.compiled = compiled
         self.ide_html = None if settings.production else get_graphql_ide_html("graphiql")
+        # What each limit code's message names.
+        self.limits = {
+            "QUERY_TOO_DEEP": settings.max_query_depth,
+            "TOO_MANY_ALIASES": settings.max_aliases,
+            "TOO_MANY_TOKENS": settings.max_query_tokens,
+        }
+        self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -344,21 +408,35 @@ class GraphQLEndpoint:
             and "text/html" in (accept or "")
             and "query" not in request.query_params
         ):
-            return HTMLResponse(self.ide_html)
+            return HTMLResponse(self.ide_html, headers=self.ide_headers)
         media = _negotiate(accept)
         if media is None:
             return Response("Not Acceptable", status_code=406)
         if request.method == "POST" and _is_multipart(request):
-            return await self._multipart(request, media)
+            return await _unless_unavailable(request, media, self._multipart(request, media))
         try:
             query, variables, op_name = _check_params(await _read_params(request))
         except _BadRequest as err:
-            return _error_response(str(err), err.status, media)
+            locale = resolve_locale(request.headers.get("accept-language"))
+            return _coded_error(err.code, locale, err.status, media, **err.params)
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
             else {OperationType.QUERY, OperationType.MUTATION}
         )
+        return await _unless_unavailable(
+            request, media, self._signed_in(request, media, query, variables, op_name, allowed)
+        )
+
+    async def _signed_in(
+        self,
+        request: Request,
+        media: str,
+        query: str,
+        variables: dict[str, Any] | None,
+        op_name: str | None,
+        allowed: set[OperationType],
+    ) -> Response:
         actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
         return await self._execute(request, media, actor, query, variables, op_name, allowed)
 
@@ -403,9 +481,10 @@ class GraphQLEndpoint:
         op_name: str | None,
         allowed: set[OperationType],
     ) -> Response:
+        locale = resolve_locale(request.headers.get("accept-language"))
         context = Context(
             actor=actor,
-            locale=resolve_locale(request.headers.get("accept-language")),
+            locale=locale,
             client=client_address(request),
             secret_key=self.settings.secret_key,
             request=request,
@@ -423,17 +502,29 @@ class GraphQLEndpoint:
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError as err:
-            reason = err.as_http_error_reason(request.method)
+            if err.operation_type == OperationType.SUBSCRIPTION:
+                return _coded_error("SUBSCRIPTION_NEEDS_WEBSOCKET", locale, 400, media)
             if request.method == "GET":  # the spec: mutations over GET are 405
-                return Response(reason, status_code=405, headers={"Allow": "POST"})
-            return _error_response(reason, 400, media)
-        except CannotGetOperationTypeError as err:
-            return _error_response(err.as_http_error_reason(), 400, media)
+                response = _coded_error("MUTATION_NEEDS_POST", locale, 405, media)
+                response.headers["Allow"] = "POST"
+                return response
+            return _coded_error("MULTIPART_MUTATION_ONLY", locale, 400, media)
+        except CannotGetOperationTypeError:
+            return _coded_error("UNKNOWN_OPERATION", locale, 400, media)
+        if result.errors and any(_database_away(e) for e in result.errors):
+            note(result.errors[0].original_error or Exception("database unavailable"))
+            return unavailable(request, media)  # the whole answer: a mutation rolled back
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [e.formatted for e in result.errors]
-        pre_execution = isinstance(result, PreExecutionError)
-        if not (pre_execution and media == GRAPHQL_RESPONSE):
+            body["errors"] = client_errors(
+                result.errors, locale, self.limits, masked=MASKED_MESSAGE
+            )
+        # A document or variables refused before anything ran: 400 without data (the
+        # GraphQL-over-HTTP spec; legacy application/json clients get 200 with data null).
+        refused = isinstance(result, PreExecutionError) or is_request_error(
+            result.errors, result.data
+        )
+        if not (refused and media == GRAPHQL_RESPONSE):
             body["data"] = result.data
-        status = 400 if pre_execution and media == GRAPHQL_RESPONSE else 200
+        status = 400 if refused and media == GRAPHQL_RESPONSE else 200
         return _json(body, status, media)

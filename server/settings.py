@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ class Settings:
     environment: str = "development"
     log_level: str = "INFO"
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Strict-Transport-Security's max-age on HTTPS answers (server.security); 0: not sent.
+    hsts_max_age: int = 0
     data_dir: Path = Path("var")
     max_query_depth: int = 12
     max_query_tokens: int = 2000
@@ -64,6 +67,36 @@ def _dev_secret(data_dir: Path) -> str:
     return key
 
 
+# An origin as browsers send it: scheme, host and an optional port; nothing after.
+_ORIGIN = re.compile(r"^https?://[^/?#\s:]+(:\d{1,5})?$", re.IGNORECASE)
+HSTS_PRODUCTION_DEFAULT = 365 * 24 * 3600
+
+
+def _cors_origins(raw: str, *, production: bool) -> tuple[str, ...]:
+    """CORS_ORIGINS: origins allowed to call from a browser, comma-separated. `*` (any site)
+    only in development; an origin with a path never matches, so it is refused."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            if production:
+                raise SettingsError("CORS_ORIGINS may not be * in production: list the origins")
+        elif not _ORIGIN.match(origin):
+            raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port])")
+    return origins
+
+
+def _hsts_max_age(raw: str | None, *, production: bool) -> int:
+    if raw is None or not raw.strip():
+        return HSTS_PRODUCTION_DEFAULT if production else 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"HSTS_MAX_AGE must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError("HSTS_MAX_AGE must be 0 (off) or more")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -80,7 +113,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             )
     elif not secret:
         secret = _dev_secret(data_dir)
-    origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    origins = _cors_origins(env.get("CORS_ORIGINS", ""), production=environment == "production")
+    hsts_max_age = _hsts_max_age(env.get("HSTS_MAX_AGE"), production=environment == "production")
     try:
         push = PushConfig.from_env(env)
         rates = tuple(parse_rate_limits(env.get("PUSH_RATE_LIMITS", "")).items())
@@ -99,6 +133,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         environment=environment,
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         cors_origins=origins,
+        hsts_max_age=hsts_max_age,
         data_dir=data_dir,
         push=push,
         push_dispatcher=dispatcher in ("on", "true", "1"),

@@ -63,12 +63,19 @@ async def truncate_all() -> None:
     conn = get_connection("default")
     tables = [m._meta.db_table for m in Tortoise.apps["models"].values()]
     if IS_POSTGRES:
+        # TRUNCATE does not fire the audit log's UPDATE/DELETE trigger.
         await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
+        # The audit log's triggers refuse DELETE: lifted for the reset, then put back as made.
+        triggers = await conn.execute_query_dict(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        )
         await conn.execute_script(
             "PRAGMA foreign_keys=OFF;"
+            + "".join(f"DROP TRIGGER {t['name']};" for t in triggers)
             + "".join(f"DELETE FROM {t};" for t in tables)
             + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
+            + "".join(f"{t['sql']};" for t in triggers)
         )
 
 

@@ -183,7 +183,8 @@ async def test_upload_and_fetch_back_byte_identical(
     assert got.content == data
     assert got.headers["content-type"] == expected_type
     assert got.headers["x-content-type-options"] == "nosniff"
-    assert got.headers["cache-control"] == "private"
+    # An authenticated answer: kept by no cache, shared or private (server.security).
+    assert got.headers["cache-control"] == "no-store"
     assert f"filename*=UTF-8''{quote(name, safe='')}" in got.headers["content-disposition"]
     assert got.headers["content-disposition"].startswith("attachment;")
 

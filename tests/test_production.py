@@ -6,11 +6,13 @@ import asyncio
 
 import httpx
 import pytest
+from tortoise.connection import get_connection
 
 from models.org import User
 from schema import build_schema
 from server.app import refuse_demo_accounts_in_production
-from server.settings import Settings, SettingsError
+from server.security import API_CSP
+from server.settings import HSTS_PRODUCTION_DEFAULT, Settings, SettingsError
 from tests.conftest import TEST_SECRET, start_server, stop_server
 
 GR = {"Accept": "application/graphql-response+json"}
@@ -18,7 +20,12 @@ GR = {"Accept": "application/graphql-response+json"}
 
 @pytest.fixture
 async def prod(db):
-    settings = Settings(database_url=db, secret_key=TEST_SECRET, environment="production")
+    settings = Settings(
+        database_url=db,
+        secret_key=TEST_SECRET,
+        environment="production",
+        hsts_max_age=HSTS_PRODUCTION_DEFAULT,
+    )
     server, task, url = await start_server(settings)
     async with httpx.AsyncClient(base_url=url) as http:
         yield http
@@ -28,6 +35,8 @@ async def prod(db):
 async def test_production_turns_off_graphiql_and_introspection(prod):
     page = await prod.get("/graphql", headers={"Accept": "text/html"})
     assert "graphiql" not in page.text.lower()
+    assert page.status_code == 406 and "text/html" not in page.headers.get("content-type", "")
+    assert page.headers["content-security-policy"] == API_CSP
     resp = await prod.post(
         "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=GR
     )
@@ -58,3 +67,43 @@ async def test_production_refuses_to_start_with_demo_accounts(db):
     await User.create(username="cadre", display_name="演示", password_hash="x", is_demo=True)
     with pytest.raises(SettingsError):
         await refuse_demo_accounts_in_production(settings)
+
+
+async def test_production_masks_a_real_fault_over_http(prod):
+    """A database fault inside a resolver: the client reads a generic message, never the
+    exception, the SQL or a stack trace."""
+    conn = get_connection("default")
+    await conn.execute_script("ALTER TABLE login_throttle RENAME TO login_throttle_away")
+    try:
+        resp = await prod.post(
+            "/graphql",
+            json={
+                "query": 'mutation { login(input: {username: "cadre", password: "x"}) '
+                "{ accessToken errors { code } } }"
+            },
+            headers=GR,
+        )
+    finally:
+        await conn.execute_script("ALTER TABLE login_throttle_away RENAME TO login_throttle")
+    body = resp.json()
+    assert [e["message"] for e in body["errors"]] == ["服务器内部错误"]
+    text = resp.text.lower()
+    for leak in ("login_throttle", "traceback", "exception", "no such table", "relation", "sql"):
+        assert leak not in text
+    assert set(body["errors"][0]) <= {"message", "locations", "path", "extensions"}
+    assert body["errors"][0].get("extensions", {}) in ({}, {"code": "INTERNAL_ERROR"})
+
+
+async def test_production_answers_carry_the_security_headers(prod):
+    for resp in (
+        await prod.post("/graphql", json={"query": "{ me { id } }"}, headers=GR),
+        await prod.get("/no/such/page"),
+        await prod.get("/healthz", headers={"X-Forwarded-Proto": "https"}),
+    ):
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["x-frame-options"] == "DENY"
+        assert resp.headers["referrer-policy"] == "no-referrer"
+        assert resp.headers["content-security-policy"] == API_CSP
+        assert resp.headers["cache-control"] == "no-store"
+    # HSTS for a year by default, on answers that came over HTTPS.
+    assert resp.headers["strict-transport-security"] == f"max-age={HSTS_PRODUCTION_DEFAULT}"

@@ -35,6 +35,7 @@ from models.demands import Attachment, Demand, MutationReceipt
 from models.errors import DomainError
 from models.ops import receipts
 from models.rules.clock import now
+from models.rules.image_size import image_size
 from models.rules.photo_meta import photo_meta
 from models.visits import Visit
 
@@ -47,6 +48,9 @@ MAX_FILE_NAME_LENGTH = 255
 MAX_ZIP_UNCOMPRESSED_BYTES = 200 * MIB
 MAX_ZIP_ENTRIES = 5000
 MAX_CONTENT_TYPES_XML_BYTES = 1 * MIB
+# Images declaring more pixels than this are refused (decompression bombs: whoever shows the
+# file would decode it). A 108 MP phone photo passes; it is 20 MB already.
+MAX_IMAGE_MEGAPIXELS = 120
 
 DEFAULT_STORAGE_ROOT = Path("var/files")
 _storage_root: Path = DEFAULT_STORAGE_ROOT
@@ -146,6 +150,10 @@ _STORAGE_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
 
 class UnsupportedFile(Exception):
     """The bytes are not an allowed type, or not the type the name says."""
+
+
+class ImageTooLarge(Exception):
+    """The image's header declares more pixels than anyone should decode."""
 
 
 # --- storage root --------------------------------------------------------------------------
@@ -339,8 +347,12 @@ def _remove_file(path: Path) -> None:
 def _inspect(file_name: str, claimed_type: str | None, data: bytes) -> tuple[str, dict]:
     """The stored type and, for images, what their EXIF says (run in a worker thread)."""
     content_type = detect_type(file_name, claimed_type, data)
-    meta = photo_meta(data) if content_type.startswith("image/") else {}
-    return content_type, meta
+    if not content_type.startswith("image/"):
+        return content_type, {}
+    size = image_size(data, content_type)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_MEGAPIXELS * 1_000_000:
+        raise ImageTooLarge
+    return content_type, photo_meta(data)
 
 
 def _check_upload(actor: Actor | None, data: bytes) -> Actor:
@@ -365,6 +377,8 @@ async def _store(
         content_type, meta = await asyncio.to_thread(_inspect, name, claimed_type, data)
     except UnsupportedFile:
         raise DomainError("UNSUPPORTED_FILE_TYPE", "file") from None
+    except ImageTooLarge:
+        raise DomainError("IMAGE_TOO_LARGE", "file", max=MAX_IMAGE_MEGAPIXELS) from None
     storage_key = _new_storage_key()
     path = storage_path(storage_key)
     sha256 = await asyncio.to_thread(_write_file, path, data)

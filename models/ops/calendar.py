@@ -17,6 +17,7 @@ from models.access import Actor, require_admin_over
 from models.calendar import CalendarDay, CalendarYear
 from models.errors import DomainError, Problems
 from models.messages import DEFAULT_LOCALE
+from models.ops.audit import Trail
 from models.ops.validate import text
 from models.org import Region
 from models.region_tree import region_chain
@@ -246,6 +247,7 @@ async def set_calendar_year(
     holidays: Sequence[tuple[date, str]],
     workdays: Sequence[tuple[date, str]],
     note: str = "",
+    trail: Trail | None = None,
 ) -> CalendarYearView:
     """Enter a year's published arrangement (system administrators): weekday holidays and
     weekend make-up workdays. It replaces the package's arrangement, or an earlier entry, for
@@ -279,6 +281,8 @@ async def set_calendar_year(
                     region_id=None, day__gte=date(year, 1, 1), day__lte=date(year, 12, 31)
                 ).delete()
                 await CalendarDay.bulk_create(rows)
+                if trail is not None:
+                    await trail.record(year)
             break
         except IntegrityError:
             # Another administrator created the year's row at the same moment: go again,
@@ -289,7 +293,9 @@ async def set_calendar_year(
     return await calendar_year(year)
 
 
-async def clear_calendar_year(actor: Actor, year: int) -> CalendarYearView:
+async def clear_calendar_year(
+    actor: Actor, year: int, trail: Trail | None = None
+) -> CalendarYearView:
     """Forget an entered year: it goes back to the package's arrangement (or to Monday–Friday,
     unconfirmed, for a year the package does not know)."""
     await require_admin_over(actor, None)
@@ -302,6 +308,8 @@ async def clear_calendar_year(actor: Actor, year: int) -> CalendarYearView:
             region_id=None, day__gte=date(year, 1, 1), day__lte=date(year, 12, 31)
         ).delete()
         await entry.delete()
+        if trail is not None:
+            await trail.record(year)
     await _calendar_changed()
     return await calendar_year(year)
 
@@ -317,7 +325,10 @@ async def _require_region_admin(actor: Actor, region_id: int) -> Region:
 
 
 async def set_region_calendar_days(
-    actor: Actor, region_id: int, days: Sequence[tuple[date, bool, str]]
+    actor: Actor,
+    region_id: int,
+    days: Sequence[tuple[date, bool, str]],
+    trail: Trail | None = None,
 ) -> list[CalendarEntry]:
     """Set a region's own days (a county's local holiday, or a make-up day it does not keep),
     adding to or replacing its earlier ones on those dates. Each must differ from the calendar
@@ -350,11 +361,15 @@ async def set_region_calendar_days(
         await CalendarDay.bulk_create(
             [CalendarDay(day=d, is_workday=w, name=n, region=region) for d, w, n in clean]
         )
+        if trail is not None:
+            await trail.record(region.id)
     await _calendar_changed()
     return [CalendarEntry(d, w, n, DaySource.REGION, region.id) for d, w, n in sorted(clean)]
 
 
-async def remove_region_calendar_day(actor: Actor, region_id: int, day: date) -> CalendarEntry:
+async def remove_region_calendar_day(
+    actor: Actor, region_id: int, day: date, trail: Trail | None = None
+) -> CalendarEntry:
     """Remove one of a region's own days; the calendar above it applies again on that date."""
     region = await _require_region_admin(actor, region_id)
     async with in_transaction():
@@ -362,5 +377,7 @@ async def remove_region_calendar_day(actor: Actor, region_id: int, day: date) ->
         if row is None:
             raise DomainError("NOT_FOUND", "date")
         await row.delete()
+        if trail is not None:
+            await trail.record(region.id)
     await _calendar_changed()
     return CalendarEntry(row.day, row.is_workday, row.name, DaySource.REGION, region.id)

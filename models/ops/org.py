@@ -12,9 +12,11 @@ from tortoise.transactions import in_transaction
 
 from models.access import ADMIN, Actor, require_admin_over, system_actor
 from models.errors import DomainError, Problems
+from models.ops.audit import COMMAND_LINE, Trail
 from models.ops.validate import choice, text
 from models.ops.work_day_index import inherit_scope
 from models.org import Department, Region, RoleGrant, User
+from models.rules.audit import AuditAction
 from models.rules.identifiers import IdentifierError, normalize_mobile, normalize_region_code
 from models.rules.passwords import hash_password, password_too_weak
 from models.rules.roles import Rank, RegionLevel, Role
@@ -84,7 +86,9 @@ async def update_region(
         region.code = _region_code(problems, code) if code else None
     problems.raise_if_any()
     try:
-        await region.save(update_fields=["name", "code"])
+        # A savepoint when called inside a transaction: it must stay usable for the lookup.
+        async with in_transaction():
+            await region.save(update_fields=["name", "code"])
     except IntegrityError:
         raise await _region_conflict(region.code) from None
     return region
@@ -305,5 +309,10 @@ async def create_system_admin(username: str, password: str, *, display_name: str
             username=username,
             fields=UserFields(display_name=display_name, password=password),
         )
-        await RoleGrant.create(user=user, role=Role.ADMIN, region=None)
+        grant = await RoleGrant.create(user=user, role=Role.ADMIN, region=None)
+        # In the audit log as the command line's doing (no user acted).
+        cli = Trail(system_actor(), COMMAND_LINE, AuditAction.USER_CREATE, "User")
+        await cli.record(user.id, {"username": user.username})
+        cli = Trail(system_actor(), COMMAND_LINE, AuditAction.ROLE_GRANT, "RoleGrant")
+        await cli.record(grant.id, {"username": user.username, "role": Role.ADMIN.value})
     return user

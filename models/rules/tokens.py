@@ -11,32 +11,48 @@ import jwt
 ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, so no "none" and no key confusion
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
+# Clock skew allowed between the process that issued a token and the one reading it: a token
+# is still good this long after its `exp`, and its `iat` may lie this far in the future.
 LEEWAY_SECONDS = 30
+ACCESS_TYPE = "access"
+_REQUIRED = ["sub", "exp", "iat", "typ", "sv"]
 
 
-def issue_access_token(user_id: int, secret: str, now: datetime) -> str:
-    claims = {"sub": str(user_id), "typ": "access", "iat": now, "exp": now + ACCESS_TTL}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+def issue_access_token(user_id: int, secret: str, now: datetime, session_version: int = 0) -> str:
+    """`sv` is the user's session version: raising it (a new password, log out everywhere)
+    ends every token issued before."""
+    claims = {
+        "sub": str(user_id),
+        "typ": ACCESS_TYPE,
+        "sv": session_version,
+        "iat": now,
+        "exp": now + ACCESS_TTL,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
 def read_access_token(token: str, secret: str) -> tuple[int, int] | None:
-    """Return (user id, issued-at epoch seconds) of a valid access token, else None."""
+    """Return (user id, session version) of a valid access token, else None: a bad signature,
+    another algorithm, an expired token, a missing claim or one of the wrong type."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             leeway=LEEWAY_SECONDS,
-            options={"require": ["sub", "exp", "iat"]},
+            options={"require": _REQUIRED},
         )
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != "access":
+    if claims.get("typ") != ACCESS_TYPE:
         return None
-    try:
-        return int(claims["sub"]), int(claims["iat"])
-    except (TypeError, ValueError):
+    sub, version = claims["sub"], claims["sv"]
+    # Exact types: a bool or float would compare equal to an int and slip through.
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()) or type(version) is not int:
         return None
+    user_id = int(sub)
+    # A key beyond 32 bits cannot exist, and PostgreSQL refuses to compare an int with it.
+    return (user_id, version) if 0 < user_id < 2**31 else None
 
 
 def new_refresh_token() -> str:

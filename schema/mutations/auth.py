@@ -77,19 +77,24 @@ class AuthMutations:
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> AuthPayload:
         ctx = info.context
         session, errors = await attempt(
-            ctx.locale, lambda: auth_ops.refresh(input.refresh_token, secret=ctx.secret_key)
+            ctx.locale,
+            lambda: auth_ops.refresh(input.refresh_token, secret=ctx.secret_key, client=ctx.client),
         )
         return _auth_payload(session, errors)
 
-    @strawberry.mutation(description="End this session, or every session with `everywhere`.")
+    @strawberry.mutation(
+        description="End this session (its refresh token), or with `everywhere` every session "
+        "of the signed-in user: their access tokens stop working at once, as after a new "
+        "password."
+    )
     async def logout(self, info: Info, input: LogoutInput) -> LogoutPayload:
         ctx = info.context
 
         async def run() -> bool:
             if input.everywhere:
-                await auth_ops.revoke_all_sessions(ctx.require_actor().user_id)
-            if input.refresh_token:
-                await auth_ops.logout(input.refresh_token)
+                await auth_ops.logout_everywhere(ctx.require_actor(), client=ctx.client)
+            elif input.refresh_token:
+                await auth_ops.logout(input.refresh_token, client=ctx.client)
             return True
 
         ok, errors = await attempt(ctx.locale, run)

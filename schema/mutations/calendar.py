@@ -8,7 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from models.ops import calendar as calendar_ops
-from schema.errors import UserError, attempt
+from models.rules.audit import AuditAction
+from schema.errors import UserError
+from schema.mutations.audited import attempt_audited_inline
 from schema.relay import id_of
 from schema.types.calendar import WorkingCalendar, WorkingCalendarDay
 
@@ -92,14 +94,18 @@ class CalendarMutations:
         self, info: Info, input: SetCalendarYearInput
     ) -> CalendarYearPayload:
         ctx = info.context
-        view, errors = await attempt(
-            ctx.locale,
-            lambda: calendar_ops.set_calendar_year(
+        view, errors = await attempt_audited_inline(
+            ctx,
+            AuditAction.CALENDAR_YEAR_SET,
+            "CalendarYear",
+            input,
+            lambda trail: calendar_ops.set_calendar_year(
                 ctx.require_actor(),
                 input.year,
                 [(d.date, d.name) for d in input.holidays],
                 [(d.date, d.name) for d in input.workdays],
                 input.note,
+                trail=trail,
             ),
         )
         return CalendarYearPayload(
@@ -113,9 +119,14 @@ class CalendarMutations:
         self, info: Info, input: ClearCalendarYearInput
     ) -> CalendarYearPayload:
         ctx = info.context
-        view, errors = await attempt(
-            ctx.locale,
-            lambda: calendar_ops.clear_calendar_year(ctx.require_actor(), input.year),
+        view, errors = await attempt_audited_inline(
+            ctx,
+            AuditAction.CALENDAR_YEAR_CLEAR,
+            "CalendarYear",
+            input,
+            lambda trail: calendar_ops.clear_calendar_year(
+                ctx.require_actor(), input.year, trail=trail
+            ),
         )
         return CalendarYearPayload(
             calendar=WorkingCalendar.from_view(view, ctx.locale) if view else None, errors=errors
@@ -126,12 +137,16 @@ class CalendarMutations:
         self, info: Info, input: SetRegionCalendarDaysInput
     ) -> RegionCalendarDaysPayload:
         ctx = info.context
-        saved, errors = await attempt(
-            ctx.locale,
-            lambda: calendar_ops.set_region_calendar_days(
+        saved, errors = await attempt_audited_inline(
+            ctx,
+            AuditAction.REGION_CALENDAR_DAYS_SET,
+            "Region",
+            input,
+            lambda trail: calendar_ops.set_region_calendar_days(
                 ctx.require_actor(),
                 id_of(input.region_id, "Region"),
                 [(d.date, d.is_workday, d.name) for d in input.days],
+                trail=trail,
             ),
         )
         return RegionCalendarDaysPayload(
@@ -146,10 +161,13 @@ class CalendarMutations:
         self, info: Info, input: RemoveRegionCalendarDayInput
     ) -> RemoveRegionCalendarDayPayload:
         ctx = info.context
-        removed, errors = await attempt(
-            ctx.locale,
-            lambda: calendar_ops.remove_region_calendar_day(
-                ctx.require_actor(), id_of(input.region_id, "Region"), input.date
+        removed, errors = await attempt_audited_inline(
+            ctx,
+            AuditAction.REGION_CALENDAR_DAY_REMOVE,
+            "Region",
+            input,
+            lambda trail: calendar_ops.remove_region_calendar_day(
+                ctx.require_actor(), id_of(input.region_id, "Region"), input.date, trail=trail
             ),
         )
         return RemoveRegionCalendarDayPayload(

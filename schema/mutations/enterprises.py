@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from models.ops import enterprises as ent_ops
-from schema.errors import UserError, attempt
+from models.rules.audit import AuditAction
+from schema.errors import UserError
 from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS
+from schema.mutations.audited import attempt_audited
 from schema.mutations.common import DeletePayload, row
-from schema.relay import id_of, pk_of
+from schema.relay import id_of, pk_of, to_global_id
 from schema.types.enterprises import (
     ENTERPRISE_COLUMNS,
     Enterprise,
@@ -149,6 +152,14 @@ def _assignment(a: object) -> LeaderAssignment | None:
     return LeaderAssignment.from_row(row(a, ASSIGNMENT_COLUMNS)) if a else None
 
 
+def _removed_contact(contact: Any) -> dict[str, Any]:
+    """Whom the removed row named (it is gone)."""
+    return {
+        "enterpriseId": to_global_id("Enterprise", contact.enterprise_id),
+        "name": contact.name,
+    }
+
+
 @strawberry.type
 class EnterpriseMutations:
     @strawberry.mutation(description="Register an enterprise (administrators of its region).")
@@ -156,8 +167,11 @@ class EnterpriseMutations:
         self, info: Info, input: CreateEnterpriseInput
     ) -> EnterprisePayload:
         ctx = info.context
-        ent, errors = await attempt(
-            ctx.locale,
+        ent, errors = await attempt_audited(
+            ctx,
+            AuditAction.ENTERPRISE_CREATE,
+            "Enterprise",
+            input,
             lambda: ent_ops.create_enterprise(
                 ctx.require_actor(), _data(input), override_check_digit=input.override_check_digit
             ),
@@ -169,8 +183,11 @@ class EnterpriseMutations:
         self, info: Info, input: UpdateEnterpriseInput
     ) -> EnterprisePayload:
         ctx = info.context
-        ent, errors = await attempt(
-            ctx.locale,
+        ent, errors = await attempt_audited(
+            ctx,
+            AuditAction.ENTERPRISE_UPDATE,
+            "Enterprise",
+            input,
             lambda: ent_ops.update_enterprise(
                 ctx.require_actor(),
                 id_of(input.id, "Enterprise"),
@@ -186,8 +203,11 @@ class EnterpriseMutations:
         self, info: Info, input: AddEnterpriseContactInput
     ) -> EnterpriseContactPayload:
         ctx = info.context
-        contact, errors = await attempt(
-            ctx.locale,
+        contact, errors = await attempt_audited(
+            ctx,
+            AuditAction.ENTERPRISE_CONTACT_ADD,
+            "EnterpriseContact",
+            input,
             lambda: ent_ops.add_contact(
                 ctx.require_actor(),
                 id_of(input.enterprise_id, "Enterprise"),
@@ -205,19 +225,26 @@ class EnterpriseMutations:
         self, info: Info, input: RemoveEnterpriseContactInput
     ) -> DeletePayload:
         ctx = info.context
-        contact, errors = await attempt(
-            ctx.locale,
+        contact, errors = await attempt_audited(
+            ctx,
+            AuditAction.ENTERPRISE_CONTACT_REMOVE,
+            "EnterpriseContact",
+            input,
             lambda: ent_ops.remove_contact(
                 ctx.require_actor(), id_of(input.id, "EnterpriseContact")
             ),
+            more=_removed_contact,
         )
         return DeletePayload(deleted_id=input.id if contact else None, errors=errors)
 
     @strawberry.mutation(description="Assign a leader to look after an enterprise (包联).")
     async def assign_leader(self, info: Info, input: AssignLeaderInput) -> LeaderAssignmentPayload:
         ctx = info.context
-        a, errors = await attempt(
-            ctx.locale,
+        a, errors = await attempt_audited(
+            ctx,
+            AuditAction.LEADER_ASSIGN,
+            "LeaderAssignment",
+            input,
             lambda: ent_ops.assign_leader(
                 ctx.require_actor(),
                 enterprise_id=id_of(input.enterprise_id, "Enterprise"),
@@ -234,8 +261,11 @@ class EnterpriseMutations:
         self, info: Info, input: EndLeaderAssignmentInput
     ) -> LeaderAssignmentPayload:
         ctx = info.context
-        a, errors = await attempt(
-            ctx.locale,
+        a, errors = await attempt_audited(
+            ctx,
+            AuditAction.LEADER_ASSIGNMENT_END,
+            "LeaderAssignment",
+            input,
             lambda: ent_ops.end_leader_assignment(
                 ctx.require_actor(), id_of(input.id, "LeaderAssignment"), input.end_date
             ),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
 from models.ops import org as org_ops
-from schema.errors import UserError, attempt
+from models.rules.audit import AuditAction
+from schema.errors import UserError
 from schema.loaders import DEPARTMENT_COLUMNS, GRANT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
+from schema.mutations.audited import attempt_audited
 from schema.mutations.common import DeletePayload, row
-from schema.relay import id_of, pk_of
+from schema.relay import id_of, pk_of, to_global_id
 from schema.types.enums import Rank, RegionLevel, Role
 from schema.types.org import Department, Region, RoleGrant, User
 
@@ -140,13 +144,31 @@ def _user(u: object) -> User | None:
     return User.from_row(row(u, USER_COLUMNS)) if u else None
 
 
+def _gid(type_name: str, pk: int | None) -> str | None:
+    return to_global_id(type_name, pk) if pk else None
+
+
+def _revoked(g: Any) -> dict[str, Any]:
+    """What the revoked grant held (the row is gone)."""
+    return {
+        "userId": _gid("User", g.user_id),
+        "role": g.role,
+        "regionId": _gid("Region", g.region_id),
+        "departmentId": _gid("Department", g.department_id),
+        "servicePointId": _gid("ServicePoint", g.service_point_id),
+    }
+
+
 @strawberry.type
 class OrgMutations:
     @strawberry.mutation
     async def create_region(self, info: Info, input: CreateRegionInput) -> RegionPayload:
         ctx = info.context
-        region, errors = await attempt(
-            ctx.locale,
+        region, errors = await attempt_audited(
+            ctx,
+            AuditAction.REGION_CREATE,
+            "Region",
+            input,
             lambda: org_ops.create_region(
                 ctx.require_actor(),
                 name=input.name,
@@ -160,8 +182,11 @@ class OrgMutations:
     @strawberry.mutation
     async def update_region(self, info: Info, input: UpdateRegionInput) -> RegionPayload:
         ctx = info.context
-        region, errors = await attempt(
-            ctx.locale,
+        region, errors = await attempt_audited(
+            ctx,
+            AuditAction.REGION_UPDATE,
+            "Region",
+            input,
             lambda: org_ops.update_region(
                 ctx.require_actor(), id_of(input.id, "Region"), name=input.name, code=input.code
             ),
@@ -173,8 +198,11 @@ class OrgMutations:
         self, info: Info, input: CreateDepartmentInput
     ) -> DepartmentPayload:
         ctx = info.context
-        dept, errors = await attempt(
-            ctx.locale,
+        dept, errors = await attempt_audited(
+            ctx,
+            AuditAction.DEPARTMENT_CREATE,
+            "Department",
+            input,
             lambda: org_ops.create_department(
                 ctx.require_actor(),
                 name=input.name,
@@ -189,8 +217,11 @@ class OrgMutations:
         self, info: Info, input: UpdateDepartmentInput
     ) -> DepartmentPayload:
         ctx = info.context
-        dept, errors = await attempt(
-            ctx.locale,
+        dept, errors = await attempt_audited(
+            ctx,
+            AuditAction.DEPARTMENT_UPDATE,
+            "Department",
+            input,
             lambda: org_ops.update_department(
                 ctx.require_actor(),
                 id_of(input.id, "Department"),
@@ -203,8 +234,11 @@ class OrgMutations:
     @strawberry.mutation
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
         ctx = info.context
-        user, errors = await attempt(
-            ctx.locale,
+        user, errors = await attempt_audited(
+            ctx,
+            AuditAction.USER_CREATE,
+            "User",
+            input,
             lambda: org_ops.create_user(
                 ctx.require_actor(), username=input.username, fields=_user_fields(input)
             ),
@@ -214,8 +248,11 @@ class OrgMutations:
     @strawberry.mutation
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
         ctx = info.context
-        user, errors = await attempt(
-            ctx.locale,
+        user, errors = await attempt_audited(
+            ctx,
+            AuditAction.USER_UPDATE,
+            "User",
+            input,
             lambda: org_ops.update_user(
                 ctx.require_actor(), id_of(input.id, "User"), _user_fields(input)
             ),
@@ -225,8 +262,11 @@ class OrgMutations:
     @strawberry.mutation
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
         ctx = info.context
-        grant, errors = await attempt(
-            ctx.locale,
+        grant, errors = await attempt_audited(
+            ctx,
+            AuditAction.ROLE_GRANT,
+            "RoleGrant",
+            input,
             lambda: org_ops.grant_role(
                 ctx.require_actor(),
                 user_id=id_of(input.user_id, "User"),
@@ -244,8 +284,12 @@ class OrgMutations:
     @strawberry.mutation
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> DeletePayload:
         ctx = info.context
-        grant, errors = await attempt(
-            ctx.locale,
+        grant, errors = await attempt_audited(
+            ctx,
+            AuditAction.ROLE_REVOKE,
+            "RoleGrant",
+            input,
             lambda: org_ops.revoke_role(ctx.require_actor(), id_of(input.id, "RoleGrant")),
+            more=_revoked,
         )
         return DeletePayload(deleted_id=input.id if grant else None, errors=errors)

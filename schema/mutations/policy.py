@@ -9,7 +9,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.ops import policy as policy_ops
-from schema.errors import UserError, attempt
+from models.rules.audit import AuditAction
+from schema.errors import UserError
+from schema.mutations.audited import attempt_audited
 from schema.mutations.common import row
 from schema.relay import id_of, pk_of
 from schema.types.demands import DemandCategory
@@ -111,11 +113,15 @@ class PolicyMutations:
     ) -> RegionPolicyPayload:
         ctx = info.context
         overrides = {k: getattr(input, k) for k in _POLICY_FIELDS}
-        policy, errors = await attempt(
-            ctx.locale,
+        policy, errors = await attempt_audited(
+            ctx,
+            AuditAction.REGION_POLICY_SET,
+            "Region",
+            input,
             lambda: policy_ops.set_region_policy(
                 ctx.require_actor(), id_of(input.region_id, "Region"), overrides
             ),
+            key=lambda _: id_of(input.region_id, "Region"),
         )
         return RegionPolicyPayload(
             policy=RegionPolicy.of(policy) if policy else None, errors=errors
@@ -126,8 +132,11 @@ class PolicyMutations:
         self, info: Info, input: CreateDemandCategoryInput
     ) -> DemandCategoryPayload:
         ctx = info.context
-        cat, errors = await attempt(
-            ctx.locale,
+        cat, errors = await attempt_audited(
+            ctx,
+            AuditAction.DEMAND_CATEGORY_CREATE,
+            "DemandCategory",
+            input,
             lambda: policy_ops.create_category(
                 ctx.require_actor(),
                 name=input.name,
@@ -143,8 +152,11 @@ class PolicyMutations:
         self, info: Info, input: UpdateDemandCategoryInput
     ) -> DemandCategoryPayload:
         ctx = info.context
-        cat, errors = await attempt(
-            ctx.locale,
+        cat, errors = await attempt_audited(
+            ctx,
+            AuditAction.DEMAND_CATEGORY_UPDATE,
+            "DemandCategory",
+            input,
             lambda: policy_ops.update_category(
                 ctx.require_actor(),
                 id_of(input.id, "DemandCategory"),

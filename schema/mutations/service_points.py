@@ -11,11 +11,13 @@ from strawberry.types import Info
 
 from models.ops import appointments as appt_ops
 from models.ops import service_points as sp_ops
+from models.rules.audit import AuditAction
 from models.rules.roles import CoordinateSystem
 from models.service_points import Appointment as AppointmentModel
 from models.service_points import Procedure as ProcedureModel
 from models.service_points import ServicePoint as ServicePointModel
 from schema.errors import UserError, attempt
+from schema.mutations.audited import attempt_audited
 from schema.relay import id_of, pk_of
 from schema.service_point_reads import APPOINTMENT_ROW_COLUMNS, POINT_ROW_COLUMNS
 from schema.types.service_points import Appointment, Procedure, ServicePoint, Weekday
@@ -227,8 +229,11 @@ class ServicePointMutations:
         self, info: Info, input: CreateServicePointInput
     ) -> ServicePointPayload:
         ctx = info.context
-        point, errors = await attempt(
-            ctx.locale,
+        point, errors = await attempt_audited(
+            ctx,
+            AuditAction.SERVICE_POINT_CREATE,
+            "ServicePoint",
+            input,
             lambda: sp_ops.create_service_point(ctx.require_actor(), _point_data(input)),
         )
         return ServicePointPayload(service_point=await _point(point), errors=errors)
@@ -240,8 +245,11 @@ class ServicePointMutations:
         self, info: Info, input: UpdateServicePointInput
     ) -> ServicePointPayload:
         ctx = info.context
-        point, errors = await attempt(
-            ctx.locale,
+        point, errors = await attempt_audited(
+            ctx,
+            AuditAction.SERVICE_POINT_UPDATE,
+            "ServicePoint",
+            input,
             lambda: sp_ops.update_service_point(
                 ctx.require_actor(),
                 id_of(input.id, "ServicePoint"),
@@ -256,8 +264,11 @@ class ServicePointMutations:
     )
     async def create_procedure(self, info: Info, input: CreateProcedureInput) -> ProcedurePayload:
         ctx = info.context
-        proc, errors = await attempt(
-            ctx.locale,
+        proc, errors = await attempt_audited(
+            ctx,
+            AuditAction.PROCEDURE_CREATE,
+            "Procedure",
+            input,
             lambda: sp_ops.create_procedure(
                 ctx.require_actor(),
                 id_of(input.service_point_id, "ServicePoint"),
@@ -280,8 +291,11 @@ class ServicePointMutations:
     )
     async def update_procedure(self, info: Info, input: UpdateProcedureInput) -> ProcedurePayload:
         ctx = info.context
-        proc, errors = await attempt(
-            ctx.locale,
+        proc, errors = await attempt_audited(
+            ctx,
+            AuditAction.PROCEDURE_UPDATE,
+            "Procedure",
+            input,
             lambda: sp_ops.update_procedure(
                 ctx.require_actor(),
                 id_of(input.id, "Procedure"),

@@ -8,7 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from models.ops import support_policies as sp_ops
-from schema.errors import UserError, attempt
+from models.rules.audit import AuditAction
+from schema.errors import UserError
+from schema.mutations.audited import attempt_audited
 from schema.mutations.common import row
 from schema.relay import id_of, pk_of
 from schema.types.support_policies import SupportPolicy
@@ -59,8 +61,11 @@ class SupportPolicyMutations:
         self, info: Info, input: CreateSupportPolicyInput
     ) -> SupportPolicyPayload:
         ctx = info.context
-        policy, errors = await attempt(
-            ctx.locale,
+        policy, errors = await attempt_audited(
+            ctx,
+            AuditAction.SUPPORT_POLICY_CREATE,
+            "SupportPolicy",
+            input,
             lambda: sp_ops.create_support_policy(
                 ctx.require_actor(),
                 sp_ops.SupportPolicyData(
@@ -83,8 +88,11 @@ class SupportPolicyMutations:
         self, info: Info, input: UpdateSupportPolicyInput
     ) -> SupportPolicyPayload:
         ctx = info.context
-        policy, errors = await attempt(
-            ctx.locale,
+        policy, errors = await attempt_audited(
+            ctx,
+            AuditAction.SUPPORT_POLICY_UPDATE,
+            "SupportPolicy",
+            input,
             lambda: sp_ops.update_support_policy(
                 ctx.require_actor(),
                 id_of(input.id, "SupportPolicy"),

@@ -1,0 +1,65 @@
+"""Messages of refused GraphQL requests: malformed HTTP requests, documents over the limits,
+documents that do not parse or validate, and text with characters no field may hold."""
+
+from __future__ import annotations
+
+REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
+    "INVALID_JSON": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+    "BATCH_NOT_SUPPORTED": (
+        "请求体须为一个 JSON 对象，不支持批量请求",
+        "The request body must be one JSON object; batching is not supported",
+    ),
+    "QUERY_REQUIRED": ("请求中没有 GraphQL 查询（query）", "No GraphQL query in the request"),
+    "INVALID_VARIABLES": ("variables 须为 JSON 对象", "variables must be a JSON object"),
+    "INVALID_OPERATION_NAME": ("operationName 须为字符串", "operationName must be a string"),
+    "UNSUPPORTED_MEDIA_TYPE": (
+        "请以 application/json 或 multipart/form-data 格式发送请求",
+        "Send the request as application/json or multipart/form-data",
+    ),
+    "URI_TOO_LONG": (
+        "请求地址不能超过 {max} KB，较长的查询请用 POST 发送",
+        "The request URL must be at most {max} KB; send longer queries with POST",
+    ),
+    "VARIABLES_TOO_DEEP": (
+        "variables 的嵌套不能超过 {max} 层",
+        "variables may nest at most {max} levels deep",
+    ),
+    "INVALID_CHARACTERS": (
+        "请求中含有不允许的字符（NUL 空字符或不成对的 UTF-16 代理项）",
+        "The request holds characters that are not allowed (NUL or an unpaired UTF-16 surrogate)",
+    ),
+    "CONTROL_CHARACTERS": (
+        "{label}含有不可见的控制字符，请删除后重试",
+        "{label} holds invisible control characters; remove them and try again",
+    ),
+    "QUERY_TOO_DEEP": ("查询的嵌套不能超过 {max} 层", "The query may nest at most {max} levels"),
+    "TOO_MANY_ALIASES": (
+        "查询中的别名不能超过 {max} 个",
+        "The query may use at most {max} aliases",
+    ),
+    "TOO_MANY_TOKENS": (
+        "查询过长（不能超过 {max} 个词法单元）",
+        "The query is too long (at most {max} tokens)",
+    ),
+    "GRAPHQL_PARSE_FAILED": (
+        "GraphQL 查询有语法错误：{detail}",
+        "The query does not parse: {detail}",
+    ),
+    "GRAPHQL_VALIDATION_FAILED": ("GraphQL 查询无效：{detail}", "The query is not valid: {detail}"),
+    "GRAPHQL_INVALID_VARIABLES": (
+        "变量取值无效：{detail}",
+        "A variable's value is not valid: {detail}",
+    ),
+    "UNKNOWN_OPERATION": (
+        "无法确定要执行的操作，请检查 operationName",
+        "Cannot tell which operation to run; check operationName",
+    ),
+    "MUTATION_NEEDS_POST": (
+        "GET 请求只能执行查询，变更（mutation）请用 POST 发送",
+        "GET requests run queries only; send mutations with POST",
+    ),
+    "SUBSCRIPTION_NEEDS_WEBSOCKET": (
+        "订阅（subscription）须通过 WebSocket 连接",
+        "Subscriptions run over the WebSocket connection",
+    ),
+}

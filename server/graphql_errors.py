@@ -1,0 +1,99 @@
+"""Every error a GraphQL response carries leaves with a stable `extensions.code` and a message
+in the client's language (Chinese, English on Accept-Language: en), and nothing the client
+sent reaches the schema with characters no field can hold.
+
+Codes: our domain refusals bring their own (schema/errors.py PublicError); the document rules
+of schema/request_limits.py theirs; what graphql-core says about the document is
+GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS past the token limit), GRAPHQL_VALIDATION_FAILED or
+GRAPHQL_INVALID_VARIABLES, its own English wording kept as the detail; anything else is
+INTERNAL_ERROR (its text masked in production by schema/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+from models.messages import message
+from schema.request_limits import bad_characters
+
+MAX_VARIABLES_DEPTH = 32  # inputs nest a few levels; JSON values (opening hours …) a few more
+
+# Codes whose message is ours entirely, with the limit it names.
+_LIMITS = ("QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS")
+# Codes whose message wraps graphql-core's (English) detail.
+_DETAILED = frozenset(
+    {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_INVALID_VARIABLES"}
+)
+_OURS = frozenset({*_LIMITS, "INVALID_CHARACTERS"})
+
+
+class TextRefused(Exception):
+    """A request's text that no field may hold, or variables nested past the limit."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def check_text(*values: Any) -> None:
+    """Refuse NUL characters and unpaired surrogates anywhere in these JSON values (keys
+    too), and nesting deeper than MAX_VARIABLES_DEPTH. Iterative: deep input cannot make it
+    recurse."""
+    stack: list[tuple[Any, int]] = [(v, 0) for v in values]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if bad_characters(value):
+                raise TextRefused("INVALID_CHARACTERS")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_VARIABLES_DEPTH:
+                raise TextRefused("VARIABLES_TOO_DEEP", max=MAX_VARIABLES_DEPTH)
+            if isinstance(value, dict):
+                stack.extend((k, depth) for k in value)
+                stack.extend((v, depth + 1) for v in value.values())
+            else:
+                stack.extend((v, depth + 1) for v in value)
+
+
+def _code(error: GraphQLError) -> str:
+    extensions = error.extensions or {}
+    code = extensions.get("code")
+    if isinstance(code, str):
+        return code
+    original = error.original_error
+    if error.path is not None or (original is not None and not isinstance(original, GraphQLError)):
+        return "INTERNAL_ERROR"  # raised while resolving: shown as is in development only
+    text = error.message
+    if text.startswith("Syntax Error"):
+        return "TOO_MANY_TOKENS" if "tokens. Parsing aborted" in text else "GRAPHQL_PARSE_FAILED"
+    if text.startswith("Variable '$"):
+        return "GRAPHQL_INVALID_VARIABLES"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def client_errors(
+    errors: list[GraphQLError], locale: str, limits: dict[str, int], *, masked: str
+) -> list[dict[str, Any]]:
+    """The response's `errors`: each with its code, worded for `locale`. `limits` gives the
+    value each limit code names; `masked` is the production mask's own text."""
+    out = []
+    for error in errors:
+        formatted: dict[str, Any] = dict(error.formatted)
+        code = _code(error)
+        formatted["extensions"] = {**(error.extensions or {}), "code": code}
+        if code in _OURS:
+            formatted["message"] = message(code, locale, max=limits.get(code))
+        elif code in _DETAILED:
+            formatted["message"] = message(code, locale, detail=error.message)
+        elif code == "INTERNAL_ERROR" and error.message == masked and locale == "en":
+            formatted["message"] = message(code, locale)  # the mask itself reads Chinese
+        out.append(formatted)
+    return out
+
+
+def is_request_error(errors: list[GraphQLError] | None, data: Any) -> bool:
+    """No data and no error from resolving: the request itself was refused (its variables,
+    typically), which the GraphQL-over-HTTP spec answers with 400."""
+    return bool(errors) and data is None and all(e.path is None for e in errors or ())
