@@ -58,35 +58,54 @@ class CountingConnection(asyncpg.Connection):
     `execute` too. Cheaper than asyncpg's query logger (`add_query_logger`), which builds a
     record and schedules a callback per statement: ~5 us against ~0.5 us here."""
 
+    # Set when a statement ended other than by the server's answer (the task was cancelled
+    # mid-statement, e.g. graphql-core cancelling sibling fields after an error): the protocol
+    # may have left a parsed statement without its Sync, holding its locks.
+    _interrupted = False
+
     def get_reset_query(self) -> str:
-        """Nothing to send when tortoise returns the connection to the pool: asyncpg's default
-        (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET ALL) was one more round trip per
-        query, and our pooled connections hold no such session state: locks are
+        """Nothing to send when tortoise returns a clean connection to the pool: asyncpg's
+        default (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET ALL) was one more round trip
+        per query, and our pooled connections hold no such session state: locks are
         transaction-scoped (pg_advisory_xact_lock), settings transaction-local
         (set_config(…, true)), LISTEN and the migration lock use their own connections. An open
-        transaction is still rolled back on release (asyncpg does that apart from this)."""
+        transaction is still rolled back on release (asyncpg does that apart from this). After
+        an interrupted statement the default reset runs: it brings the protocol back to idle
+        (without it a cancelled prepare kept its table locks, and a TRUNCATE waited forever)."""
+        if self._interrupted:
+            self._interrupted = False
+            return str(super().get_reset_query())
         return ""
+
+    async def _sent(self, call: Any) -> Any:
+        try:
+            return await call
+        except asyncpg.PostgresError:
+            raise  # the server answered: the protocol is back in step
+        except BaseException:
+            self._interrupted = True
+            raise
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(query)
-        return await super().execute(query, *args, **kwargs)
+        return await self._sent(super().execute(query, *args, **kwargs))
 
     async def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(command)  # one statement, its argument sets pipelined
-        return await super().executemany(command, args, **kwargs)
+        return await self._sent(super().executemany(command, args, **kwargs))
 
     async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(query)
-        return await super().fetch(query, *args, **kwargs)
+        return await self._sent(super().fetch(query, *args, **kwargs))
 
     async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(query)
-        return await super().fetchval(query, *args, **kwargs)
+        return await self._sent(super().fetchval(query, *args, **kwargs))
 
     async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(query)
-        return await super().fetchrow(query, *args, **kwargs)
+        return await self._sent(super().fetchrow(query, *args, **kwargs))
 
     async def fetchmany(self, query: str, args: Any, **kwargs: Any) -> Any:
         STATEMENTS.count(query)
-        return await super().fetchmany(query, args, **kwargs)
+        return await self._sent(super().fetchmany(query, args, **kwargs))
