@@ -6,13 +6,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise import connections
 from tortoise.expressions import Q, Subquery
 
 from models.enterprises import EnterpriseContact
 from models.errors import DomainError
 from models.org import Region, RoleGrant
-from models.row_query import Params
+from models.row_query import Params, connection, is_postgres
 from models.rules.roles import STAFF_ROLES, Role
 
 
@@ -109,10 +108,9 @@ async def load_signed_in_actor(user_id: int, session_version: int) -> Actor | No
     """The actor behind an access token issued under `session_version`: None when the user is
     inactive, gone, or has ended their sessions since (a new password, log out everywhere).
     One statement, as every request asks it."""
-    conn = connections.get("default")
-    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    p = Params(is_postgres())
     # Written out rather than built by the ORM: building it cost more than running it.
-    rows = await conn.execute_query_dict(_SIGNED_IN.format(p=placeholder), [user_id])
+    rows = await connection().execute_query_dict(_SIGNED_IN.format(p=p(user_id)), p.values)
     if not rows or rows[0]["session_version"] != session_version:
         return None
     return Actor(user_id=user_id, grants=_grants(rows, "g_"), username=rows[0]["username"])

@@ -90,6 +90,16 @@ TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 _MIGRATION_LOCK_KEY = 7_201_355
 
 
+async def announce(channel: str) -> None:
+    """Tell every process listening on `channel` (server.live) that shared state changed, on
+    PostgreSQL; with SQLite there is one process, which has already updated its own."""
+    from tortoise import connections
+
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_notify($1, '')", [channel])
+
+
 async def migrate_database(db_url: str) -> None:
     """Apply every committed migration; a no-op when the database is current."""
     from tortoise import Tortoise

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.access import Actor, require_admin_over
 from models.calendar import CalendarDay, CalendarYear
+from models.db import announce
 from models.errors import DomainError, Problems
 from models.messages import DEFAULT_LOCALE
 from models.ops.audit import Trail
@@ -198,11 +198,9 @@ async def _calendar_changed() -> None:
     from models.ops.work_day_index import rebuild_work_day_index
 
     invalidate_calendar_cache()
-    conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        # Before the rebuild (seconds on a large data set): deadlines set meanwhile on other
-        # processes already count with the edited calendar.
-        await conn.execute_query("SELECT pg_notify($1, '')", [CALENDAR_CHANNEL])
+    # Before the rebuild (seconds on a large data set): deadlines set meanwhile on other
+    # processes already count with the edited calendar.
+    await announce(CALENDAR_CHANNEL)
     await rebuild_work_day_index()
 
 

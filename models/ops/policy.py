@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.access import Actor, require_admin_over
+from models.db import announce
 from models.errors import DomainError, Problems
 from models.ops.validate import text
 from models.policy import DemandCategory, RegionPolicy
@@ -95,9 +95,7 @@ async def set_region_policy(actor: Actor, region_id: int, overrides: dict[str, A
             row.overrides = cleaned
             await row.save(update_fields=["overrides", "updated_at"])
     invalidate_policy_cache()
-    conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query("SELECT pg_notify($1, '')", [POLICY_CHANNEL])
+    await announce(POLICY_CHANNEL)
     return await load_policy(region_id)
 
 
