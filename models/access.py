@@ -156,7 +156,10 @@ def enterprise_scope(actor: Actor) -> Q:
 
 
 async def require_admin_over(actor: Actor, region_id: int | None) -> Region | None:
-    """Refuse unless the actor administers this region (None: only a system administrator)."""
+    """Refuse unless the actor administers this region (None: only a system administrator).
+    Someone who administers nothing is FORBIDDEN whatever the region."""
+    if not actor.has_role(Role.ADMIN):
+        raise DomainError("FORBIDDEN")
     if region_id is None:
         if not actor.is_global(Role.ADMIN):
             raise DomainError("FORBIDDEN")
@@ -167,6 +170,22 @@ async def require_admin_over(actor: Actor, region_id: int | None) -> Region | No
     if not actor.covers(region.path, ADMIN):
         raise DomainError("REGION_OUT_OF_SCOPE", "regionId")
     return region
+
+
+def user_scope(actor: Actor) -> Q:
+    """Accounts an actor may read by id or in the `users` list: their own; an administrator
+    also those holding a role in a region they administer, and those without any regional
+    role (new accounts, enterprise contacts) so they can be given one; a system administrator
+    every account."""
+    q = Q(id=actor.user_id)
+    if not actor.has_role(Role.ADMIN):
+        return q
+    sub = region_ids_subquery(actor, ADMIN)
+    if sub is None:
+        return Q()
+    in_scope = RoleGrant.filter(region_id__in=sub).values("user_id")
+    regional = RoleGrant.filter(region_id__not_isnull=True).values("user_id")
+    return q | Q(id__in=Subquery(in_scope)) | Q(id__not_in=Subquery(regional))
 
 
 def require_role(actor: Actor | None, *roles: Role) -> Actor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from models.access import Actor, demand_scope, enterprise_scope
+from models.access import Actor, demand_scope, enterprise_scope, user_scope
 from models.demands import Attachment as AttachmentModel
 from models.demands import Demand as DemandModel
 from models.demands import DemandEvent as EventModel
@@ -16,6 +16,7 @@ from models.ops.attachments import can_see_attachment
 from models.ops.policy import CATEGORY_COLUMNS
 from models.ops.support_policies import SUPPORT_POLICY_COLUMNS
 from models.org import RoleGrant as GrantModel
+from models.org import User as UserModel
 from models.policy import DemandCategory as CategoryModel
 from models.rules.roles import Role
 from models.visits import SupportPolicy as SupportPolicyModel
@@ -31,6 +32,12 @@ from schema.types.enterprises import (
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
 from schema.types.org import Department, Region, RoleGrant, User
 from schema.types.support_policies import SupportPolicy
+
+
+async def _visible_user(actor: Actor, pk: int) -> bool:
+    if pk == actor.user_id:
+        return True
+    return actor.has_role(Role.ADMIN) and await UserModel.filter(user_scope(actor), id=pk).exists()
 
 
 async def _visible_enterprise(actor: Actor, pk: int) -> bool:
@@ -138,13 +145,14 @@ async def resolve_node(info: Info, actor: Actor, gid: str) -> Node | None:
         row = await loaders.department.load(pk)
         return Department.from_row(row) if row else None
     if type_name == "User":
-        if pk != actor.user_id and not actor.has_role(Role.ADMIN):
+        # As the `users` list: an administrator of regions reads their regions' people only.
+        if not await _visible_user(actor, pk):
             return None
         row = await loaders.user.load(pk)
         return User.from_row(row) if row else None
     if type_name == "RoleGrant":
         rows = await GrantModel.filter(id=pk).values(*GRANT_COLUMNS)
-        if not rows or (rows[0]["user_id"] != actor.user_id and not actor.has_role(Role.ADMIN)):
+        if not rows or not await _visible_user(actor, rows[0]["user_id"]):
             return None
         return RoleGrant.from_row(rows[0])
     if type_name == "Enterprise":

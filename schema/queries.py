@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 
-from models.access import enterprise_scope, region_ids_subquery
+from models.access import enterprise_scope, user_scope
 from models.enterprises import Enterprise as EnterpriseModel
 from models.enterprises import LeaderAssignment as AssignmentModel
 from models.errors import DomainError
@@ -218,12 +218,7 @@ class Query(AuditQueries, CalendarQueries, DemandQueries, SupportPolicyQueries, 
         async def run() -> Connection[User]:
             if not actor.has_role(RoleValue.ADMIN):
                 raise DomainError("FORBIDDEN")
-            qs = UserModel.all()
-            sub = region_ids_subquery(actor, (RoleValue.ADMIN,))
-            if sub is not None:
-                in_scope = GrantModel.filter(region_id__in=sub).values("user_id")
-                any_grant = GrantModel.filter(region_id__not_isnull=True).values("user_id")
-                qs = qs.filter(Q(id__in=Subquery(in_scope)) | Q(id__not_in=Subquery(any_grant)))
+            qs = UserModel.filter(user_scope(actor))
             if filter is not None:
                 if filter.search and filter.search.strip():
                     term = filter.search.strip()

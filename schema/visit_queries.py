@@ -72,7 +72,9 @@ class VisitQueries:
 
     @strawberry.field(
         description="Assigned (包联) vs visited per leader and per region below `regionId`, "
-        "for the period containing `on`; only trusted on-site visits count."
+        "for the period containing `on`; only trusted on-site visits count. Cadres, "
+        "dispatchers, supervisors and administrators, over their own regions. Refusals: "
+        "FORBIDDEN for other roles, REGION_OUT_OF_SCOPE for a region outside the asker's."
     )
     async def visit_coverage(
         self,

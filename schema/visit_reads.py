@@ -333,6 +333,8 @@ class _Tally:
 async def visit_coverage(
     actor: Actor, kind: PeriodKind, on: date | None, region_pk: int
 ) -> VisitCoverage:
+    if not actor.has_role(*VISIT_REGION_ROLES):  # as the supervisor figures refuse a role
+        raise DomainError("FORBIDDEN")
     region_rows = await RegionModel.filter(id=region_pk).values(
         "id", "name", "code", "level", "parent_id", "path"
     )

@@ -162,14 +162,14 @@ async def test_a_refused_change_leaves_no_success_row_and_no_change(gql):
         { department { id } errors { code } } }""",
         {"r": county},
     )
-    assert refused["createDepartment"]["errors"] == [{"code": "REGION_OUT_OF_SCOPE"}]
+    assert refused["createDepartment"]["errors"] == [{"code": "FORBIDDEN"}]
     assert not await Department.filter(name="假局").exists()
     attempt = (await read_log(admin, action="DEPARTMENT_CREATE"))[0]
     assert attempt["actorUsername"] == "cadre_a" and attempt["outcome"] == "REFUSED"
     assert attempt["details"] == {
         "name": "假局",
         "regionId": county,
-        "code": "REGION_OUT_OF_SCOPE",
+        "code": "FORBIDDEN",
     }
     # Signed out: refused, and nobody to record.
     anonymous = await GraphQLClient(gql.http)(

@@ -16,7 +16,6 @@ the same derandomized ones; FUZZ_DEBUG=1 with -s prints each document and answer
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import AsyncIterator
@@ -31,8 +30,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
-from tortoise import Tortoise
-from tortoise.connection import get_connection
 
 from models.access import system_actor
 from models.errors import DomainError
@@ -45,6 +42,7 @@ from models.service_points import Procedure, ServicePoint
 from schema.relay import from_global_id, to_global_id
 from server.settings import Settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
+from tests.db_state import ALLOWED_BY_FIELD, ALWAYS_ALLOWED, changed, snapshot
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD, make_user
 
@@ -70,14 +68,6 @@ ROLES = {
     "signed_out": None,
 }
 
-# Tables a refused call may write by design: the audit log records refusals; a failed
-# sign-in counts against the account and the address; a reused refresh token revokes its
-# family.
-ALWAYS_ALLOWED = frozenset({"audit_log"})
-ALLOWED_BY_FIELD = {
-    "login": frozenset({"app_user", "login_throttle", "refresh_token"}),
-    "refreshToken": frozenset({"refresh_token"}),
-}
 
 # --- values: ids of the objects the world holds (and some that do not exist) ---------------
 
@@ -280,24 +270,6 @@ async def prod_url(_database: str) -> AsyncIterator[str]:
 async def fuzz_http(db: str, storage: Any, prod_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=prod_url, timeout=30) as http:
         yield http
-
-
-async def snapshot() -> dict[str, str]:
-    """Each table's rows, hashed (order-independent)."""
-    conn = get_connection("default")
-    tables = sorted(m._meta.db_table for m in Tortoise.apps["models"].values())
-    state = {}
-    for table in tables:
-        rows = await conn.execute_query_dict(f'SELECT * FROM "{table}"')
-        digest = hashlib.sha256()
-        for line in sorted(repr(sorted(r.items())) for r in rows):
-            digest.update(line.encode())
-        state[table] = digest.hexdigest()
-    return state
-
-
-def changed(before: dict[str, str], after: dict[str, str], allowed: frozenset[str]) -> set[str]:
-    return {t for t in before if before[t] != after.get(t) and t not in allowed}
 
 
 async def sign_in(http: httpx.AsyncClient, username: str | None) -> str | None:

@@ -211,9 +211,10 @@ async def test_only_cadres_of_the_region_may_visit_or_go_along(db):
     assert await codes(
         ops.log_visit(w.dispatcher, w.factory.id, ops.VisitPeople(), report(w), client_id=new_id())
     ) == [("FORBIDDEN", None)]
+    # Its own contact sees it too, and is told they may not log visits.
     assert await codes(
         ops.log_visit(w.contact, w.factory.id, ops.VisitPeople(), report(w), client_id=new_id())
-    ) == [("NOT_FOUND", "enterpriseId")]
+    ) == [("FORBIDDEN", None)]
     # Accompanying people must be cadres of the enterprise's region.
     wrong = ops.VisitPeople(participant_ids=[w.town_b_cadre.user_id, w.dispatcher.user_id])
     assert await codes(

@@ -16,7 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
+from models.access import Actor, enterprise_scope
 from models.agency import AgencyRequest
 from models.enterprises import Enterprise
 from models.errors import DomainError, Problems
@@ -90,9 +90,11 @@ async def submit_agency_request(
         "AGENCY_SUBMIT",
         {"enterprise": enterprise_id, "procedure": procedure_id, "text": clean, "files": files},
     )
-    if not await Enterprise.exists(id=enterprise_id) or not await is_contact_of(
-        actor, enterprise_id
-    ):
+    if not await is_contact_of(actor, enterprise_id):
+        # Only its contacts ask for an enterprise. Those who may read it (its region's staff)
+        # learn why; anyone else learns nothing, not even whether it exists.
+        if await Enterprise.filter(enterprise_scope(actor), id=enterprise_id).exists():
+            raise DomainError("FORBIDDEN")
         raise DomainError("NOT_FOUND", "enterpriseId")
     procedure = await Procedure.get_or_none(id=procedure_id)
     if procedure is None:

@@ -46,7 +46,7 @@ from models.rules.demand_states import (
     Satisfaction,
     Urgency,
 )
-from models.rules.roles import Role
+from models.rules.roles import STAFF_ROLES, Role
 from models.rules.workdays import local_date
 
 A = DemandAction
@@ -203,6 +203,10 @@ async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None
     region_path = (await Region.get(id=region_id)).path
     roles = await _may_submit_for(actor, enterprise, region_path)
     if not roles:
+        # Staff of its region read the enterprise (access.enterprise_scope) and learn why;
+        # anyone else learns nothing, not even that it exists.
+        if actor.covers(region_path, STAFF_ROLES):
+            raise DomainError("FORBIDDEN")
         raise DomainError("NOT_FOUND", "enterpriseId")
     problems = Problems()
     source = _source(problems, roles, data.source)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, require_admin_over
+from models.access import ADMIN, Actor, enterprise_scope, require_admin_over
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
@@ -213,10 +213,15 @@ async def _merge_contacts(
 
 
 async def _get_for_admin(actor: Actor, enterprise_id: int) -> Enterprise:
+    """The enterprise an administrator of its region changes (its file, contacts, leaders).
+    Whoever does not see it is told it is not there; whoever sees it (its region's staff, its
+    contacts) but does not administer its region is refused."""
     ent = await Enterprise.get_or_none(id=enterprise_id).select_related("region")
-    if ent is None or not actor.covers(ent.region.path, ADMIN):
+    if ent is not None and actor.covers(ent.region.path, ADMIN):
+        return ent
+    if ent is None or not await Enterprise.filter(enterprise_scope(actor), id=ent.id).exists():
         raise DomainError("NOT_FOUND", "id")
-    return ent
+    raise DomainError("FORBIDDEN")
 
 
 async def update_enterprise(

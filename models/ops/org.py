@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.access import ADMIN, Actor, require_admin_over, system_actor
+from models.enterprises import EnterpriseContact
 from models.errors import DomainError, Problems
 from models.ops.audit import COMMAND_LINE, Trail
 from models.ops.validate import choice, text
@@ -166,6 +167,20 @@ async def _require_any_admin(actor: Actor) -> None:
         raise DomainError("FORBIDDEN")
 
 
+async def _require_admin_over_contact(actor: Actor, user_id: int) -> None:
+    """An ENTERPRISE grant names no region: an admin manages it when every enterprise the user
+    is a contact of lies in the admin's regions (a user who is nobody's contact yet: any
+    admin), so one county cannot cut off another county's enterprises."""
+    if actor.is_global(Role.ADMIN):
+        return
+    await _require_any_admin(actor)
+    paths = await EnterpriseContact.filter(user_id=user_id).values_list(
+        "enterprise__region__path", flat=True
+    )
+    if not all(actor.covers(str(p), ADMIN) for p in paths):
+        raise DomainError("FORBIDDEN")
+
+
 async def create_user(actor: Actor, *, username: str, fields: UserFields) -> User:
     await _require_any_admin(actor)
     problems = Problems()
@@ -192,6 +207,7 @@ async def _require_admin_over_user(actor: Actor, user: User) -> None:
 
 
 async def update_user(actor: Actor, user_id: int, fields: UserFields) -> User:
+    await _require_any_admin(actor)  # before the lookup: users are read by admins only
     user = await User.get_or_none(id=user_id)
     if user is None:
         raise DomainError("NOT_FOUND", "id")
@@ -230,7 +246,7 @@ async def grant_role(
     if region_id is None and the_role not in (Role.ENTERPRISE, Role.ADMIN):
         raise DomainError("REGION_REQUIRED", "regionId")
     if region_id is None and the_role is Role.ENTERPRISE:
-        await _require_any_admin(actor)
+        await _require_admin_over_contact(actor, user_id)
     else:
         await require_admin_over(actor, region_id)
     user = await User.get_or_none(id=user_id)
@@ -289,12 +305,13 @@ async def _agent_region(
 
 
 async def revoke_role(actor: Actor, grant_id: int) -> RoleGrant:
+    await _require_any_admin(actor)  # before the lookup: grants are read by admins only
     grant = await RoleGrant.get_or_none(id=grant_id)
     if grant is None:
         raise DomainError("NOT_FOUND", "id")
     region_id: int | None = grant.region_id  # type: ignore[attr-defined]
     if region_id is None and grant.role is Role.ENTERPRISE:
-        await _require_any_admin(actor)
+        await _require_admin_over_contact(actor, grant.user_id)  # type: ignore[attr-defined]
     else:
         await require_admin_over(actor, region_id)
     await grant.delete()

@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
+from models.access import Actor, enterprise_scope
 from models.demands import Attachment
 from models.enterprises import Enterprise
 from models.errors import DomainError, Problems
@@ -110,8 +110,9 @@ async def _enterprise_for_cadre(actor: Actor, enterprise_id: int) -> tuple[Enter
         raise DomainError("NOT_FOUND", "enterpriseId")
     region_path = await path_of(enterprise.region_id)  # type: ignore[attr-defined]
     if not actor.covers(region_path, (Role.CADRE,)):
-        # Staff of the region who are not cadres learn why; anyone else learns nothing.
-        if actor.covers(region_path, (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)):
+        # Whoever may read the enterprise (its region's staff, its own contacts) learns why;
+        # anyone else learns nothing.
+        if await Enterprise.filter(enterprise_scope(actor), id=enterprise.id).exists():
             raise DomainError("FORBIDDEN")
         raise DomainError("NOT_FOUND", "enterpriseId")
     return enterprise, region_path

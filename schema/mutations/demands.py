@@ -323,7 +323,7 @@ class DemandMutations:
             ),
         )
 
-    @strawberry.mutation(description="Restart the clock (handler, dispatcher or the enterprise).")
+    @strawberry.mutation(description="Restart the clock (the handler or the enterprise).")
     async def resume_demand(self, info: Info, input: NoteInput) -> DemandPayload:
         return await _run(
             info, lambda a: ops.resume_demand(a, _pk(input), note=input.note, **_v(input))
