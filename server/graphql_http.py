@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, parse
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as AstOperationType
 from graphql.utilities import get_operation_ast
 from starlette.datastructures import UploadFile
@@ -172,6 +173,28 @@ class _Refused(Exception):
         self.code = code
         self.status = status
         self.params = params
+
+
+def _several_operations(query: str, max_tokens: int) -> bool:
+    """Whether a document holds several operations (so none can run without a name). A
+    document that does not parse is left to the executor, which says why. Remembered for the
+    short documents apps send again and again."""
+    if len(query) <= 8192:
+        return _several_operations_cached(query, max_tokens)
+    return _count_operations(query, max_tokens) > 1
+
+
+@lru_cache(maxsize=512)
+def _several_operations_cached(query: str, max_tokens: int) -> bool:
+    return _count_operations(query, max_tokens) > 1
+
+
+def _count_operations(query: str, max_tokens: int) -> int:
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
 def _coded_error(code: str, locale: str, status: int, media: str, **params: Any) -> Response:
@@ -493,6 +516,10 @@ class GraphQLEndpoint:
             data = await self.compiled.execute(query, op_name, variables, context)
             if data is not None:
                 return _json({"data": data}, 200, media)
+        if op_name is None and _several_operations(query, self.settings.max_query_tokens):
+            # The spec: several operations and no operationName is an error (strawberry would
+            # run the first).
+            return _coded_error("UNKNOWN_OPERATION", locale, 400, media)
         try:
             result = await self.schema.execute(
                 query,

@@ -221,6 +221,17 @@ async def test_batches_and_malformed_bodies_have_codes(gql, world):
         (b'{"query": "{ me { id } }", "variables": [1]}', 400, "INVALID_VARIABLES"),
         (b'{"query": "{ me { id } }", "operationName": 7}', 400, "INVALID_OPERATION_NAME"),
         (b'{"query": "query A { me { id } }", "operationName": "B"}', 400, "UNKNOWN_OPERATION"),
+        # Several operations and no name: which one to run is not the server's guess.
+        (
+            b'{"query": "query A { me { id } } query B { me { username } }"}',
+            400,
+            "UNKNOWN_OPERATION",
+        ),
+        (
+            b'{"query": "query A { me { id } } mutation B { logout(input: {}) { ok } }"}',
+            400,
+            "UNKNOWN_OPERATION",
+        ),
         (b'{"query": "subscription { notificationAdded { id } }"}', 400, None),
     ]
     for content, status, code in cases:
