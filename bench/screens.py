@@ -8,7 +8,9 @@
 2. Signs in `--per-role` (64) real users of each role the screens need, and measures the SQL
    statements per request of each screen on a one-worker server (`db_statements_total` of
    GET /metrics, over `--sql-requests` sequential requests).
-3. Starts `enterprise-desk serve --workers 2` and drives each screen with wrk at 64
+3. Starts `enterprise-desk serve --workers 2 --no-jobs` (the periodic jobs belong to `worker`
+   processes in a deployment like this; a round over a million demands would otherwise take
+   seconds of each worker's CPU in the middle of the first screen) and drives each screen with wrk at 64
    connections (bench/screens.lua: every request from another user), after checking that every
    user's first response has data and no errors; a warm-up, then `--seconds` measured.
 4. Serves S2 and S3 from bench/yardstick.py (hand-written SQL, 2 uvicorn workers) after
@@ -415,15 +417,33 @@ def _rss(pid: int) -> list[str]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
+def people_of(database_url: str, per_role: int) -> People:
+    """The signed-in users of the screens, picked from the data set (_screens.pick_people)."""
+
+    async def pick() -> People:
+        conn = await asyncpg.connect(dsn_of(database_url))
+        try:
+            return await pick_people(conn, per_role)
+        finally:
+            await conn.close()
+
+    return asyncio.run(pick())
+
+
+def data_set_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every screens bench takes: where the data set is, how big, how many
+    signed-in users per role."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--enterprises", type=int, default=100_000)
     parser.add_argument("--demands", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--per-role", type=int, default=64, help="signed-in users per role")
+    return parser
+
+
+def main() -> int:
+    parser = data_set_parser(__doc__)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--seconds", type=int, default=18, help="measured seconds per screen")
@@ -446,14 +466,7 @@ def main() -> int:
     # Writes last, so the read screens see the data set as loaded.
     order = sorted(wanted, key=lambda s: s.writes)
 
-    async def people_of() -> People:
-        conn = await asyncpg.connect(dsn_of(args.database_url))
-        try:
-            return await pick_people(conn, args.per_role)
-        finally:
-            await conn.close()
-
-    people = asyncio.run(people_of())
+    people = people_of(args.database_url, args.per_role)
     everyone = sorted({*people.cadres, *people.handlers, *people.contacts, *people.submitters})
     reqs = {s.key: requests_of(s.key, people) for s in wanted}
     tokens = Tokens()
@@ -461,7 +474,7 @@ def main() -> int:
     yard_rows: dict[str, Row] = {}
 
     # SQL per request, on one worker without the push dispatcher (its polling would count).
-    with serve({**env, "PUSH_DISPATCHER": "off"}, args=["--workers", "1"]) as one:
+    with serve({**env, "PUSH_DISPATCHER": "off"}, args=["--workers", "1", "--no-jobs"]) as one:
         tokens.sign_in(one.url, everyone)
         for s in order:
             queries, control, alone = statements_per_request(
@@ -469,7 +482,7 @@ def main() -> int:
             )
             rows[s.key].sql, rows[s.key].alone_ms = (queries, control), alone
 
-    with serve(env, args=["--workers", "2", "--no-migrate"]) as srv:
+    with serve(env, args=["--workers", "2", "--no-migrate", "--no-jobs"]) as srv:
         for s in order:
             tokens.renew(srv.url)
             row = rows[s.key]

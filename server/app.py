@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 import httpx
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                 await refresh_work_day_index()  # the calendar SQL joins for the figures
                 async with (
                     read_replica(settings.database_read_url),
-                    periodic_jobs(),
+                    periodic_jobs() if settings.periodic_jobs else nullcontext(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):

@@ -46,6 +46,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(migrate_database(settings.database_url))
     if args.no_dispatcher:
         os.environ["PUSH_DISPATCHER"] = "off"  # read by create_app in every uvicorn worker
+    if args.no_jobs:
+        os.environ["PERIODIC_JOBS"] = "off"
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
     uvicorn.run(
         "server.app:create_app",
@@ -264,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For")
     serve.add_argument(
         "--no-dispatcher", action="store_true", help="leave the push outbox to `worker` processes"
+    )
+    serve.add_argument(
+        "--no-jobs", action="store_true", help="leave the periodic jobs to `worker` processes"
     )
     serve.set_defaults(func=cmd_serve)
 

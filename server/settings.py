@@ -40,6 +40,9 @@ class Settings:
     # batch size, per-gateway rates in messages/s, and the bearer token of GET /metrics.
     push: PushConfig = field(default_factory=PushConfig)
     push_dispatcher: bool = True
+    # The periodic jobs (server.jobs) in this process (PERIODIC_JOBS=off, or
+    # `serve --no-jobs`, when `worker` processes run them).
+    periodic_jobs: bool = True
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
     metrics_token: str = field(default="", repr=False)
@@ -97,6 +100,14 @@ def _hsts_max_age(raw: str | None, *, production: bool) -> int:
     return value
 
 
+def _switch(env: dict[str, str], name: str) -> bool:
+    """An on/off setting, on unless set otherwise."""
+    value = env.get(name, "on").strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise SettingsError(f"{name} must be on or off, not {value!r}")
+    return value in ("on", "true", "1")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -123,9 +134,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(str(err)) from None
     if batch_size < 1:
         raise SettingsError("PUSH_BATCH_SIZE must be at least 1")
-    dispatcher = env.get("PUSH_DISPATCHER", "on").strip().lower()
-    if dispatcher not in ("on", "off", "true", "false", "1", "0"):
-        raise SettingsError(f"PUSH_DISPATCHER must be on or off, not {dispatcher!r}")
+    dispatcher = _switch(env, "PUSH_DISPATCHER")
+    jobs = _switch(env, "PERIODIC_JOBS")
     return Settings(
         database_url=database_url,
         database_read_url=env.get("DATABASE_READ_URL", "").strip() or None,
@@ -136,7 +146,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hsts_max_age=hsts_max_age,
         data_dir=data_dir,
         push=push,
-        push_dispatcher=dispatcher in ("on", "true", "1"),
+        push_dispatcher=dispatcher,
+        periodic_jobs=jobs,
         push_batch_size=batch_size,
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),

@@ -548,6 +548,11 @@ def test_rate_limit_settings() -> None:
         load_settings({**env, "PUSH_PROVIDER": "pigeon"})
     with pytest.raises(SettingsError):
         load_settings({**env, "PUSH_DISPATCHER": "maybe"})
+    # The periodic jobs: on unless PERIODIC_JOBS=off (`serve --no-jobs`).
+    assert load_settings(env).periodic_jobs
+    assert not load_settings({**env, "PERIODIC_JOBS": "off"}).periodic_jobs
+    with pytest.raises(SettingsError, match="PERIODIC_JOBS"):
+        load_settings({**env, "PERIODIC_JOBS": "sometimes"})
     assert Flow({"jpush": Limit(rate=300)}).limit("jpush").rate == 300
 
 
