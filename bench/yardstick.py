@@ -74,24 +74,34 @@ _DAYS_LEFT = """
   (d.state IN ('DISPATCHED', 'IN_PROGRESS', 'PENDING_APPROVAL')
    AND d.effective_deadline < $3::date) AS overdue"""
 
-# S2: the handler's to-do list, deadline first; the last event joined by the demand's own key.
+# S2: the handler's to-do list, deadline first: the claimed ones and those waiting in each of
+# the handler's departments each picked in deadline order from their own index (the department
+# ones per department, through LATERAL, so the index's order serves), merged, then joined.
 S2_SQL = f"""
-WITH {_ME}
+WITH {_ME}, picked AS (
+  (SELECT d.id, d.effective_deadline FROM demand d
+   WHERE d.handler_id = (SELECT id FROM me) AND d.state = ANY($4::text[])
+     AND d.effective_deadline IS NOT NULL AND {_VISIBLE}
+   ORDER BY d.effective_deadline, d.id LIMIT $5)
+  UNION
+  (SELECT x.id, x.effective_deadline FROM depts dp, LATERAL (
+     SELECT d.id, d.effective_deadline FROM demand d
+     WHERE d.department_id = dp.department_id AND d.state = 'DISPATCHED'
+       AND 'DISPATCHED' = ANY($4::text[]) AND d.effective_deadline IS NOT NULL AND {_VISIBLE}
+     ORDER BY d.effective_deadline, d.id LIMIT $5) x)
+  ORDER BY 2, 1 LIMIT $5
+)
 SELECT d.id, d.title, d.state, d.urgency, d.deadline, d.effective_deadline,
        e.id AS e_id, e.name AS e_name, c.id AS c_id, c.name AS c_name,
        le.action AS le_action, le.at AS le_at, au.display_name AS le_actor, {_DAYS_LEFT}
-FROM demand d
+FROM picked p
+JOIN demand d ON d.id = p.id
 JOIN enterprise e ON e.id = d.enterprise_id
 LEFT JOIN demand_category c ON c.id = d.category_id
 LEFT JOIN demand_event le ON le.id = d.last_event_id
 LEFT JOIN app_user au ON au.id = le.actor_id
 LEFT JOIN region_calendar_scope s ON s.region_id = d.region_id
-WHERE d.state = ANY($4::text[]) AND d.effective_deadline IS NOT NULL
-  AND (d.handler_id = (SELECT id FROM me)
-       OR (d.department_id IN (SELECT department_id FROM depts) AND d.state = 'DISPATCHED'))
-  AND {_VISIBLE}
-ORDER BY d.effective_deadline, d.id
-LIMIT $5"""  # noqa: S608 - constant fragments, values are parameters
+ORDER BY d.effective_deadline, d.id"""  # noqa: S608 - constant fragments, values are parameters
 
 # S3: the demand with its to-one relations and files ...
 S3_DEMAND_SQL = f"""
@@ -151,7 +161,14 @@ class Yardstick:
         self.pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=POOL_SIZE)
+        # Generic plans, as the product's screen reads use (models.screen_db): each statement
+        # is prepared once per connection and planned once, not on every execution.
+        self.pool = await asyncpg.create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=POOL_SIZE,
+            server_settings={"plan_cache_mode": "force_generic_plan"},
+        )
 
     async def stop(self) -> None:
         if self.pool is not None:

@@ -117,7 +117,9 @@ class Demand(Model):
         table = "demand"
         indexes = (
             ("region_id", "state"),
-            ("department_id", "state"),
+            # A department's demands by state; in deadline order, the handler list's demands
+            # waiting to be claimed (schema.demand_reads, assignedToMe).
+            ("department_id", "state", "effective_deadline", "id"),
             ("enterprise_id", "submitted_at"),
             # The mobile lists: a handler's own demands, and the author's (a contact's
             # list and every drafts check), combined with the rows above by bitmap.

@@ -22,17 +22,21 @@ READ_CONNECTION = "read"
 _client: BaseDBAsyncClient | None = None
 
 
-def _make_client(db_url: str) -> BaseDBAsyncClient:
-    # What tortoise's ConnectionHandler does for a configured alias, with the statements
-    # counted as on "default".
+def make_client(
+    db_url: str, name: str, server_settings: dict[str, str] | None = None
+) -> BaseDBAsyncClient:
+    """What tortoise's ConnectionHandler does for a configured alias, with the statements
+    counted as on "default" (and, on PostgreSQL, these session settings)."""
     info = counted_connection(db_url)
+    if server_settings:
+        info["credentials"]["server_settings"] = server_settings
     engine = importlib.import_module(info["engine"])
     cls = (
         engine.get_client_class(info)
         if hasattr(engine, "get_client_class")
         else engine.client_class
     )
-    return cls(connection_name=READ_CONNECTION, **info["credentials"])
+    return cls(connection_name=name, **info["credentials"])
 
 
 async def open_read_connection(db_url: str | None) -> None:
@@ -40,7 +44,7 @@ async def open_read_connection(db_url: str | None) -> None:
     global _client
     await close_read_connection()
     if db_url:
-        client = _make_client(db_url)
+        client = make_client(db_url, READ_CONNECTION)
         await client.create_connection(with_db=True)  # fail at start, not at the first figure
         _client = client
 

@@ -18,6 +18,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from models.screen_db import screen_connection
+
 Row = dict[str, Any]
 
 
@@ -126,6 +128,18 @@ class RowSelect:
         found = await connection().execute_query_dict(sql, values)
         return int(found[0]["n"])
 
+    def _merged(self, where: str, branches: Sequence[str], order: str, limit: str) -> str:
+        parts = []
+        for i, branch in enumerate(branches):
+            # Disjoint, so a row meeting two branches comes once.
+            earlier = "".join(f" AND NOT COALESCE(({b}), FALSE)" for b in branches[:i])
+            parts.append(
+                f"SELECT * FROM (SELECT * FROM {self.table} WHERE {where} AND ({branch})"  # noqa: S608
+                f"{earlier} ORDER BY {order} LIMIT {limit}) b{i}"
+            )
+        union = " UNION ALL ".join(parts)
+        return f"SELECT * FROM ({union}) t0 ORDER BY {order} LIMIT {limit}"  # noqa: S608
+
     def converters(self, dialect: str) -> list[tuple[str, Callable[[Any], Any]]]:
         """Per column, tortoise's conversion of a raw value (none for what the driver already
         returns as Python values), as `.values()` applies it; which fields are native depends
@@ -143,16 +157,27 @@ class RowSelect:
         order: str = "",
         limit: str = "",
         conn: BaseDBAsyncClient | None = None,
+        branches: Sequence[str] = (),
+        generic: bool = False,
     ) -> list[Row]:
         """The rows matching `where`, in `order` (both over t0), at most `limit` (a
-        placeholder), converted."""
-        conn = conn or connection()
+        placeholder), converted. `branches`: conditions of which a row meets at least one,
+        each picked on its own (ordered and limited, so each can walk its own index in
+        `order`) and merged; the planner cannot do that with their OR. `generic`: a
+        statement whose values are all keys, which a generic plan serves as well as a custom
+        one, planned once per pooled connection (models.screen_db)."""
+        conn = conn or (screen_connection() if generic else connection())
         select, joins = self._built()
-        chosen = f"SELECT * FROM {self.table} WHERE {where}"  # noqa: S608 - names from models
-        if order:
-            chosen += f" ORDER BY {order}"
-        if limit:
-            chosen += f" LIMIT {limit}"
+        if branches and order and limit:
+            chosen = self._merged(where, branches, order, limit)
+        else:
+            if branches:
+                where = f"{where} AND ({' OR '.join(f'({b})' for b in branches)})"
+            chosen = f"SELECT * FROM {self.table} WHERE {where}"  # noqa: S608 - model names
+            if order:
+                chosen += f" ORDER BY {order}"
+            if limit:
+                chosen += f" LIMIT {limit}"
         if joins:
             sql = f"SELECT {select} FROM ({chosen}) t0 {joins}"  # noqa: S608
             if order:

@@ -14,7 +14,7 @@ from typing import Any
 
 import strawberry
 
-from models.access import Actor, demand_scope_sql
+from models.access import DEMAND_REGION_ROLES, Actor, demand_scope_sql
 from models.demands import Demand as DemandModel
 from models.enterprises import EnterpriseContact
 from models.ops.calendar import load_calendar
@@ -81,9 +81,13 @@ SELECT = row_select(DemandModel, DEMAND_ROW_COLUMNS)
 _CLOCK_STATES = tuple(s.value for s in CLOCK_STATES)
 
 
-async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> list[str]:
-    """The filter as SQL conditions over the demand's own columns (t0)."""
+async def _conditions(
+    p: Params, actor: Actor, f: DemandFilter, today: date
+) -> tuple[list[str], list[str]]:
+    """The filter as SQL conditions over the demand's own columns (t0): all of the first,
+    and one of the second when there are any."""
     where = []
+    branches: list[str] = []
     if f.state is not None:
         where.append(f"t0.state = {p(f.state.value)}")
     if f.states:
@@ -116,12 +120,15 @@ async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> 
         warning = f"{clock} AND t0.warning_date <= {day} AND t0.effective_deadline >= {day}"
         where.append(warning if f.warning else _not(warning))
     if f.assigned_to_me:
-        mine = f"t0.handler_id = {p(actor.user_id)}"
+        # Claimed by me, or waiting in my department: two branches, each picked in the list's
+        # order from its own index (handler_id, state; department_id, state, deadline).
+        branches.append(f"t0.handler_id = {p(actor.user_id)}")
         depts = actor.department_ids()
         if depts:
-            waiting = f"t0.department_id IN ({p.many(depts)}) AND t0.state = {p(DemandState.DISPATCHED.value)}"
-            mine = f"({mine} OR ({waiting}))"
-        where.append(mine)
+            branches.append(
+                f"t0.department_id IN ({p.many(depts)}) "
+                f"AND t0.state = {p(DemandState.DISPATCHED.value)}"
+            )
     if f.submitted_from is not None:
         where.append(f"t0.submitted_at >= {p.moment(day_start(f.submitted_from))}")
     if f.submitted_to is not None:
@@ -130,7 +137,7 @@ async def _conditions(p: Params, actor: Actor, f: DemandFilter, today: date) -> 
         like = p.like(f.search.strip())
         named = f"SELECT id FROM enterprise WHERE LOWER(name) LIKE {like}"  # noqa: S608
         where.append(f"(LOWER(t0.title) LIKE {like} OR t0.enterprise_id IN ({named}))")
-    return where
+    return where, branches
 
 
 def _not(condition: str) -> str:
@@ -153,7 +160,7 @@ async def new_view(actor: Actor) -> DemandView:
     contact_of: frozenset[int] = frozenset()
     if actor.has_role(Role.ENTERPRISE):
         p = Params(is_postgres())
-        rows = await _CONTACTS.fetch(f"t0.user_id = {p(actor.user_id)}", p)
+        rows = await _CONTACTS.fetch(f"t0.user_id = {p(actor.user_id)}", p, generic=True)
         contact_of = frozenset(int(r["enterprise_id"]) for r in rows)
     return DemandView(actor=actor, today=clock.today(), contact_enterprises=contact_of)
 
@@ -171,8 +178,10 @@ async def list_demands(
     view = await new_view(actor)
     p = Params(is_postgres())
     where = [demand_scope_sql(actor, view.contact_enterprises, p, "t0")]
+    branches: list[str] = []
     if f is not None:
-        where += await _conditions(p, actor, f, view.today)
+        conditions, branches = await _conditions(p, actor, f, view.today)
+        where += conditions
     if order is DemandOrder.DEADLINE_SOON:
         where.append("t0.effective_deadline IS NOT NULL")
     return await paginate_rows(
@@ -185,14 +194,38 @@ async def list_demands(
         build=lambda r: Demand.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
         cursor_types={"effective_deadline": date.fromisoformat},
+        branches=branches,
+        generic=_keyed(actor, f),
     )
+
+
+# Filters whose values a plan depends on: a region's subtree, dates, text.
+_VALUE_FILTERS = (
+    "region_id",
+    "overdue",
+    "warning",
+    "submitted_from",
+    "submitted_to",
+    "search",
+)
+
+
+def _keyed(actor: Actor, f: DemandFilter | None) -> bool:
+    """Whether the list's statement holds keys only: the scope of someone who reads by
+    department or enterprise (a handler, an enterprise's contact; not a region's staff, whose
+    subtree a plan should see) and no value filter. Then a generic plan serves it as well as a
+    custom one (models.screen_db): planning the handler list cost more than running it. A
+    supervisor's list planned generically ran several times slower (6 ms → 48 ms)."""
+    if actor.is_global(*DEMAND_REGION_ROLES) or actor.region_paths(DEMAND_REGION_ROLES):
+        return False
+    return f is None or all(getattr(f, name) in (None, "") for name in _VALUE_FILTERS)
 
 
 async def get_demand(actor: Actor, pk: int) -> Demand | None:
     view = await new_view(actor)
     p = Params(is_postgres())
     scope = demand_scope_sql(actor, view.contact_enterprises, p, "t0")
-    rows = await SELECT.fetch(f"t0.id = {p(pk)} AND {scope}", p)
+    rows = await SELECT.fetch(f"t0.id = {p(pk)} AND {scope}", p, generic=True)
     if not rows:
         return None
     await prepare_view(view, rows)

@@ -106,7 +106,8 @@ def _by_id(model: Any, columns: Sequence[str]) -> DataLoader[int, Row | None]:
 
     async def load(ids: list[int]) -> list[Row | None]:
         p = Params(is_postgres())
-        rows = {r["id"]: r for r in await select.fetch(f"t0.id IN ({p.many(ids)})", p)}
+        found = await select.fetch(f"t0.id IN ({p.many(ids)})", p, generic=True)
+        rows = {r["id"]: r for r in found}
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
@@ -124,7 +125,7 @@ def _grouped(
         if where is not None:
             condition = f"{condition} AND {where(p)}"
         groups: dict[int, list[Row]] = defaultdict(list)
-        for r in await select.fetch(condition, p, order="t0.id"):
+        for r in await select.fetch(condition, p, order="t0.id", generic=True):
             groups[r[key]].append(r)
         return [groups.get(k, []) for k in keys]
 

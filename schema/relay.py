@@ -196,9 +196,12 @@ async def paginate_rows(
     build: Callable[[dict[str, Any]], NodeT],
     prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
     cursor_types: dict[str, Callable[[Any], Any]] | None = None,
+    branches: Sequence[str] = (),
+    generic: bool = False,
 ) -> Connection[NodeT]:
     """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
-    `where` (with parameters `p`; over the table's own columns), keyset-paged in `order`."""
+    `where` (with parameters `p`; over the table's own columns) and one of `branches` if
+    given, keyset-paged in `order`; `generic` as RowSelect.fetch says."""
     size = _page_size(first)
     names = [o.lstrip("-") for o in order]
     count_params = list(p.values)  # the keyset conditions and the limit come after
@@ -210,7 +213,9 @@ async def paginate_rows(
         f"{sel.own(n)}{' DESC' if o.startswith('-') else ''}"
         for n, o in zip(names, order, strict=True)
     )
-    rows = await sel.fetch(page_where, p, by, p(size + 1))
+    rows = await sel.fetch(page_where, p, by, p(size + 1), branches=branches, generic=generic)
+    if branches:
+        where = f"{where} AND ({' OR '.join(f'({b})' for b in branches)})"
     return await _connection(
         rows, size, names, bool(after), build, prepare, lambda: sel.count(where, count_params)
     )

@@ -21,6 +21,7 @@ from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
 from models.read_db import read_replica
+from models.screen_db import screen_reads
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                 await refresh_work_day_index()  # the calendar SQL joins for the figures
                 async with (
                     read_replica(settings.database_read_url),
+                    screen_reads(settings.database_url),
                     periodic_jobs() if settings.periodic_jobs else nullcontext(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
@@ -109,7 +111,10 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                     log.info("enterprise-desk ready (%s)", settings.environment)
                     yield
         else:
-            async with live_inbox(settings.database_url, broker):
+            async with (
+                screen_reads(settings.database_url),
+                live_inbox(settings.database_url, broker),
+            ):
                 yield
 
     middleware = []

@@ -196,6 +196,47 @@ async def test_pages_walk_every_order_without_gaps_or_repeats(gql):
     assert deadlines[0] == made["late"] and made["fresh"] not in deadlines  # no deadline yet
 
 
+async def test_the_handler_list_pages_through_claimed_and_waiting_demands_in_order(gql):
+    """assignedToMe is picked as two branches (claimed by me; waiting in my department), each
+    from its own index in the list's order, then merged: pages of two walk the same demands as
+    one big page and as worked out in Python, in every order."""
+    w, _ = await _world()
+    # More of each than a page of two picks (3), the deadlines against the id order.
+    for days in (9, 7, 5, 3, 2):  # waiting in the bureau
+        await w.dispatched(limit_days=days)
+    for days in (12, 8, 6, 4, 1):  # claimed by the handler
+        d = await w.dispatched(limit_days=days)
+        await ops.claim_demand(w.handler, d.id)
+    await w.dispatched(limit_days=3)  # claimed by the other handler: not mine
+    claimed_by_other = (await ops.claim_demand(w.handler2, (await w.dispatched()).id)).id
+    rows = await _rows()
+    mine = [
+        r
+        for r in rows
+        if r["handler_id"] == w.handler.user_id
+        or (r["department_id"] == w.bureau.id and r["state"] == "DISPATCHED")
+    ]
+    by_deadline = [r["id"] for r in sorted(mine, key=lambda r: (r["effective_deadline"], r["id"]))]
+    assert len(by_deadline) >= 8 and claimed_by_other not in by_deadline
+    await gql.login("handler", PASSWORD)
+    for order in ("DEADLINE_SOON", "NEWEST", "OLDEST"):
+        everything, total = await _ids(gql, {"assignedToMe": True}, order)
+        if order == "DEADLINE_SOON":
+            assert everything == by_deadline
+        assert sorted(everything) == sorted(by_deadline) and total == len(by_deadline)
+        walked: list[int] = []
+        after = None
+        while True:
+            variables = {"f": {"assignedToMe": True}, "o": order, "first": 2, "after": after}
+            data = (await gql(LIST, variables))["demands"]
+            walked += [from_global_id(e["node"]["id"])[1] for e in data["edges"]]
+            assert data["totalCount"] == total
+            if not data["pageInfo"]["hasNextPage"]:
+                break
+            after = data["pageInfo"]["endCursor"]
+        assert walked == everything, order
+
+
 @pytest.mark.parametrize("who", ACTORS)
 async def test_the_written_out_scope_reads_what_the_orm_scope_reads(db, who):
     w, _ = await _world()
