@@ -108,7 +108,9 @@ class Appointment(Model):
     )
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
-    status = fields.CharEnumField(AppointmentStatus, max_length=10, default=AppointmentStatus.BOOKED)
+    status = fields.CharEnumField(
+        AppointmentStatus, max_length=10, default=AppointmentStatus.BOOKED
+    )
     note = fields.CharField(max_length=500, default="")
     cancelled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

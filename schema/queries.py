@@ -77,7 +77,18 @@ async def _subtree(region_gid: strawberry.ID) -> Subquery:
 
 
 @strawberry.type
-class Query(AuditQueries, CalendarQueries, DemandQueries, SupportPolicyQueries, VisitQueries, NotificationQueries, PushOperatorQueries, ServicePointQueries, AgencyQueries, StatsQueries):
+class Query(
+    AuditQueries,
+    CalendarQueries,
+    DemandQueries,
+    SupportPolicyQueries,
+    VisitQueries,
+    NotificationQueries,
+    PushOperatorQueries,
+    ServicePointQueries,
+    AgencyQueries,
+    StatsQueries,
+):
     @strawberry.field(description="The signed-in user with their role grants; null if signed out.")
     async def me(self, info: Info) -> User | None:
         actor = info.context.actor

@@ -89,6 +89,20 @@ async def _ids(gql, f: dict | None = None, order: str = "NEWEST") -> tuple[list[
     return ids, data["totalCount"]
 
 
+async def _walk(gql, f: dict | None, order: str, total: int) -> list[int]:
+    """The list walked in pages of two; every page tells the same total."""
+    walked: list[int] = []
+    after = None
+    while True:
+        variables = {"f": f, "o": order, "first": 2, "after": after}
+        data = (await gql(LIST, variables))["demands"]
+        walked += [from_global_id(e["node"]["id"])[1] for e in data["edges"]]
+        assert data["totalCount"] == total
+        if not data["pageInfo"]["hasNextPage"]:
+            return walked
+        after = data["pageInfo"]["endCursor"]
+
+
 async def test_each_filter_lists_exactly_the_matching_demands(gql):
     w, made = await _world()
     rows = await _rows()
@@ -182,16 +196,7 @@ async def test_pages_walk_every_order_without_gaps_or_repeats(gql):
     await gql.login("supervisor", PASSWORD)
     for order in ("NEWEST", "OLDEST", "DEADLINE_SOON"):
         everything, total = await _ids(gql, None, order)
-        walked: list[int] = []
-        after = None
-        while True:
-            data = (await gql(LIST, {"o": order, "first": 2, "after": after}))["demands"]
-            walked += [from_global_id(e["node"]["id"])[1] for e in data["edges"]]
-            assert data["totalCount"] == total
-            if not data["pageInfo"]["hasNextPage"]:
-                break
-            after = data["pageInfo"]["endCursor"]
-        assert walked == everything, order
+        assert await _walk(gql, None, order, total) == everything, order
     deadlines = (await _ids(gql, None, "DEADLINE_SOON"))[0]
     assert deadlines[0] == made["late"] and made["fresh"] not in deadlines  # no deadline yet
 
@@ -224,17 +229,7 @@ async def test_the_handler_list_pages_through_claimed_and_waiting_demands_in_ord
         if order == "DEADLINE_SOON":
             assert everything == by_deadline
         assert sorted(everything) == sorted(by_deadline) and total == len(by_deadline)
-        walked: list[int] = []
-        after = None
-        while True:
-            variables = {"f": {"assignedToMe": True}, "o": order, "first": 2, "after": after}
-            data = (await gql(LIST, variables))["demands"]
-            walked += [from_global_id(e["node"]["id"])[1] for e in data["edges"]]
-            assert data["totalCount"] == total
-            if not data["pageInfo"]["hasNextPage"]:
-                break
-            after = data["pageInfo"]["endCursor"]
-        assert walked == everything, order
+        assert await _walk(gql, {"assignedToMe": True}, order, total) == everything, order
 
 
 @pytest.mark.parametrize("who", ACTORS)

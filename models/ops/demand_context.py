@@ -63,9 +63,7 @@ def clock_of(d: Demand) -> Clock:
     )
 
 
-def relation_of(
-    actor: Actor, demand: Demand, region_path: str, *, is_contact: bool
-) -> Relation:
+def relation_of(actor: Actor, demand: Demand, region_path: str, *, is_contact: bool) -> Relation:
     dept = demand.department_id  # type: ignore[attr-defined]
     return Relation(
         dispatcher=actor.covers(region_path, (Role.DISPATCHER,)),

@@ -104,7 +104,11 @@ async def run_transition(
         async with in_transaction():
             ctx = await load_context(actor, demand_id, now)
             err = refusal(action, ctx.facts(), ctx.relation)
-            if err is not None and err.code != "FORBIDDEN" and _stale(action, ctx, expected_version):
+            if (
+                err is not None
+                and err.code != "FORBIDDEN"
+                and _stale(action, ctx, expected_version)
+            ):
                 raise DomainError("CONFLICT", "version")
             if err is not None:
                 raise err

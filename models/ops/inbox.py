@@ -118,7 +118,9 @@ async def preferences(user_id: int) -> NotificationPreference:
     return found or NotificationPreference(user_id=user_id, muted_kinds=[])
 
 
-async def set_preferences(actor: Actor | None, changes: PreferenceChanges) -> NotificationPreference:
+async def set_preferences(
+    actor: Actor | None, changes: PreferenceChanges
+) -> NotificationPreference:
     actor = _require(actor)
     problems = Problems()
     kinds: list[str] | None = None

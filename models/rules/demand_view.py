@@ -49,7 +49,9 @@ def _paused_on(c: Clock) -> date | None:
 def is_overdue(c: Clock, today: date) -> bool:
     """Open with the department, not suspended, and past the effective deadline."""
     return (
-        c.state in CLOCK_STATES and c.effective_deadline is not None and today > c.effective_deadline
+        c.state in CLOCK_STATES
+        and c.effective_deadline is not None
+        and today > c.effective_deadline
     )
 
 
