@@ -10,7 +10,7 @@ product.
 Per request: the body parsed, the product's access token decoded (pyjwt, the server's secret),
 and one SQL statement for S2, two for S3 (the demand, then its timeline). The statements do
 the product's per-user work: the account is active and has not ended its sessions since the
-token, the demand scope of DESIGN section 3 (the handler's departments leading or assisting,
+token, nor this session (its refresh-token family), the demand scope of DESIGN section 3 (the handler's departments leading or assisting,
 regional staff's subtrees, an enterprise contact's enterprises, one's own submissions), the
 working days left from the working-day index the supervisor figures also join."""
 
@@ -42,6 +42,8 @@ me AS (
   SELECT u.id FROM app_user u
   WHERE u.id = $1 AND u.is_active
     AND u.session_version = $2
+    AND NOT EXISTS (SELECT 1 FROM refresh_token rt
+                    WHERE rt.family = $3 AND rt.revoked_at IS NOT NULL)
 ), grants AS (
   SELECT g.role, g.department_id, r.path FROM role_grant g
   JOIN me ON me.id = g.user_id
@@ -69,10 +71,10 @@ _DAYS_LEFT = """
                AND wf.scope_id = COALESCE(s.scope_id, 0)
                AND wf.day = CASE WHEN d.state = 'SUSPENDED' AND d.suspended_at IS NOT NULL
                                  THEN (d.suspended_at AT TIME ZONE 'Asia/Shanghai')::date
-                                 ELSE $3::date END)
+                                 ELSE $4::date END)
   END AS days_left,
   (d.state IN ('DISPATCHED', 'IN_PROGRESS', 'PENDING_APPROVAL')
-   AND d.effective_deadline < $3::date) AS overdue"""
+   AND d.effective_deadline < $4::date) AS overdue"""
 
 # S2: the handler's to-do list, deadline first: the claimed ones and those waiting in each of
 # the handler's departments each picked in deadline order from their own index (the department
@@ -80,16 +82,16 @@ _DAYS_LEFT = """
 S2_SQL = f"""
 WITH {_ME}, picked AS (
   (SELECT d.id, d.effective_deadline FROM demand d
-   WHERE d.handler_id = (SELECT id FROM me) AND d.state = ANY($4::text[])
+   WHERE d.handler_id = (SELECT id FROM me) AND d.state = ANY($5::text[])
      AND d.effective_deadline IS NOT NULL AND {_VISIBLE}
-   ORDER BY d.effective_deadline, d.id LIMIT $5)
+   ORDER BY d.effective_deadline, d.id LIMIT $6)
   UNION
   (SELECT x.id, x.effective_deadline FROM depts dp, LATERAL (
      SELECT d.id, d.effective_deadline FROM demand d
      WHERE d.department_id = dp.department_id AND d.state = 'DISPATCHED'
-       AND 'DISPATCHED' = ANY($4::text[]) AND d.effective_deadline IS NOT NULL AND {_VISIBLE}
-     ORDER BY d.effective_deadline, d.id LIMIT $5) x)
-  ORDER BY 2, 1 LIMIT $5
+       AND 'DISPATCHED' = ANY($5::text[]) AND d.effective_deadline IS NOT NULL AND {_VISIBLE}
+     ORDER BY d.effective_deadline, d.id LIMIT $6) x)
+  ORDER BY 2, 1 LIMIT $6
 )
 SELECT d.id, d.title, d.state, d.urgency, d.deadline, d.effective_deadline,
        e.id AS e_id, e.name AS e_name, c.id AS c_id, c.name AS c_name,
@@ -119,7 +121,7 @@ LEFT JOIN demand_category c ON c.id = d.category_id
 LEFT JOIN department dp ON dp.id = d.department_id
 LEFT JOIN app_user h ON h.id = d.handler_id
 LEFT JOIN region_calendar_scope s ON s.region_id = d.region_id
-WHERE d.id = $4 AND {_VISIBLE}"""  # noqa: S608 - constant fragments
+WHERE d.id = $5 AND {_VISIBLE}"""  # noqa: S608 - constant fragments
 
 # ... then its whole timeline with each actor and each event's files.
 S3_TIMELINE_SQL = """
@@ -174,7 +176,7 @@ class Yardstick:
         if self.pool is not None:
             await self.pool.close()
 
-    def claims(self, request: Request) -> tuple[int, int] | None:
+    def claims(self, request: Request) -> tuple[int, int, str] | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             return None
@@ -186,7 +188,7 @@ class Yardstick:
                 leeway=30,
                 options={"require": ["sub", "exp", "iat", "typ", "sv"]},
             )
-            return int(c["sub"]), int(c["sv"])
+            return int(c["sub"]), int(c["sv"]), str(c.get("fam", ""))
         except (jwt.PyJWTError, KeyError, ValueError):
             return None
 
@@ -197,7 +199,7 @@ class Yardstick:
             return Response(b'{"errors":[{"message":"unauthenticated"}]}', 401)
         today = datetime.now(TZ).date()
         assert self.pool is not None
-        rows = await self.pool.fetch(S2_SQL, who[0], who[1], today, S2_STATES, PAGE + 1)
+        rows = await self.pool.fetch(S2_SQL, *who, today, S2_STATES, PAGE + 1)
         more = len(rows) > PAGE
         rows = rows[:PAGE]
         edges = [

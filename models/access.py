@@ -104,13 +104,19 @@ async def load_actor(user_id: int) -> Actor:
     return Actor(user_id=user_id, grants=_grants(rows))
 
 
-async def load_signed_in_actor(user_id: int, session_version: int) -> Actor | None:
-    """The actor behind an access token issued under `session_version`: None when the user is
-    inactive, gone, or has ended their sessions since (a new password, log out everywhere).
-    One statement, as every request asks it."""
+async def load_signed_in_actor(
+    user_id: int, session_version: int, family: str | None = None
+) -> Actor | None:
+    """The actor behind an access token issued under `session_version` in the session
+    `family`: None when the user is inactive, gone, or has ended their sessions since (a new
+    password, log out everywhere), or that session has ended (log out, a reused refresh
+    token). One statement, as every request asks it."""
     p = Params(is_postgres())
     # Written out rather than built by the ORM: building it cost more than running it.
-    rows = await connection().execute_query_dict(_SIGNED_IN.format(p=p(user_id)), p.values)
+    sql = _SIGNED_IN.format(p=p(user_id))
+    if family is not None:
+        sql += f" AND NOT EXISTS ({_SESSION_ENDED.format(p=p(family))})"
+    rows = await connection().execute_query_dict(sql, p.values)
     if not rows or rows[0]["session_version"] != session_version:
         return None
     return Actor(user_id=user_id, grants=_grants(rows, "g_"), username=rows[0]["username"])
@@ -122,6 +128,9 @@ _SIGNED_IN = (
     "g.lead AS g_lead, g.service_point_id AS g_service_point_id FROM app_user u "
     "LEFT JOIN role_grant g ON g.user_id = u.id LEFT JOIN region r ON r.id = g.region_id "
     "WHERE u.id = {p} AND u.is_active"
+)
+_SESSION_ENDED = (
+    "SELECT 1 FROM refresh_token rt WHERE rt.family = {p} AND rt.revoked_at IS NOT NULL"
 )
 
 

@@ -16,14 +16,14 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 
 async def actor_from_token(token: str | None, secret: str) -> Actor | None:
     """The actor of a valid token whose user is active and has not ended their sessions since
-    it was issued (a new password, log out everywhere)."""
+    it was issued (a new password, log out everywhere), nor this session (log out, a reused
+    refresh token)."""
     if not token:
         return None
     claims = read_access_token(token, secret)
     if claims is None:
         return None
-    user_id, session_version = claims
-    return await load_signed_in_actor(user_id, session_version)
+    return await load_signed_in_actor(claims.user_id, claims.session_version, claims.family)
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -153,15 +153,32 @@ async def test_a_reused_refresh_token_revokes_the_whole_family(gql):
     second = (await gql(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]
     third = (await gql(REFRESH, {"t": second["refreshToken"]}))["refreshToken"]
     assert third["errors"] == []
+    assert await me(gql, third["accessToken"]) == "cadre_a"
     # The thief replays the first token: refused, and the newest token of its chain dies too.
     replay = (await gql(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]
     assert [e["code"] for e in replay["errors"]] == ["INVALID_REFRESH_TOKEN"]
     for token in (third["refreshToken"], second["refreshToken"]):
         again = (await gql(REFRESH, {"t": token}))["refreshToken"]
         assert [e["code"] for e in again["errors"]] == ["INVALID_REFRESH_TOKEN"]
+    # So do the access tokens the family issued, at once rather than in 15 minutes: whoever
+    # got one by refreshing (the thief, maybe) is signed out now.
+    for session in (first, second, third):
+        assert await me(gql, session["accessToken"]) is None
     # Another session (another device's sign-in) is another family: it lives on.
+    assert await me(gql, other_device["accessToken"]) == "cadre_a"
     other = (await gql(REFRESH, {"t": other_device["refreshToken"]}))["refreshToken"]
     assert other["errors"] == [] and other["accessToken"]
+
+
+async def test_logging_out_ends_that_sessions_access_token_at_once(gql):
+    await build_world()
+    phone = await gql.login("cadre_a", PASSWORD)
+    tablet = await GraphQLClient(gql.http).login("cadre_a", PASSWORD)
+    gql.token = phone["accessToken"]
+    done = (await gql(LOGOUT, {"t": phone["refreshToken"]}))["logout"]
+    assert done == {"ok": True, "errors": []}
+    assert await me(gql, phone["accessToken"]) is None
+    assert await me(gql, tablet["accessToken"]) == "cadre_a"  # the other session lives on
 
 
 async def test_logout_everywhere_ends_every_session_at_once(gql):

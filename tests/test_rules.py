@@ -105,6 +105,17 @@ def test_access_tokens_are_pinned_to_hs256_and_expire():
     now = datetime.now(UTC)
     token = issue_access_token(7, SECRET, now)
     assert read_access_token(token, SECRET)[0] == 7
+    # The session (refresh-token family) rides along; anything but a hex id is refused.
+    session = issue_access_token(7, SECRET, now, 3, "0af3")
+    assert read_access_token(session, SECRET) == (7, 3, "0af3")
+    for odd in ("", "0AF3", "' OR 1=1", "a" * 65):
+        forged = jwt.encode(
+            {"sub": "7", "typ": "access", "sv": 0, "fam": odd, "iat": now,
+             "exp": now + timedelta(minutes=5)},
+            SECRET,
+            algorithm="HS256",
+        )  # fmt: skip
+        assert read_access_token(forged, SECRET) is None, odd
     assert read_access_token(token, SECRET + "x") is None
     expired = issue_access_token(7, SECRET, now - timedelta(hours=1))
     assert read_access_token(expired, SECRET) is None

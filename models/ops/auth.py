@@ -60,14 +60,15 @@ async def _count_address_failure(client: str, now: datetime) -> None:
 
 async def _issue(user: User, secret: str, now: datetime, family: str | None = None) -> Session:
     token = new_refresh_token()
+    family = family or uuid4().hex
     await RefreshToken.create(
         user=user,
         token_hash=hash_refresh_token(token),
-        family=family or uuid4().hex,
+        family=family,
         expires_at=now + REFRESH_TTL,
         session_version=user.session_version,
     )
-    access = issue_access_token(user.id, secret, now, user.session_version)
+    access = issue_access_token(user.id, secret, now, user.session_version, family)
     return Session(user, access, token)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import jwt
 
@@ -18,22 +20,40 @@ ACCESS_TYPE = "access"
 _REQUIRED = ["sub", "exp", "iat", "typ", "sv"]
 
 
-def issue_access_token(user_id: int, secret: str, now: datetime, session_version: int = 0) -> str:
+_FAMILY = re.compile(r"[0-9a-f]{1,64}")
+
+
+class AccessClaims(NamedTuple):
+    user_id: int
+    session_version: int
+    family: str | None  # the refresh-token family of the session that issued it
+
+
+def issue_access_token(
+    user_id: int,
+    secret: str,
+    now: datetime,
+    session_version: int = 0,
+    family: str | None = None,
+) -> str:
     """`sv` is the user's session version: raising it (a new password, log out everywhere)
-    ends every token issued before."""
-    claims = {
+    ends every token issued before. `fam` names the session (its refresh-token family): ending
+    that session (log out, a reused refresh token) ends its access tokens at once too."""
+    claims: dict[str, object] = {
         "sub": str(user_id),
         "typ": ACCESS_TYPE,
         "sv": session_version,
         "iat": now,
         "exp": now + ACCESS_TTL,
     }
+    if family is not None:
+        claims["fam"] = family
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": "JWT"})
 
 
-def read_access_token(token: str, secret: str) -> tuple[int, int] | None:
-    """Return (user id, session version) of a valid access token, else None: a bad signature,
-    another algorithm, an expired token, a missing claim or one of the wrong type."""
+def read_access_token(token: str, secret: str) -> AccessClaims | None:
+    """The claims of a valid access token, else None: a bad signature, another algorithm, an
+    expired token, a missing claim or one of the wrong type."""
     try:
         claims = jwt.decode(
             token,
@@ -50,9 +70,12 @@ def read_access_token(token: str, secret: str) -> tuple[int, int] | None:
     # Exact types: a bool or float would compare equal to an int and slip through.
     if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()) or type(version) is not int:
         return None
+    family = claims.get("fam")
+    if family is not None and not (isinstance(family, str) and _FAMILY.fullmatch(family)):
+        return None
     user_id = int(sub)
     # A key beyond 32 bits cannot exist, and PostgreSQL refuses to compare an int with it.
-    return (user_id, version) if 0 < user_id < 2**31 else None
+    return AccessClaims(user_id, version, family) if 0 < user_id < 2**31 else None
 
 
 def new_refresh_token() -> str:
