@@ -145,6 +145,20 @@ def prime_users(loader: DataLoader[int, Row | None], rows: Iterable[Row], prefix
             loader.prime(pk, {c: r[f"{prefix}{c}"] for c in USER_COLUMNS})
 
 
+def prime_event_files(
+    loader: DataLoader[int, list[Row]], events: Iterable[Row], files: Iterable[Row]
+) -> None:
+    """Seed the files-by-event loader from a demand's files (every file linked to an event is
+    linked to the event's demand too: models.ops.attachments.attach_files), so a timeline's
+    files cost no statement of their own."""
+    by_event: dict[int, list[Row]] = defaultdict(list)
+    for f in files:
+        if f["event_id"] is not None:
+            by_event[f["event_id"]].append(f)
+    for e in events:
+        loader.prime(e["id"], by_event.get(e["id"], []))
+
+
 class Loaders:
     """Created per request, so nothing is cached across users."""
 

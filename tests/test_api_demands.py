@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from models.access import load_actor
 from models.ops import demands as ops
+from models.ops.attachments import store_upload
 from models.rules.clock import acting_at, shanghai
 from schema.relay import to_global_id
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD
 from tests.sql_log import counting_sql
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 FIELDS = """id state version title overdue warning remainingWorkingDays deadline
   effectiveDeadline deadlineConfirmed allowedActions pendingRequest
@@ -225,6 +229,40 @@ async def test_a_demand_detail_costs_the_same_sql_for_a_short_and_a_long_timelin
     assert events[long.id] == events[short.id] + 6
     # The bearer's session with its grants (1), the demand with enterprise, department,
     # category, last event and handler joined (1), the timeline with each actor joined (1),
-    # the demand's files (1) and the events' files (1); the region's policy is cached after
-    # the first demand.
-    assert counts[long.id] == 5 and counts[short.id] == 6, counts
+    # and the demand's files (1), which the events' files are taken from; the region's policy
+    # is cached after the first demand.
+    assert counts[long.id] == 4 and counts[short.id] == 5, counts
+
+
+async def test_each_event_of_the_timeline_lists_its_own_files(gql, storage):
+    """The events' files are taken from the demand's files (one statement for both): each event
+    shows exactly the files sent with it, the demand all of them."""
+    w = await build_demand_world()
+    photo = await store_upload(w.contact, "现场照片.png", "image/png", PNG)
+    d = await w.submit(attachment_ids=[photo.id])
+    d = await ops.dispatch_demand(w.dispatcher, d.id, department_id=w.bureau.id)
+    d = await ops.claim_demand(w.handler, d.id)
+    reply_files = [
+        await store_upload(w.handler, name, "application/pdf", PDF)
+        for name in ("协调会纪要.pdf", "用地批复.pdf")
+    ]
+    await ops.reply_demand(
+        w.handler,
+        d.id,
+        outcome="RESOLVED",
+        text_="已协调解决。",
+        attachment_ids=[f.id for f in reply_files],
+    )
+    await gql.login("handler", PASSWORD)
+    data = await gql(DETAIL_SCREEN, {"id": to_global_id("Demand", d.id)})
+    files = {
+        e["action"]: [f["fileName"] for f in e["attachments"]] for e in data["demand"]["timeline"]
+    }
+    assert files["SUBMIT"] == ["现场照片.png"]
+    assert files["REPLY"] == ["协调会纪要.pdf", "用地批复.pdf"]
+    assert files["DISPATCH"] == files["CLAIM"] == []
+    assert [f["fileName"] for f in data["demand"]["attachments"]] == [
+        "现场照片.png",
+        "协调会纪要.pdf",
+        "用地批复.pdf",
+    ]

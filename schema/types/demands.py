@@ -8,6 +8,7 @@ per-request DataLoaders."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -42,7 +43,7 @@ from models.rules.demand_view import (
 from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
-from schema.loaders import USER_COLUMNS, prime_users
+from schema.loaders import USER_COLUMNS, prime_event_files, prime_users
 from schema.relay import Node, to_global_id
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
@@ -495,6 +496,12 @@ class Demand(Node):
 
     @strawberry.field(description="The whole timeline, oldest first: the audit trail.")
     async def timeline(self, info: Info) -> list[DemandEvent]:
-        rows = await info.context.loaders.events_by_demand.load(self.pk)
-        prime_users(info.context.loaders.user, rows, "actor__")
+        loaders = info.context.loaders
+        # With the demand's files, in the same batch as its own `attachments` field: the
+        # detail screen's events' files then need no statement (4 instead of 5).
+        rows, files = await asyncio.gather(
+            loaders.events_by_demand.load(self.pk), loaders.attachments_by_demand.load(self.pk)
+        )
+        prime_users(loaders.user, rows, "actor__")
+        prime_event_files(loaders.attachments_by_event, rows, files)
         return [DemandEvent.from_row(r, actor_name=r["actor__display_name"]) for r in rows]
