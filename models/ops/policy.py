@@ -103,9 +103,12 @@ def categories_for_region_q(chain: list[int]) -> Q:
     return Q(region_id=None) | Q(region_id__in=chain)
 
 
-async def category_for_region(category_id: int, region_id: int) -> DemandCategory | None:
-    """An active category offered in this region (nationwide or of it or an ancestor)."""
-    chain = await region_chain(region_id)
+async def category_for_region(
+    category_id: int, region_id: int, region_path: str | None = None
+) -> DemandCategory | None:
+    """An active category offered in this region (nationwide or of it or an ancestor); the
+    region's path when the caller has it already."""
+    chain = chain_of_path(region_path) if region_path else await region_chain(region_id)
     return await DemandCategory.filter(
         categories_for_region_q(chain), id=category_id, is_active=True
     ).first()
