@@ -268,7 +268,7 @@ async def test_each_event_of_the_timeline_lists_its_own_files(gql, storage):
     ]
 
 
-SUBMIT = """mutation($input: SubmitDemandInput!) { submitDemand(input: $input) {
+SUBMIT_S4 = """mutation($input: SubmitDemandInput!) { submitDemand(input: $input) {
   demand { id state submittedAt } errors { code field message } } }"""
 
 
@@ -282,7 +282,7 @@ async def test_submitting_a_demand_costs_eleven_statements(gql):
     for n in range(2):  # the second without the first request's one-time caches
         with counting_sql() as statements:
             data = await gql(
-                SUBMIT,
+                SUBMIT_S4,
                 {
                     "input": {
                         "enterpriseId": to_global_id("Enterprise", w.base.ent_a1.id),
