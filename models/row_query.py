@@ -128,6 +128,11 @@ class RowSelect:
         found = await connection().execute_query_dict(sql, values)
         return int(found[0]["n"])
 
+    @staticmethod
+    def any_of(branches: Sequence[str]) -> str:
+        """The branches as one condition: a row meets at least one."""
+        return "(" + " OR ".join(f"({b})" for b in branches) + ")"
+
     def _merged(self, where: str, branches: Sequence[str], order: str, limit: str) -> str:
         parts = []
         for i, branch in enumerate(branches):
@@ -172,7 +177,7 @@ class RowSelect:
             chosen = self._merged(where, branches, order, limit)
         else:
             if branches:
-                where = f"{where} AND ({' OR '.join(f'({b})' for b in branches)})"
+                where = f"{where} AND {self.any_of(branches)}"
             chosen = f"SELECT * FROM {self.table} WHERE {where}"  # noqa: S608 - model names
             if order:
                 chosen += f" ORDER BY {order}"

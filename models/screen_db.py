@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
+from models.db import normalize_db_url
 from models.read_db import make_client
 
 SCREEN_CONNECTION = "screens"
@@ -34,7 +35,7 @@ async def screen_reads(db_url: str) -> AsyncIterator[None]:
     """The screens' pool open for the duration (a process's lifespan), on PostgreSQL."""
     global _client
     previous, client = _client, None
-    if db_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if normalize_db_url(db_url).startswith("postgres"):
         client = make_client(db_url, SCREEN_CONNECTION, GENERIC_PLANS)
         await client.create_connection(with_db=True)
     _client = client

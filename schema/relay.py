@@ -215,7 +215,7 @@ async def paginate_rows(
     )
     rows = await sel.fetch(page_where, p, by, p(size + 1), branches=branches, generic=generic)
     if branches:
-        where = f"{where} AND ({' OR '.join(f'({b})' for b in branches)})"
+        where = f"{where} AND {sel.any_of(branches)}"
     return await _connection(
         rows, size, names, bool(after), build, prepare, lambda: sel.count(where, count_params)
     )
