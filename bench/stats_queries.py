@@ -20,6 +20,9 @@ The queries (filters cover the whole demo county; the data end at 2026-11-20):
 demandStats of a month (2026-10) and of a year (2025-11-21 to 2026-11-20), every field;
 departmentRanking and regionRanking of the year (rank, name, score and some figures);
 demandTrend of the year by WEEK and by MONTH (submitted, on time, median handling time);
+the deputy head's Monday questions of issue 7 at the scale of the data set: the department and
+region rankings of the month, and the market-supervision bureau's (县市场监督管理局) weekly trend
+over the quarter before it (2026-07-01 to 2026-10-31);
 visitStats of a quarter (2026-Q3) and agencyStats of the year, every field. The "every field"
 selections are built from the running server's schema (introspection), so they follow the
 schema as it changes; a query the schema does not have yet shows "n/a". The scale demo loads
@@ -49,6 +52,8 @@ from _server import Server, bench_env, load_demo, serve
 
 MONTH = {"from": "2026-10-01", "to": "2026-10-31"}
 QUARTER = {"from": "2026-07-01", "to": "2026-09-30"}
+FOUR_MONTHS = {"from": "2026-07-01", "to": "2026-10-31"}
+DRILL_DEPARTMENT = "县市场监督管理局"  # the department a trend is drilled into
 YEAR = {"from": "2025-11-21", "to": "2026-11-20"}
 SUPERVISOR = "supervisor"
 GROWTH_FROM, GROWTH_TO = 100_000, 1_000_000
@@ -70,6 +75,7 @@ class Query:
     period: dict[str, str]
     selection: str | None  # None: every field
     extra_args: str = ""
+    department: str | None = None  # the filter's departmentId: this department's, by name
 
 
 QUERIES = (
@@ -79,6 +85,16 @@ QUERIES = (
     Query("regionRanking year", "regionRanking", YEAR, RANKING),
     Query("demandTrend year WEEK", "demandTrend", YEAR, TREND, ", interval: WEEK"),
     Query("demandTrend year MONTH", "demandTrend", YEAR, TREND, ", interval: MONTH"),
+    Query("departmentRanking month", "departmentRanking", MONTH, RANKING),
+    Query("regionRanking month", "regionRanking", MONTH, RANKING),
+    Query(
+        "demandTrend Jul-Oct WEEK, a department",
+        "demandTrend",
+        FOUR_MONTHS,
+        TREND,
+        ", interval: WEEK",
+        department=DRILL_DEPARTMENT,
+    ),
     Query("visitStats quarter, every field", "visitStats", QUARTER, ALL),
     Query("agencyStats year, every field", "agencyStats", YEAR, ALL),
 )
@@ -152,6 +168,14 @@ def _document(schema: Schema, q: Query) -> str | None:
     return f"query Bench($f: StatsFilter!) {{ {q.field}(filter: $f{q.extra_args}) {selection} }}"
 
 
+def _department_id(http: httpx.Client, name: str) -> str:
+    query = "query($s: String) { departments(filter: {search: $s}) { edges { node { id name } } } }"
+    edges = http.post("/graphql", json={"query": query, "variables": {"s": name}}).json()
+    return next(
+        e["node"]["id"] for e in edges["data"]["departments"]["edges"] if e["node"]["name"] == name
+    )
+
+
 def time_queries(server: Server, repeat: int) -> dict[str, Timing]:
     """Each query once to warm up, then `repeat` times; the median per query."""
     headers = server.headers(SUPERVISOR)
@@ -165,7 +189,10 @@ def time_queries(server: Server, repeat: int) -> dict[str, Timing]:
                 print(f"  {q.label}: n/a (not in schema)")
                 out[q.label] = Timing(note="n/a")
                 continue
-            body = {"query": doc, "variables": {"f": q.period}}
+            period = dict(q.period)
+            if q.department:
+                period["departmentId"] = _department_id(http, q.department)
+            body = {"query": doc, "variables": {"f": period}}
             times: list[float] = []
             error = ""
             for i in range(repeat + 1):
