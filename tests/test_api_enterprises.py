@@ -220,7 +220,9 @@ async def test_cadre_cannot_create_and_town_admin_cannot_reach_other_town(gql):
             }
         },
     )
-    assert data["createEnterprise"]["errors"][0]["code"] == "FORBIDDEN"  # a cadre administers nothing
+    assert (
+        data["createEnterprise"]["errors"][0]["code"] == "FORBIDDEN"
+    )  # a cadre administers nothing
     await gql.login("town_a_admin", PASSWORD)
     data = await gql(
         CREATE,

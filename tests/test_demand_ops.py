@@ -20,8 +20,10 @@ S = DemandState
 
 
 async def timeline(demand_id: int) -> list[tuple[str, str | None, str]]:
-    rows = await DemandEvent.filter(demand_id=demand_id).order_by("id").values(
-        "action", "from_state", "to_state"
+    rows = (
+        await DemandEvent.filter(demand_id=demand_id)
+        .order_by("id")
+        .values("action", "from_state", "to_state")
     )
     return [(r["action"], r["from_state"], r["to_state"]) for r in rows]
 
