@@ -4,7 +4,7 @@ rest of the machine's load disturbs far less than requests per second do.
     .venv/bin/python bench/cpu_per_request.py [--screens S1,S2,S3,S5,S6] [--requests 400]
 
 Against the data set of bench/screens.py (loaded into bench_screens when missing), one
-`enterprise-desk serve --workers 1 --no-jobs` without the push dispatcher; for each screen it sends
+`enterprise-desk serve --workers 1 --no-jobs --no-access-log` without the push dispatcher; for each screen it sends
 `--requests` requests from `--concurrency` threads (every request another signed-in user, as in
 bench/screens.py) after a warm-up, and divides the server process's user+system CPU time
 (/proc/PID/stat) over them by their number; likewise the CPU time of all PostgreSQL processes
@@ -94,7 +94,7 @@ def main() -> int:
 
     people = people_of(args.database_url, args.per_role)
     wanted = [s for s in SCREENS if s.key in args.screens.split(",")]
-    with serve(env, args=["--workers", "1", "--no-jobs"]) as server:
+    with serve(env, args=["--workers", "1", "--no-jobs", "--no-access-log"]) as server:
         tokens = Tokens()
         tokens.sign_in(
             server.url,

@@ -8,7 +8,7 @@
 2. Signs in `--per-role` (64) real users of each role the screens need, and measures the SQL
    statements per request of each screen on a one-worker server (`db_statements_total` of
    GET /metrics, over `--sql-requests` sequential requests).
-3. Starts `enterprise-desk serve --workers 2 --no-jobs` (the periodic jobs belong to `worker`
+3. Starts `enterprise-desk serve --workers 2 --no-jobs --no-access-log` (the periodic jobs belong to `worker`
    processes in a deployment like this; a round over a million demands would otherwise take
    seconds of each worker's CPU in the middle of the first screen) and drives each screen with wrk at 64
    connections (bench/screens.lua: every request from another user), after checking that every
@@ -474,7 +474,9 @@ def main() -> int:
     yard_rows: dict[str, Row] = {}
 
     # SQL per request, on one worker without the push dispatcher (its polling would count).
-    with serve({**env, "PUSH_DISPATCHER": "off"}, args=["--workers", "1", "--no-jobs"]) as one:
+    with serve(
+        {**env, "PUSH_DISPATCHER": "off"}, args=["--workers", "1", "--no-jobs", "--no-access-log"]
+    ) as one:
         tokens.sign_in(one.url, everyone)
         for s in order:
             queries, control, alone = statements_per_request(
@@ -482,7 +484,7 @@ def main() -> int:
             )
             rows[s.key].sql, rows[s.key].alone_ms = (queries, control), alone
 
-    with serve(env, args=["--workers", "2", "--no-migrate", "--no-jobs"]) as srv:
+    with serve(env, args=["--workers", "2", "--no-migrate", "--no-jobs", "--no-access-log"]) as srv:
         for s in order:
             tokens.renew(srv.url)
             row = rows[s.key]

@@ -304,7 +304,7 @@ def main() -> int:
     file = work / "mixed.tsv"
 
     with (
-        serve(env, args=["--workers", "2", "--no-dispatcher"]) as srv,
+        serve(env, args=["--workers", "2", "--no-dispatcher", "--no-access-log"]) as srv,
         job_worker(env) as worker,
     ):
         url = f"{srv.url}/graphql"

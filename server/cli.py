@@ -49,14 +49,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_jobs:
         os.environ["PERIODIC_JOBS"] = "off"
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
+    from server.http_protocol import CoalescingHttpToolsProtocol
+
     uvicorn.run(
         "server.app:create_app",
         factory=True,
+        http=CoalescingHttpToolsProtocol,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=args.proxy_headers,
+        # A line per request costs a formatted log record and a write to stdout, about a
+        # tenth of a short request's CPU; behind nginx its access log is the one kept.
+        access_log=not args.no_access_log,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )
     return 0
@@ -269,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--no-jobs", action="store_true", help="leave the periodic jobs to `worker` processes"
+    )
+    serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="no line per request on stdout (the reverse proxy keeps the access log)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -98,6 +98,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from server.app import create_app  # noqa: E402
+from server.http_protocol import CoalescingHttpToolsProtocol  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -113,7 +114,14 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
     port = _free_port()
     app = create_app(settings, init_db=False)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            http=CoalescingHttpToolsProtocol,  # as `enterprise-desk serve` runs it
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

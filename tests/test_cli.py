@@ -40,10 +40,10 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
     )
 
 
-def serve(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def serve(cwd: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
+        [str(BIN), "serve", "--port", str(port), *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -101,6 +101,22 @@ def test_fresh_install_serves_graphiql_and_the_first_admin_can_work(workdir):
         proc.terminate()
         proc.wait(timeout=20)
     assert (cwd / "var" / "enterprise-desk.sqlite3").exists()
+
+
+def test_the_access_log_can_be_left_to_the_reverse_proxy(workdir):
+    cwd, env = workdir
+    outputs = {}
+    for flags in ((), ("--no-access-log",)):
+        proc, url = serve(cwd, env, *flags)
+        try:
+            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        finally:
+            proc.terminate()
+            outputs[flags] = proc.communicate(timeout=20)[0]
+    assert '"GET /healthz HTTP/1.1" 200' in outputs[()]
+    quiet = outputs[("--no-access-log",)]
+    assert "GET /healthz" not in quiet and "/readyz" not in quiet
+    assert "enterprise-desk" in quiet  # the start-up line is still there
 
 
 def test_production_refuses_to_start_without_a_secret(workdir):
