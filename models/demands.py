@@ -130,6 +130,18 @@ class Demand(Model):
             ("region_id", "submitted_at"),
             ("department_id", "submitted_at"),
             ("region_id", "effective_deadline"),
+            # The handling-time percentiles read only these: scanning them takes about half
+            # as long as scanning the wider index below (a year of 1M demands: 128 ms against
+            # 235 ms).
+            (
+                "submitted_at",
+                "region_id",
+                "department_id",
+                "category_id",
+                "source",
+                "handling_working_days",
+                "handling_seconds",
+            ),
             # Every column the figures of the demands submitted in a period read
             # (models.ops.stats_demand_sql), so that they are an index-only scan in submission
             # order. Reading the rows themselves meant one heap page per demand, as the table

@@ -117,6 +117,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "每页数量须在 0 到 {max} 之间",
         "Page size must be between 0 and {max}",
     ),
+    "INVALID_OFFSET": ("跳过的条数不能为负数", "The offset cannot be negative"),
     "UNSUPPORTED_FILE": ("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are supported"),
     "UNREADABLE_FILE": (
         "文件无法读取，请确认是有效的 .xlsx 或 .csv 文件",

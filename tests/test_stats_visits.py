@@ -359,6 +359,15 @@ async def test_visit_stats_over_http(gql, storage):
         "cadenceKept": {"numerator": 4, "denominator": 9},
         "leader": {"id": to_global_id("User", vw.leader.user_id), "username": "leader"},
     }
+    # byLeader is paged (a province has thousands of leaders): leaderCount says how many.
+    paging = """query($f: StatsFilter!, $n: Int!, $o: Int!) { visitStats(filter: $f) {
+        leaderCount byLeader(first: $n, offset: $o) { name } } }"""
+    page = (await gql(paging, {"f": county, "n": 1, "o": 1}))["visitStats"]
+    assert page == {"leaderCount": len(s["byLeader"]), "byLeader": [{"name": "leader"}]}
+    assert len(s["byLeader"]) >= 3
+    for n, o, code in ((101, 0, "INVALID_PAGE_SIZE"), (10, -1, "INVALID_OFFSET")):
+        resp = await gql.post(paging, {"f": county, "n": n, "o": o})
+        assert resp.json()["errors"][0]["extensions"]["code"] == code
     assert [(r["name"], r["assigned"], r["visited"]) for r in s["byRegion"]] == [
         ("西山镇", 2, 1),
         ("城关镇", 3, 2),

@@ -8,11 +8,6 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.RemoveIndex(
-            model_name='Demand',
-            name=None,
-            fields=['submitted_at', 'region_id', 'department_id', 'category_id', 'source', 'handling_working_days', 'handling_seconds'],
-        ),
         ops.AddIndex(
             model_name='Demand',
             index=Index(fields=['submitted_at', 'region_id', 'department_id', 'category_id', 'source', 'state', 'rating', 'escalation_level', 'effective_deadline', 'warning_date', 'dispatched_at', 'replied_at', 'rated_at', 'contact_attempts', 'rectification_state', 'rectification_deadline', 'rectified_at', 'reopen_count', 'return_count', 'extension_count', 'response_working_days', 'response_seconds', 'handling_working_days', 'handling_seconds']),

@@ -32,6 +32,7 @@ Placeholders are written in the statement's text order (SQLite binds `?` positio
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -98,6 +99,16 @@ def _period_index(sql: Sql, day: str, months: int) -> str:
     return f"(({year} * 12 + {month} - 1) / {int(months)})"
 
 
+def _in_scope(sql: Sql, scope: StatsScope) -> str:
+    """The join keeping the visits of enterprises in the scope's regions (none: every region).
+    Matching them against the assignments instead (`IN (SELECT enterprise_id FROM a)`) made
+    PostgreSQL guess 200 enterprises and look the visits up one enterprise at a time: a
+    quarter of 100,000 assignments took 0.3 s in that step alone."""
+    if scope.region_paths is None:
+        return ""
+    return f"JOIN enterprise ve ON ve.id = v.enterprise_id AND {sql.region_clause(scope, 've.region_id')}"
+
+
 def _coverage_statement(sql: Sql, scope: StatsScope, months: int, roots: Roots) -> str:
     """Rows of (kind, id, name, assigned, visited, expected, visits, kept): one 'T' row for the
     whole scope (coverage over distinct enterprises, cadence summed over the leaders), one 'L'
@@ -126,10 +137,9 @@ def _coverage_statement(sql: Sql, scope: StatsScope, months: int, roots: Roots) 
     vk AS (
       SELECT vp.user_id, v.enterprise_id, {k_visit} AS k, COUNT(*) AS n,
              MAX(CASE WHEN v.location_trust = '{TRUSTED}' THEN 1 ELSE 0 END) AS trusted
-      FROM visit v JOIN visit_participant vp ON vp.visit_id = v.id
+      FROM visit v JOIN visit_participant vp ON vp.visit_id = v.id {_in_scope(sql, scope)}
       WHERE v.status = '{COMPLETED}'
         AND v.at >= {moment(sql, scope.start_at)} AND v.at < {moment(sql, scope.end_at)}
-        AND v.enterprise_id IN (SELECT enterprise_id FROM a)
       GROUP BY vp.user_id, v.enterprise_id, {k_visit}
     ),
     pair AS (
@@ -203,10 +213,17 @@ async def visit_stats(actor: Actor | None, flt: StatsFilter) -> VisitStats:
     cadence = PeriodKind(policy.visit_cadence)
 
     roots = await region_roots(scope)
-    sql = Sql()
-    rows = await sql.fetch(_coverage_statement(sql, scope, period_months(cadence), roots))
-    sql = Sql()
-    v = (await sql.fetch(_visit_statement(sql, scope)))[0]
+    coverage_sql, visit_sql = Sql(), Sql()
+    fetches = (
+        coverage_sql.fetch(_coverage_statement(coverage_sql, scope, period_months(cadence), roots)),
+        visit_sql.fetch(_visit_statement(visit_sql, scope)),
+    )
+    if coverage_sql.postgres:
+        # Each on its own pooled connection: the database works on them side by side.
+        rows, visit_rows = await asyncio.gather(*fetches)
+    else:
+        rows, visit_rows = [await f for f in fetches]
+    v = visit_rows[0]
 
     total: dict[str, Any] = {}
     by_leader: list[LeaderVisits] = []

@@ -8,8 +8,11 @@ import datetime
 import strawberry
 from strawberry.types import Info
 
+from models.errors import DomainError
 from models.ops import stats_visits as sv
 from models.rules.visit_states import PeriodKind
+from schema.errors import public
+from schema.relay import MAX_PAGE_SIZE
 from schema.types.org import Region, User, load_region
 from schema.types.stats import Rate
 
@@ -127,10 +130,27 @@ class VisitStats:
         "period ÷ assigned enterprises (distinct enterprises of the scope with an assignment "
         f"active in the period); {_VISITED}. A visit by someone not assigned does not count."
     )
-    by_leader: list[LeaderVisitStats] = strawberry.field(
-        description="Coverage and cadence per assigned leader, over their enterprises of the "
-        "scope; lowest coverage first, then by name."
+    leaders: strawberry.Private[list[sv.LeaderVisits]]
+    leader_count: int = strawberry.field(
+        description="Assigned leaders of the scope: how many rows `byLeader` has in all."
     )
+
+    @strawberry.field(
+        description="Coverage and cadence per assigned leader, over their enterprises of the "
+        "scope; lowest coverage first, then by name. A page of them: `first` (0 to 100, "
+        "default 100) after skipping `offset`; `leaderCount` says how many there are (a "
+        "province has thousands)."
+    )
+    def by_leader(
+        self, info: Info, first: int = MAX_PAGE_SIZE, offset: int = 0
+    ) -> list[LeaderVisitStats]:
+        if not 0 <= first <= MAX_PAGE_SIZE:
+            error = DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+            raise public(error, info.context.locale)
+        if offset < 0:
+            raise public(DomainError("INVALID_OFFSET", "offset"), info.context.locale)
+        return [LeaderVisitStats.of(x) for x in self.leaders[offset : offset + first]]
+
     by_region: list[RegionVisitStats] = strawberry.field(
         description="Coverage per region, grouped like `regionRanking`: the scope's region (the "
         "filter's, else the asker's; system-wide, the top of the tree) split into its direct "
@@ -179,7 +199,8 @@ class VisitStats:
             cadence=s.cadence,
             cadence_periods=s.cadence_periods,
             coverage=Rate.of(s.coverage),
-            by_leader=[LeaderVisitStats.of(x) for x in s.by_leader],
+            leaders=s.by_leader,
+            leader_count=len(s.by_leader),
             by_region=[RegionVisitStats.of(x) for x in s.by_region],
             expected_visits=s.expected_visits,
             visits=s.visits,
