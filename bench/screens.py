@@ -55,6 +55,7 @@ from _wrk import (
     run_wrk,
 )
 
+from models.db import libpq_dsn
 from models.demo import DEMO_PASSWORD
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_screens"
@@ -63,7 +64,9 @@ TOKEN_REFRESH_AFTER = 600  # access tokens last 15 minutes: renew those older th
 
 
 def dsn_of(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
+    """The URL for the bench's own asyncpg connections: without the pool's parameters
+    (`?maxsize=…`), which only the server's pool takes."""
+    return libpq_dsn(url)
 
 
 # --------------------------------------------------------------------------- the data set

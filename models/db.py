@@ -54,13 +54,15 @@ def libpq_dsn(db_url: str) -> str:
 
 def counted_connection(db_url: str) -> dict[str, Any]:
     """Tortoise's connection settings for the URL, with the statements counted
-    (models.sql_count): asyncpg connections of a counting class, SQLite a traced client."""
+    (models.sql_count): asyncpg connections of a counting class in a pool that serves its
+    waiters in turn (models.asyncpg_fair), SQLite a traced client."""
     from tortoise.backends.base.config_generator import expand_db_url
 
     from models.sql_count import CountingConnection
 
     info: dict[str, Any] = expand_db_url(normalize_db_url(db_url))
     if info["engine"] == "tortoise.backends.asyncpg":
+        info["engine"] = "models.asyncpg_fair"
         info["credentials"]["connection_class"] = CountingConnection
     elif info["engine"] == "tortoise.backends.sqlite":
         info["engine"] = "models.sqlite_counted"

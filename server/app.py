@@ -31,6 +31,7 @@ from server.exports import ExportEndpoint
 from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
+from server.heap import settle_heap
 from server.jobs import periodic_jobs
 from server.live import GraphQLWebSocket, live_inbox
 from server.metrics import MetricsEndpoint
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):
+                    settle_heap()
                     log.info("enterprise-desk ready (%s)", settings.environment)
                     yield
         else:
