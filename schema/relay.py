@@ -114,7 +114,7 @@ async def paginate(
     """One page of plain rows in a stable keyset order; totalCount only when asked for.
     `prepare` sees the page's rows before nodes are built (to batch what they share);
     `cursor_types` turns a cursor's JSON values back into column values (dates)."""
-    size = _page_size(first)
+    size = page_size(first)
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
@@ -123,7 +123,8 @@ async def paginate(
     return await _connection(rows, size, names, bool(after), build, prepare, count_qs.count)
 
 
-def _page_size(first: int | None) -> int:
+def page_size(first: int | None) -> int:
+    """The page size asked for (DEFAULT_PAGE_SIZE when none), or INVALID_PAGE_SIZE."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
@@ -202,7 +203,7 @@ async def paginate_rows(
     """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
     `where` (with parameters `p`; over the table's own columns) and one of `branches` if
     given, keyset-paged in `order`; `generic` as RowSelect.fetch says."""
-    size = _page_size(first)
+    size = page_size(first)
     names = [o.lstrip("-") for o in order]
     count_params = list(p.values)  # the keyset conditions and the limit come after
     page_where = where

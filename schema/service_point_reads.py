@@ -33,13 +33,12 @@ from models.service_points import Appointment as AppointmentModel
 from models.service_points import Procedure as ProcedureModel
 from models.service_points import ServicePoint as ServicePointModel
 from schema.relay import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Connection,
     Edge,
     PageInfo,
     decode_cursor,
     encode_cursor,
+    page_size,
     paginate,
 )
 from schema.types.service_points import Appointment, ServicePoint
@@ -175,9 +174,7 @@ def _near_key(distance: float | None, pk: int) -> tuple[bool, float, int]:
 async def _by_distance(
     qs: Any, origin: tuple[float, float], first: int | None, after: str | None
 ) -> Connection[ServicePoint]:
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= MAX_PAGE_SIZE:
-        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
+    size = page_size(first)
     rows = await qs.values(*POINT_ROW_COLUMNS)
     measured = sorted(
         ((r, _distance(r, origin)) for r in rows), key=lambda x: _near_key(x[1], x[0]["id"])

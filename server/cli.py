@@ -60,8 +60,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=args.proxy_headers,
-        # A line per request costs a formatted log record and a write to stdout, about a
-        # tenth of a short request's CPU; behind nginx its access log is the one kept.
+        # A line per request costs a formatted log record and a write to stdout (strace: one
+        # of a request's two write calls); behind nginx its access log is the one kept.
         access_log=not args.no_access_log,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )

@@ -9,7 +9,6 @@ so it is accepted and ignored here. Means and percentiles are rounded to 2 decim
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +26,14 @@ from models.ops.stats_demand_sql import (
     on_time_statement,
     percentile_statement,
 )
-from models.ops.stats_scope import Sql, StatsFilter, StatsScope, is_postgres, stats_scope
+from models.ops.stats_scope import (
+    Sql,
+    StatsFilter,
+    StatsScope,
+    is_postgres,
+    side_by_side,
+    stats_scope,
+)
 from models.ops.work_day_index import ensure_work_day_index
 from models.region_tree import chain_of_path
 from models.rules.clock import today as today_in_shanghai
@@ -142,12 +148,9 @@ async def grouped_demand_stats(
     ]
     if is_postgres():
         statements.append(lambda sql: percentile_statement(sql, scope, grouping))
-        # Each on its own pooled connection: the database works on them side by side.
-        rows, on_time, pct = await asyncio.gather(*(run(b) for b in statements))
-        for g, r in pct.items():
-            rows.setdefault(g, {}).update(r)
-    else:
-        rows, on_time = [await run(b) for b in statements]
+    rows, on_time, *pct = await side_by_side(*(run(b) for b in statements))
+    for g, r in (pct[0] if pct else {}).items():
+        rows.setdefault(g, {}).update(r)
     wanted = list(keys) if keys is not None else list({*rows, *on_time})
     return {g: _figures(scope, today, limit, rows.get(g, {}), on_time.get(g, {})) for g in wanted}
 

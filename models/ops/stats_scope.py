@@ -7,9 +7,11 @@ grants cover; asking for a region outside them is REGION_OUT_OF_SCOPE."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from tortoise.expressions import Q
 
@@ -20,6 +22,8 @@ from models.read_db import read_connection, read_transaction
 from models.rules.clock import day_start
 from models.rules.demand_states import DemandSource
 from models.rules.roles import Role
+
+T = TypeVar("T")
 
 STATS_ROLES = (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN)
 STATS_WORK_MEM = "64MB"  # per sort of a statistics statement (PostgreSQL's default is 4MB)
@@ -90,6 +94,14 @@ async def stats_scope(actor: Actor | None, flt: StatsFilter) -> StatsScope:
         end_at=day_start(flt.end + timedelta(days=1)),
         region_ids=ids,
     )
+
+
+async def side_by_side(*fetches: Awaitable[T]) -> list[T]:
+    """Await the statements' fetches: on PostgreSQL together, each on its own pooled connection
+    so that the database works on them side by side; on SQLite (one connection) in turn."""
+    if is_postgres():
+        return list(await asyncio.gather(*fetches))
+    return [await f for f in fetches]
 
 
 def is_postgres() -> bool:

@@ -32,7 +32,6 @@ Placeholders are written in the statement's text order (SQLite binds `?` positio
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -41,7 +40,7 @@ from models.access import Actor
 from models.ops.stats_demand_sql import count_if, day_of, moment
 from models.ops.stats_demands import Rate, policy_of_scope
 from models.ops.stats_regions import Roots, region_groups, region_roots
-from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
+from models.ops.stats_scope import Sql, StatsFilter, StatsScope, side_by_side, stats_scope
 from models.rules.demand_states import DemandState
 from models.rules.geo import LocationTrust
 from models.rules.periods import period_months, periods_touched
@@ -214,15 +213,10 @@ async def visit_stats(actor: Actor | None, flt: StatsFilter) -> VisitStats:
 
     roots = await region_roots(scope)
     coverage_sql, visit_sql = Sql(), Sql()
-    fetches = (
+    rows, visit_rows = await side_by_side(
         coverage_sql.fetch(_coverage_statement(coverage_sql, scope, period_months(cadence), roots)),
         visit_sql.fetch(_visit_statement(visit_sql, scope)),
     )
-    if coverage_sql.postgres:
-        # Each on its own pooled connection: the database works on them side by side.
-        rows, visit_rows = await asyncio.gather(*fetches)
-    else:
-        rows, visit_rows = [await f for f in fetches]
     v = visit_rows[0]
 
     total: dict[str, Any] = {}

@@ -12,7 +12,7 @@ from models.errors import DomainError
 from models.ops import stats_visits as sv
 from models.rules.visit_states import PeriodKind
 from schema.errors import public
-from schema.relay import MAX_PAGE_SIZE
+from schema.relay import MAX_PAGE_SIZE, page_size
 from schema.types.org import Region, User, load_region
 from schema.types.stats import Rate
 
@@ -131,9 +131,12 @@ class VisitStats:
         f"active in the period); {_VISITED}. A visit by someone not assigned does not count."
     )
     leaders: strawberry.Private[list[sv.LeaderVisits]]
-    leader_count: int = strawberry.field(
+
+    @strawberry.field(
         description="Assigned leaders of the scope: how many rows `byLeader` has in all."
     )
+    def leader_count(self) -> int:
+        return len(self.leaders)
 
     @strawberry.field(
         description="Coverage and cadence per assigned leader, over their enterprises of the "
@@ -144,12 +147,13 @@ class VisitStats:
     def by_leader(
         self, info: Info, first: int = MAX_PAGE_SIZE, offset: int = 0
     ) -> list[LeaderVisitStats]:
-        if not 0 <= first <= MAX_PAGE_SIZE:
-            error = DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
-            raise public(error, info.context.locale)
-        if offset < 0:
-            raise public(DomainError("INVALID_OFFSET", "offset"), info.context.locale)
-        return [LeaderVisitStats.of(x) for x in self.leaders[offset : offset + first]]
+        try:
+            size = page_size(first)
+            if offset < 0:
+                raise DomainError("INVALID_OFFSET", "offset")
+        except DomainError as err:
+            raise public(err, info.context.locale) from None
+        return [LeaderVisitStats.of(x) for x in self.leaders[offset : offset + size]]
 
     by_region: list[RegionVisitStats] = strawberry.field(
         description="Coverage per region, grouped like `regionRanking`: the scope's region (the "
@@ -200,7 +204,6 @@ class VisitStats:
             cadence_periods=s.cadence_periods,
             coverage=Rate.of(s.coverage),
             leaders=s.by_leader,
-            leader_count=len(s.by_leader),
             by_region=[RegionVisitStats.of(x) for x in s.by_region],
             expected_visits=s.expected_visits,
             visits=s.visits,
