@@ -13,6 +13,7 @@ from models.errors import DomainError
 from models.org import Region, RoleGrant
 from models.row_query import Params, connection, is_postgres
 from models.rules.roles import STAFF_ROLES, Role
+from models.session_cache import SESSIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,15 @@ async def load_signed_in_actor(
     """The actor behind an access token issued under `session_version` in the session
     `family`: None when the user is inactive, gone, or has ended their sessions since (a new
     password, log out everywhere), or that session has ended (log out, a reused refresh
-    token). One statement, as every request asks it."""
+    token). One statement, as every request asks it, answered from the process's cache while
+    that is live (models.session_cache)."""
+    return await SESSIONS.actor(
+        (user_id, session_version, family),
+        lambda: _signed_in_actor(user_id, session_version, family),
+    )
+
+
+async def _signed_in_actor(user_id: int, session_version: int, family: str | None) -> Actor | None:
     p = Params(is_postgres())
     # Written out rather than built by the ORM: building it cost more than running it.
     sql = _SIGNED_IN.format(p=p(user_id))

@@ -38,6 +38,7 @@ from models.access import Actor
 from models.db_unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
+from models.session_cache import SESSIONS
 from schema.compiled import CompiledQueries
 from schema.context import Context
 from server.auth import actor_from_token, bearer_token, client_address
@@ -521,13 +522,19 @@ class GraphQLEndpoint:
             # run the first).
             return _coded_error("UNKNOWN_OPERATION", locale, 400, media)
         try:
-            result = await self.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=op_name,
-                allowed_operation_types=allowed,
-            )
+            try:
+                result = await self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=op_name,
+                    allowed_operation_types=allowed,
+                )
+            finally:
+                if OperationType.MUTATION in allowed:
+                    # It may have ended a session or changed grants: this process's next
+                    # request must not wait for the database's announcement to hear it.
+                    SESSIONS.forget_all()
         except InvalidOperationTypeError as err:
             if err.operation_type == OperationType.SUBSCRIPTION:
                 return _coded_error("SUBSCRIPTION_NEEDS_WEBSOCKET", locale, 400, media)

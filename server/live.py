@@ -2,7 +2,8 @@
 LISTEN (every process hears every commit's NOTIFY) or, on SQLite, by the writing process
 itself; and the graphql-transport-ws endpoint on /graphql with the bearer token taken from
 `connection_init` (browsers cannot set headers on a websocket). The same LISTEN connection
-hears calendar edits made on other processes and drops this process's cached calendars."""
+hears calendar, policy and session changes made on other processes and drops what this process
+cached of them (the session cache serves only while it is connected)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from models.messages import resolve_locale
 from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
+from models.session_cache import SESSION_CHANNEL, SESSIONS
 from schema.context import Context
 from schema.live import Broker
 from server.auth import actor_from_token, client_address
@@ -41,6 +43,7 @@ def _user_ids(payload: str) -> list[int]:
 async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
     """Hold a LISTEN connection, reconnecting after failures; subscriptions re-check the inbox
     periodically, so a gap while reconnecting delays notifications, never loses them."""
+    serving = False  # the session cache is started on this connection
     while True:
         conn = None
         try:
@@ -50,11 +53,16 @@ async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
             )
             await conn.add_listener(CALENDAR_CHANNEL, lambda *_: invalidate_calendar_cache())
             await conn.add_listener(POLICY_CHANNEL, lambda *_: invalidate_policy_cache())
+            await conn.add_listener(
+                SESSION_CHANNEL, lambda _c, _pid, _ch, payload: SESSIONS.heard(payload)
+            )
             # Edits made while this connection was down are not heard: forget them all now.
             invalidate_calendar_cache()
             invalidate_policy_cache()
             closed = asyncio.Event()
             conn.add_termination_listener(lambda _c, done=closed: done.set())
+            SESSIONS.start()
+            serving = True
             ready.set()
             await closed.wait()
         except asyncio.CancelledError:
@@ -62,6 +70,9 @@ async def _listen(dsn: str, broker: Broker, ready: asyncio.Event) -> None:
         except Exception as exc:  # the database restarting: try again shortly
             log.warning("live inbox listener lost its connection: %s", type(exc).__name__)
         finally:
+            if serving:
+                SESSIONS.stop()
+                serving = False
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
                     await conn.close()

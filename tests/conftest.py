@@ -16,6 +16,7 @@ from models.db import migrate_database, normalize_db_url, tortoise_config
 from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache
 from models.rules.passwords import use_test_cost
+from models.session_cache import SESSIONS
 
 _TMP = Path(tempfile.mkdtemp(prefix="enterprise-desk-tests-"))
 # Test databases are thrown away: commits need not wait for the disk (SQLite synchronous=OFF,
@@ -85,6 +86,7 @@ async def db(_database: str) -> str:
     await truncate_all()
     invalidate_calendar_cache()
     invalidate_policy_cache()
+    SESSIONS.forget_all()  # the emptied tables' announcement may still be on its way
     return _database
 
 
