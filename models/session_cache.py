@@ -42,6 +42,11 @@ class SessionCache:
         self._listeners = 0  # connected listeners: while one is, changes are heard
 
     @property
+    def generation(self) -> int:
+        """Bumped by every invalidation."""
+        return self._generation
+
+    @property
     def live(self) -> bool:
         return self._listeners > 0
 

@@ -16,6 +16,8 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.base import get_object_definition
 
 from schema.compiled import CompiledQueries
 from schema.errors import CodedMaskErrors, should_mask
@@ -57,6 +59,25 @@ class Mutation(
     AgencyMutations,
 ):
     pass
+
+
+# Mutations that never write what a signed-in actor is made of (accounts, grants, sessions,
+# region paths): after them a process keeps its session cache (models.session_cache). Any
+# other mutation empties it, so a new mutation is treated as changing sessions until listed.
+SESSION_NEUTRAL_MUTATIONS = frozenset(
+    NameConverter().get_graphql_name(field)
+    for group in (
+        DemandMutations,
+        VisitMutations,
+        AgencyMutations,
+        FileMutations,
+        CalendarMutations,
+        PolicyMutations,
+        SupportPolicyMutations,
+        NotificationMutations,
+    )
+    for field in get_object_definition(group, strict=True).fields
+)
 
 
 @dataclass(frozen=True)

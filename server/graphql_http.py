@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as AstOperationType
 from graphql.utilities import get_operation_ast
 from starlette.datastructures import UploadFile
@@ -39,6 +39,7 @@ from models.db_unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
 from models.session_cache import SESSIONS
+from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries
 from schema.context import Context
 from server.auth import actor_from_token, bearer_token, client_address
@@ -196,6 +197,36 @@ def _count_operations(query: str, max_tokens: int) -> int:
     except GraphQLError:
         return 0
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def _session_neutral(query: str, op_name: str | None, max_tokens: int) -> bool:
+    """Whether the document's operation only calls mutations of SESSION_NEUTRAL_MUTATIONS (or is
+    a query); anything else, or a document that does not parse, is taken as changing sessions.
+    Remembered for the short documents apps send again and again."""
+    if len(query) <= 8192:
+        return _session_neutral_cached(query, op_name, max_tokens)
+    return _operation_is_session_neutral(query, op_name, max_tokens)
+
+
+@lru_cache(maxsize=512)
+def _session_neutral_cached(query: str, op_name: str | None, max_tokens: int) -> bool:
+    return _operation_is_session_neutral(query, op_name, max_tokens)
+
+
+def _operation_is_session_neutral(query: str, op_name: str | None, max_tokens: int) -> bool:
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, op_name)
+    if operation is None:
+        return False
+    if operation.operation is not AstOperationType.MUTATION:
+        return True
+    return all(
+        isinstance(s, FieldNode) and not s.directives and s.name.value in SESSION_NEUTRAL_MUTATIONS
+        for s in operation.selection_set.selections
+    )
 
 
 def _coded_error(code: str, locale: str, status: int, media: str, **params: Any) -> Response:
@@ -531,7 +562,9 @@ class GraphQLEndpoint:
                     allowed_operation_types=allowed,
                 )
             finally:
-                if OperationType.MUTATION in allowed:
+                if OperationType.MUTATION in allowed and not _session_neutral(
+                    query, op_name, self.settings.max_query_tokens
+                ):
                     # It may have ended a session or changed grants: this process's next
                     # request must not wait for the database's announcement to hear it.
                     SESSIONS.forget_all()

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from models.access import Actor
-from models.session_cache import SessionCache
+from models.session_cache import SESSIONS, SessionCache
 from models.sql_count import STATEMENTS
 from schema.relay import to_global_id
 from tests.conftest import DB_URL, IS_POSTGRES, GraphQLClient
@@ -94,9 +94,23 @@ async def _until(check, seconds: float = 5.0) -> None:  # type: ignore[no-untype
         await asyncio.sleep(0.02)
 
 
+async def _settled() -> None:
+    """Until the server has heard every announcement made so far (the world's new grants, the
+    emptied tables): PostgreSQL delivers a channel's notifications in commit order, so once it
+    hears this one it has heard those."""
+    seen = SESSIONS.generation
+    await _psql("SELECT pg_notify('desk_session', '0')")
+
+    async def heard() -> bool:
+        return SESSIONS.generation != seen
+
+    await _until(heard)
+
+
 @on_postgres
 async def test_a_repeated_request_sends_no_session_statement(gql: GraphQLClient) -> None:
     await build_demand_world()
+    await _settled()
     await gql.login("handler", PASSWORD)
     first = await _statements_of(gql, INBOX)
     second = await _statements_of(gql, INBOX)
@@ -106,6 +120,7 @@ async def test_a_repeated_request_sends_no_session_statement(gql: GraphQLClient)
 @on_postgres
 async def test_an_account_disabled_in_psql_is_refused_at_once(gql: GraphQLClient) -> None:
     await build_demand_world()
+    await _settled()
     await gql.login("handler", PASSWORD)
     assert await gql(ME) == {"me": {"username": "handler"}}
     await gql(ME)  # now from the cache
@@ -121,6 +136,7 @@ async def test_an_account_disabled_in_psql_is_refused_at_once(gql: GraphQLClient
 async def test_a_grant_removed_by_another_process_counts_at_once(gql: GraphQLClient) -> None:
     w = await build_demand_world()
     demand = await w.dispatched()
+    await _settled()
     await gql.login("handler", PASSWORD)
     listed = await gql(MY_DEMANDS)
     assert listed["demands"]["edges"] == [{"node": {"id": to_global_id("Demand", demand.id)}}]
@@ -139,6 +155,7 @@ async def test_a_sign_out_everywhere_refuses_the_token_on_the_next_request(
     gql: GraphQLClient,
 ) -> None:
     await build_demand_world()
+    await _settled()
     await gql.login("handler", PASSWORD)
     await gql(ME)
     await gql(ME)  # from the cache
@@ -150,6 +167,7 @@ async def test_a_sign_out_everywhere_refuses_the_token_on_the_next_request(
 @on_postgres
 async def test_nothing_is_cached_while_the_listener_is_away(gql: GraphQLClient) -> None:
     await build_demand_world()
+    await _settled()
     await gql.login("handler", PASSWORD)
     assert await _statements_of(gql, INBOX) == 2
     assert await _statements_of(gql, INBOX) == 1
@@ -163,3 +181,39 @@ async def test_nothing_is_cached_while_the_listener_is_away(gql: GraphQLClient) 
         return await _statements_of(gql, INBOX) == 2 and await _statements_of(gql, INBOX) == 2
 
     await _until(not_cached, seconds=1.5)
+
+
+SUBMIT = """mutation($input: SubmitDemandInput!) { submitDemand(input: $input) {
+  demand { state } errors { code } } }"""
+
+
+@on_postgres
+async def test_a_demand_mutation_keeps_the_session_and_a_sign_out_does_not(
+    gql: GraphQLClient,
+) -> None:
+    w = await build_demand_world()
+    await _settled()
+    signed_in = await gql.login("ent_user", PASSWORD)
+    await gql(INBOX)
+    submitted = await gql(
+        SUBMIT,
+        {
+            "input": {
+                "enterpriseId": to_global_id("Enterprise", w.base.ent_a1.id),
+                "categoryId": to_global_id("DemandCategory", w.category.id),
+                "title": "申请稳岗返还政策兑现",
+                "description": "想了解稳岗返还的申请时间和所需材料。",
+            }
+        },
+    )
+    assert submitted["submitDemand"] == {"demand": {"state": "SUBMITTED"}, "errors": []}
+    assert await _statements_of(gql, INBOX) == 1  # a demand changes no session: still known
+    other = GraphQLClient(gql.http)
+    await other.login("ent_user", PASSWORD)  # a second session of the same account
+    ended = await other(
+        "mutation($t: String) { logout(input: {refreshToken: $t}) { ok } }",
+        {"t": (await other.login("ent_user", PASSWORD))["refreshToken"]},
+    )
+    assert ended["logout"] == {"ok": True}
+    assert await _statements_of(gql, INBOX) == 2  # any sign-out: this process asks again
+    assert signed_in["accessToken"] == gql.token
