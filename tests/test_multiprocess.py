@@ -2,7 +2,8 @@
 (A and B, `--no-dispatcher`) and two `enterprise-desk worker` processes, configured through the
 environment as an operator would, pushing to a loopback gorush. What one process does holds
 on the others: a subscription on A hears a mutation sent to B, a lockout made on A holds on
-B, a calendar edit on B counts on A at once, and two workers send each push exactly once."""
+B, a sign-out on A and a calendar edit on B count on the other at once, and two workers send
+each push exactly once."""
 
 from __future__ import annotations
 
@@ -169,6 +170,24 @@ async def test_a_calendar_edit_on_one_server_counts_at_once_on_the_other(db, clu
     while (await gql(cluster.a, PREVIEW, {"r": county}))["addWorkingDays"]["date"] != "2026-12-03":
         assert time.monotonic() - started < 5, "A kept its cached calendar (30 s)"
         await asyncio.sleep(0.05)
+
+
+ME = "{ me { username } }"
+
+
+async def test_a_sign_out_on_one_server_holds_on_the_other_at_once(db, cluster):
+    await build_demand_world()
+    handler = await token_of(cluster.a, "handler")
+    for _ in range(2):  # B now keeps the signed-in handler (models.session_cache)
+        assert await gql(cluster.b, ME, {}, handler) == {"me": {"username": "handler"}}
+    ended = await gql(
+        cluster.a, "mutation { logout(input: {everywhere: true}) { ok } }", {}, handler
+    )
+    assert ended == {"logout": {"ok": True}}
+    started = time.monotonic()
+    while (await gql(cluster.b, ME, {}, handler))["me"] is not None:
+        assert time.monotonic() - started < 5, "B kept the ended session (60 s)"
+        await asyncio.sleep(0.02)
 
 
 NO_EXTENSIONS = """mutation($r: ID!) { setRegionPolicy(input: {regionId: $r,
