@@ -66,25 +66,41 @@ class _Bail(Exception):
 
 
 class _Info:
-    """What a resolver may ask of its resolve info here: the context (every resolver of this
-    schema only reads `info.context`) and the field's name (graphql-core's default resolver)."""
+    """What a resolver may ask of its resolve info here: the context (the resolvers of this
+    schema read `info.context`), the field's name (graphql-core's default resolver), and for a
+    look-ahead at its selection (schema.lookahead) its nodes and the document's fragments, as
+    graphql-core names them."""
 
-    __slots__ = ("context", "field_name")
+    __slots__ = ("context", "field_name", "field_nodes", "fragments")
 
-    def __init__(self, context: Any, field_name: str) -> None:
+    def __init__(
+        self,
+        context: Any,
+        field_name: str,
+        field_nodes: Sequence[FieldNode],
+        fragments: dict[str, FragmentDefinitionNode],
+    ) -> None:
         self.context = context
         self.field_name = field_name
+        self.field_nodes = field_nodes
+        self.fragments = fragments
 
 
 class _Run:
-    """One request's walk of a plan: its context, variables, and the async field values still
-    to await (with the dict and key they complete into)."""
+    """One request's walk of a plan: its context, variables, the document's fragments, and the
+    async field values still to await (with the dict and key they complete into)."""
 
-    __slots__ = ("context", "pending", "variables")
+    __slots__ = ("context", "fragments", "pending", "variables")
 
-    def __init__(self, context: Any, variables: VariableValues) -> None:
+    def __init__(
+        self,
+        context: Any,
+        variables: VariableValues,
+        fragments: dict[str, FragmentDefinitionNode],
+    ) -> None:
         self.context = context
         self.variables = variables
+        self.fragments = fragments
         self.pending: list[tuple[Any, dict[str, Any], str, Completer]] = []
 
 
@@ -102,6 +118,7 @@ class _FieldPlan:
     # A resolver without arguments, called as strawberry would call it but without its
     # per-call wrapping (info object, argument conversion, extension chain).
     direct: Callable[[_Run, Any], Any] | None = None
+    nodes: tuple[FieldNode, ...] = ()  # every node of the field (`node` is the first)
 
 
 class _ObjectPlan:
@@ -124,7 +141,7 @@ class _ObjectPlan:
             elif f.direct is not None:
                 value = f.direct(run, source)
             else:
-                info = _Info(run.context, f.name)
+                info = _Info(run.context, f.name, f.nodes, run.fragments)
                 args = (
                     get_argument_values(definition, f.node, run.variables)
                     if definition.args
@@ -151,6 +168,7 @@ def _default(source: Any, name: str) -> Any:
 class _Plan:
     operation: OperationDefinitionNode
     root: _ObjectPlan
+    fragments: dict[str, FragmentDefinitionNode]
 
 
 class _Compiler:
@@ -220,7 +238,9 @@ class _Compiler:
         resolve = definition.resolve
         basic = bool(getattr(resolve, "_is_default", False))
         complete = self._completer(definition.type, subsets)
-        return _FieldPlan(key, name, definition, node, basic, complete, _direct(definition, name))
+        fields = tuple(nodes)
+        direct = _direct(definition, name, fields)
+        return _FieldPlan(key, name, definition, node, basic, complete, direct, fields)
 
     def _completer(
         self, type_: GraphQLOutputType, subsets: Sequence[SelectionSetNode]
@@ -270,7 +290,9 @@ class _Compiler:
         raise _Bail  # interfaces and unions: graphql-core resolves their runtime type
 
 
-def _direct(definition: GraphQLField, name: str) -> Callable[[_Run, Any], Any] | None:
+def _direct(
+    definition: GraphQLField, name: str, nodes: tuple[FieldNode, ...]
+) -> Callable[[_Run, Any], Any] | None:
     """The strawberry resolver of a field without arguments or field extensions, as a call of
     its function with the source as `self` and, when it asks, strawberry's Info."""
     field: StrawberryField | None = (definition.extensions or {}).get("strawberry-definition")
@@ -288,7 +310,7 @@ def _direct(definition: GraphQLField, name: str) -> Callable[[_Run, Any], Any] |
     python_name = info.name
 
     def with_info(run: _Run, source: Any) -> Any:
-        raw = cast(GraphQLResolveInfo, _Info(run.context, name))
+        raw = cast(GraphQLResolveInfo, _Info(run.context, name, nodes, run.fragments))
         return func(source, **{python_name: Info(_raw_info=raw, _field=field)})
 
     return with_info
@@ -341,13 +363,12 @@ class CompiledQueries:
         operation = chosen[0]
         if operation.directives or self.schema.query_type is None:
             return None
+        compiler = _Compiler(self.schema, document)
         try:
-            root = _Compiler(self.schema, document).object_plan(
-                self.schema.query_type, [operation.selection_set]
-            )
+            root = compiler.object_plan(self.schema.query_type, [operation.selection_set])
         except _Bail:
             return None
-        return _Plan(operation, root)
+        return _Plan(operation, root, compiler.fragments)
 
     async def execute(
         self,
@@ -370,7 +391,7 @@ class CompiledQueries:
         )
         if not isinstance(coerced, VariableValues):
             return None  # the variables' errors, as strawberry words them
-        run = _Run(context, coerced)
+        run = _Run(context, coerced, plan.fragments)
         try:
             data = plan.root.complete(run, None)
             while run.pending:

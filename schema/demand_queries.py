@@ -11,6 +11,7 @@ from models.policy import DemandCategory as CategoryModel
 from models.region_tree import region_chain
 from schema.demand_reads import DemandFilter, DemandOrder, get_demand, list_demands
 from schema.guards import actor_of, guarded
+from schema.lookahead import asked_for
 from schema.relay import Connection, pk_of
 from schema.types.demands import Demand, DemandCategory
 from schema.types.policy import RegionPolicy
@@ -41,7 +42,11 @@ class DemandQueries:
         except DomainError:
             return None
         assert pk is not None
-        return await guarded(info, lambda: get_demand(actor, pk))
+        lists = asked_for(info, ("timeline", "attachments"))
+        return await guarded(
+            info,
+            lambda: get_demand(actor, pk, "timeline" in lists, "attachments" in lists),
+        )
 
     @strawberry.field(
         description="Active categories offered in a region (all regions: nationwide)."

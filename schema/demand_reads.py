@@ -4,7 +4,8 @@ rows share (their regions' calendars and policies, the viewer's enterprises) loa
 SQL statements per request do not grow with the page size: the page (one statement, to-one
 relations joined), totalCount when asked (one), region policies (one), the viewer's
 enterprises when the viewer is an enterprise contact (one), calendars (cached per process),
-and one batched statement per rarer relation the selection asks for (handler, files…)."""
+and one batched statement per rarer relation the selection asks for (assisting departments,
+files…). The detail reads its timeline and files with its row when the selection shows them."""
 
 from __future__ import annotations
 
@@ -15,18 +16,22 @@ from typing import Any
 import strawberry
 
 from models.access import DEMAND_REGION_ROLES, Actor, demand_scope_sql
+from models.demands import Attachment as AttachmentModel
 from models.demands import Demand as DemandModel
+from models.demands import DemandEvent as EventModel
 from models.enterprises import EnterpriseContact
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policies
 from models.region_tree import region_path
-from models.row_query import Params, is_postgres, row_select
+from models.row_query import Nested, Params, is_postgres, row_select
 from models.rules import clock
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
+from schema.loaders import TIMELINE_COLUMNS
 from schema.relay import Connection, paginate_rows, pk_of
 from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView
+from schema.types.files import ATTACHMENT_COLUMNS
 
 
 @strawberry.enum(description="A stable order for the demand list.")
@@ -78,6 +83,12 @@ class DemandFilter:
 
 # The list's and the detail's statement: each demand with its to-one relations joined.
 SELECT = row_select(DemandModel, DEMAND_ROW_COLUMNS)
+# The detail's when it shows the timeline (its events' files are taken from the demand's, see
+# Demand.timeline) or the files alone: the lists under the row keys its fields read.
+_TIMELINE = Nested("timeline", EventModel, "demand_id", TIMELINE_COLUMNS)
+_FILES = Nested("attachments", AttachmentModel, "demand_id", ATTACHMENT_COLUMNS)
+WITH_TIMELINE = row_select(DemandModel, DEMAND_ROW_COLUMNS, (_TIMELINE, _FILES))
+WITH_FILES = row_select(DemandModel, DEMAND_ROW_COLUMNS, (_FILES,))
 _CLOCK_STATES = tuple(s.value for s in CLOCK_STATES)
 
 
@@ -156,8 +167,12 @@ async def prepare_view(view: DemandView, rows: list[dict[str, Any]]) -> None:
             view.calendars[rid] = await load_calendar(rid)
 
 
-async def new_view(actor: Actor) -> DemandView:
-    contact_of: frozenset[int] = frozenset()
+async def new_view(actor: Actor, contact_of: frozenset[int] | None = None) -> DemandView:
+    """`contact_of`: the actor's enterprises as a contact, when the caller knows them already
+    (as many as decide the demands it reads)."""
+    if contact_of is not None:
+        return DemandView(actor=actor, today=clock.today(), contact_enterprises=contact_of)
+    contact_of = frozenset()
     if actor.has_role(Role.ENTERPRISE):
         p = Params(is_postgres())
         rows = await _CONTACTS.fetch(f"t0.user_id = {p(actor.user_id)}", p, generic=True)
@@ -221,11 +236,22 @@ def _keyed(actor: Actor, f: DemandFilter | None) -> bool:
     return f is None or all(getattr(f, name) in (None, "") for name in _VALUE_FILTERS)
 
 
-async def get_demand(actor: Actor, pk: int) -> Demand | None:
-    view = await new_view(actor)
+async def get_demand(
+    actor: Actor,
+    pk: int,
+    timeline: bool = False,
+    files: bool = False,
+    *,
+    contact_of: frozenset[int] | None = None,
+) -> Demand | None:
+    """The demand if the actor may read it; with its timeline and files (`timeline`) or its
+    files (`files`) in the same statement, for the fields that show them. `contact_of`: the
+    actor's enterprises as a contact when known (see `new_view`)."""
+    view = await new_view(actor, contact_of)
     p = Params(is_postgres())
     scope = demand_scope_sql(actor, view.contact_enterprises, p, "t0")
-    rows = await SELECT.fetch(f"t0.id = {p(pk)} AND {scope}", p, generic=True)
+    select = WITH_TIMELINE if timeline else WITH_FILES if files else SELECT
+    rows = await select.fetch(f"t0.id = {p(pk)} AND {scope}", p, generic=True)
     if not rows:
         return None
     await prepare_view(view, rows)

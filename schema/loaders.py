@@ -36,6 +36,8 @@ EVENT_ROW_COLUMNS = (
     "data",
     "actor_id",
 )
+# A timeline's rows: each event with its actor's user row joined.
+TIMELINE_COLUMNS = (*EVENT_ROW_COLUMNS, *(f"actor__{c}" for c in USER_COLUMNS))
 
 Row = dict[str, Any]
 
@@ -179,9 +181,7 @@ class Loaders:
         self.attachments_by_demand = _grouped(Attachment, "demand_id", ATTACHMENT_COLUMNS)
         # With each actor's user row joined, which primes `user` (the timeline's actors then
         # cost no statement of their own).
-        self.events_by_demand = _grouped(
-            DemandEvent, "demand_id", (*EVENT_ROW_COLUMNS, *(f"actor__{c}" for c in USER_COLUMNS))
-        )
+        self.events_by_demand = _grouped(DemandEvent, "demand_id", TIMELINE_COLUMNS)
         self.assists_by_demand = _assisting_departments()
         # No scope check here either: whoever resolved the visit may see who went and photos.
         self.participants_by_visit = _participants()

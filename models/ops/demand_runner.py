@@ -46,9 +46,35 @@ async def _load_demand(pk: int) -> Demand:
 
 
 async def idempotent(
-    actor: Actor, receipt: Receipt | None, run: Callable[[], Awaitable[Demand]]
+    actor: Actor,
+    receipt: Receipt | None,
+    run: Callable[[], Awaitable[Demand]],
+    *,
+    look_first: bool = True,
 ) -> Demand:
-    return await receipts.idempotent(actor, receipt, run, _load_demand)
+    return await receipts.idempotent(actor, receipt, run, _load_demand, look_first=look_first)
+
+
+def event_row(
+    demand_id: int | None,
+    action: DemandAction,
+    actor_id: int | None,
+    at: datetime,
+    from_state: DemandState | None,
+    change: Change,
+) -> DemandEvent:
+    """A timeline event, unsaved; without `demand_id` until its demand has an id."""
+    known = {} if demand_id is None else {"demand_id": demand_id}
+    return DemandEvent(
+        **known,
+        action=action,
+        actor_id=actor_id,
+        at=at,
+        from_state=from_state,
+        to_state=change.to_state,
+        note=change.note,
+        data=change.data,
+    )
 
 
 async def append_event(

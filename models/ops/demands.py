@@ -13,12 +13,13 @@ from tortoise.transactions import in_transaction
 
 from models.access import Actor
 from models.demands import Demand, DemandAssist, DemandEvent, DemandRequest
-from models.enterprises import Enterprise
 from models.errors import DomainError, Problems
-from models.ops.demand_context import DemandContext, deadline_fields, is_contact_of
+from models.linked_insert import NewRow, insert_linked
+from models.ops.demand_context import DemandContext, deadline_fields
 from models.ops.demand_runner import (
     Change,
     append_event,
+    event_row,
     idempotent,
     link_files,
     receipt_for,
@@ -26,9 +27,11 @@ from models.ops.demand_runner import (
     write_receipt,
 )
 from models.ops.policy import category_for_region, limit_for
+from models.ops.receipts import Receipt, receipt_row
 from models.ops.validate import choice, text
 from models.org import Department
 from models.region_tree import region_chain
+from models.row_query import Params, connection, is_postgres
 from models.rules import clock
 from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import (
@@ -94,10 +97,10 @@ class DemandData:
     draft: bool = False
 
 
-async def _may_submit_for(actor: Actor, enterprise_id: int, region_path: str) -> set[Role]:
+def _may_submit_for(actor: Actor, region_path: str, *, is_contact: bool) -> set[Role]:
     """The roles through which the actor may raise a demand for this enterprise."""
     roles: set[Role] = set()
-    if await is_contact_of(actor, enterprise_id):
+    if is_contact and actor.has_role(Role.ENTERPRISE):
         roles.add(Role.ENTERPRISE)
     for role in (Role.CADRE, Role.DISPATCHER, Role.SERVICE_AGENT):
         if actor.covers(region_path, (role,)):
@@ -139,18 +142,23 @@ async def check_demand_fields(
     source: DemandSource | None,
     prefix: str = "",
     region_path: str | None = None,
+    category_offered: bool | None = None,
 ) -> CheckedDemand | None:
     """Validate what the person typed; problems are named `prefix + field`. `region_path`:
-    the region's, when the caller has read it already."""
+    the region's, and `category_offered`: whether the category is offered in the region
+    (`category_for_region`), when the caller has read them already."""
     title = text(problems, data.title, prefix + "title", max_len=MAX_TITLE, required=True)
     description = text(
         problems, data.description, prefix + "description", max_len=MAX_TEXT, required=True
     )
     urgency = choice(problems, Urgency, data.urgency, prefix + "urgency") or Urgency.NORMAL
-    if data.category_id is not None and not await category_for_region(
-        data.category_id, region_id, region_path
-    ):
-        problems.add("NOT_FOUND", prefix + "categoryId")
+    if data.category_id is not None:
+        if category_offered is None:
+            category_offered = (
+                await category_for_region(data.category_id, region_id, region_path) is not None
+            )
+        if not category_offered:
+            problems.add("NOT_FOUND", prefix + "categoryId")
     if len(data.attachment_ids) > MAX_ATTACHMENTS:
         problems.add("TOO_MANY_ATTACHMENTS", prefix + "attachmentIds", max=MAX_ATTACHMENTS)
     if source is None:
@@ -169,10 +177,19 @@ async def check_demand_fields(
     )
 
 
-async def create_demand(actor: Actor, d: CheckedDemand, now: datetime) -> Demand:
-    """Write a new demand with its SUBMIT event and files; inside the caller's transaction."""
+def _writes_alone(d: CheckedDemand) -> bool:
+    """Whether `create_demand` writes this demand in one statement, which needs no transaction
+    around it: on PostgreSQL, without files to link."""
+    return not d.attachment_ids and is_postgres()
+
+
+async def create_demand(
+    actor: Actor, d: CheckedDemand, now: datetime, receipt: Receipt | None = None
+) -> Demand:
+    """Write a new demand with its SUBMIT event, files and the call's receipt; inside the
+    caller's transaction, unless `_writes_alone`."""
     state = S.DRAFT if d.draft else S.SUBMITTED
-    demand = await Demand.create(
+    demand = Demand(
         source=d.source,
         enterprise_id=d.enterprise_id,
         region_id=d.region_id,
@@ -189,23 +206,78 @@ async def create_demand(actor: Actor, d: CheckedDemand, now: datetime) -> Demand
     if d.visit_id is not None:
         data["visitId"] = d.visit_id
     change = Change(to_state=state, data=data)
-    event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
-    await Demand.filter(id=demand.id).update(last_event_id=event.id)
-    demand.last_event_id = event.id
+    if is_postgres():
+        # The demand, its event and the receipt in one statement, each row naming the others.
+        event = event_row(None, A.SUBMIT, actor.user_id, now, None, change)
+        rows = [NewRow(demand, {"last_event_id": 1}), NewRow(event, {"demand_id": 0})]
+        if receipt is not None:
+            rows.append(NewRow(receipt_row(actor, receipt, None), {"object_id": 0}))
+        await insert_linked(rows)
+    else:
+        await demand.save(force_create=True)
+        event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
+        await Demand.filter(id=demand.id).update(last_event_id=event.id)
+        demand.last_event_id = event.id
+        await write_receipt(actor, receipt, demand.id)
     await link_files(actor, d.attachment_ids, demand.id, event.id)
     return demand
+
+
+# What submitting checks, in one statement (each statement counts on the mobile submit, S4):
+# the enterprise's region and its path, whether the actor is one of its contacts, and whether
+# the category is offered there (`category_for_region`: active, and nationwide or of the
+# region or one of its ancestors, the ids in the region's path "/1/4/9/").
+_SUBMIT_FACTS = (
+    "SELECT e.region_id AS region_id, r.path AS region_path, EXISTS (SELECT 1 FROM "
+    "enterprise_contact c WHERE c.enterprise_id = e.id AND c.user_id = {user}) AS contact, "
+    "EXISTS (SELECT 1 FROM demand_category k WHERE k.id = {category} AND k.is_active "
+    "AND (k.region_id IS NULL OR ('/' || r.path || '/') LIKE ('%/' || k.region_id || '/%'))) "
+    "AS category FROM enterprise e JOIN region r ON r.id = e.region_id WHERE e.id = {enterprise}"
+)
+
+
+@dataclass(frozen=True)
+class SubmitFacts:
+    region_id: int
+    region_path: str
+    is_contact: bool  # the actor is a contact of the enterprise (whatever their roles)
+    category_offered: bool  # False also when no category was given
+
+
+async def _submit_facts(actor: Actor, enterprise_id: int, category_id: int | None) -> SubmitFacts:
+    p = Params(is_postgres())
+    sql = _SUBMIT_FACTS.format(
+        user=p(actor.user_id), category=p(category_id), enterprise=p(enterprise_id)
+    )
+    found = await connection().execute_query_dict(sql, p.values)
+    if not found:
+        raise DomainError("NOT_FOUND", "enterpriseId")
+    row = found[0]
+    return SubmitFacts(
+        int(row["region_id"]), str(row["region_path"]), bool(row["contact"]), bool(row["category"])
+    )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    demand: Demand
+    # The demand's enterprise when the actor is its contact, else none: the contact relation
+    # the answer's read needs, known already (schema.demand_reads.get_demand).
+    contact_of: frozenset[int]
 
 
 async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Demand:
     """An enterprise contact, a cadre (during a visit), a dispatcher (a 12345 hotline call) or a
     service agent records a demand; with `draft` it is kept as a DRAFT for later submission."""
+    return (await submit(actor, data, client_id=client_id)).demand
+
+
+async def submit(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Submitted:
+    """`submit_demand`, also telling whether the actor submitted as the enterprise's contact."""
     receipt = receipt_for(client_id, "SUBMIT", dict(data.__dict__))
-    # The enterprise's region and its path in one statement (one per request counts: S4).
-    found = await Enterprise.filter(id=data.enterprise_id).values_list("region_id", "region__path")
-    if not found:
-        raise DomainError("NOT_FOUND", "enterpriseId")
-    region_id, region_path = int(found[0][0]), str(found[0][1])
-    roles = await _may_submit_for(actor, data.enterprise_id, region_path)
+    facts = await _submit_facts(actor, data.enterprise_id, data.category_id)
+    region_id, region_path = facts.region_id, facts.region_path
+    roles = _may_submit_for(actor, region_path, is_contact=facts.is_contact)
     if not roles:
         # Staff of its region read the enterprise (access.enterprise_scope) and learn why;
         # anyone else learns nothing, not even that it exists.
@@ -215,19 +287,27 @@ async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None
     problems = Problems()
     source = _source(problems, roles, data.source)
     checked = await check_demand_fields(
-        problems, data, region_id=region_id, source=source, region_path=region_path
+        problems,
+        data,
+        region_id=region_id,
+        source=source,
+        region_path=region_path,
+        category_offered=facts.category_offered,
     )
     problems.raise_if_any()
     assert checked is not None
 
     async def run() -> Demand:
         now = clock.now()
+        if _writes_alone(checked):
+            return await create_demand(actor, checked, now, receipt)
         async with in_transaction():
-            demand = await create_demand(actor, checked, now)
-            await write_receipt(actor, receipt, demand.id)
-        return demand
+            return await create_demand(actor, checked, now, receipt)
 
-    return await idempotent(actor, receipt, run)
+    # A retry is known by its receipt's unique key: the first call does not look for one.
+    demand = await idempotent(actor, receipt, run, look_first=False)
+    contact = Role.ENTERPRISE in roles
+    return Submitted(demand, frozenset({data.enterprise_id}) if contact else frozenset())
 
 
 async def submit_draft(actor: Actor, demand_id: int, *, client_id: str | None = None) -> Demand:

@@ -195,9 +195,10 @@ def _v(i: TransitionInput) -> _Common:
 class DemandMutations:
     @strawberry.mutation(description="Raise a demand for an enterprise (诉求提交).")
     async def submit_demand(self, info: Info, input: SubmitDemandInput) -> DemandPayload:
-        def op(a: Actor) -> Awaitable[DemandModel]:
-            return ops.submit_demand(
-                a,
+        async def run() -> Demand | None:
+            actor = info.context.require_actor()
+            done = await ops.submit(
+                actor,
                 ops.DemandData(
                     enterprise_id=id_of(input.enterprise_id, "Enterprise"),
                     title=input.title,
@@ -210,8 +211,11 @@ class DemandMutations:
                 ),
                 client_id=input.client_mutation_id,
             )
+            # The submit knows whether the actor is the enterprise's contact: not asked again.
+            return await get_demand(actor, done.demand.id, contact_of=done.contact_of)
 
-        return await _run(info, op)
+        demand, errors = await attempt(info.context.locale, run)
+        return DemandPayload(demand=demand, errors=errors)
 
     @strawberry.mutation(description="Submit a DRAFT.")
     async def submit_draft_demand(self, info: Info, input: TransitionInput) -> DemandPayload:

@@ -3,8 +3,8 @@
 The list and the detail fetch one row per demand with its enterprise, department, category and
 last event joined in (see schema/demand_reads.py); every field here resolves synchronously from
 that row and the request's `DemandView` (calendars, policies, who is asking), except the rarer
-relations (handler, assisting departments, files, the whole timeline), which go through
-per-request DataLoaders."""
+relations (submitter, assisting departments, files, the whole timeline), which go through
+per-request DataLoaders unless the detail read them with the row (`timeline`, `attachments`)."""
 
 from __future__ import annotations
 
@@ -491,17 +491,23 @@ class Demand(Node):
 
     @strawberry.field(description="Every file of the demand, its replies and its events.")
     async def attachments(self, info: Info) -> list[Attachment]:
-        rows = await info.context.loaders.attachments_by_demand.load(self.pk)
+        rows = self.row.get("attachments")  # read with the row by the detail
+        if rows is None:
+            rows = await info.context.loaders.attachments_by_demand.load(self.pk)
         return [Attachment.from_row(r) for r in rows]
 
     @strawberry.field(description="The whole timeline, oldest first: the audit trail.")
     async def timeline(self, info: Info) -> list[DemandEvent]:
         loaders = info.context.loaders
-        # With the demand's files, in the same batch as its own `attachments` field: the
-        # detail screen's events' files then need no statement (4 instead of 5).
-        rows, files = await asyncio.gather(
-            loaders.events_by_demand.load(self.pk), loaders.attachments_by_demand.load(self.pk)
-        )
+        # The events' files are taken from the demand's: read with the row by the detail
+        # (schema.demand_reads.get_demand), else loaded with the demand's own `attachments`.
+        if "timeline" in self.row:
+            rows, files = self.row["timeline"], self.row["attachments"]
+        else:
+            rows, files = await asyncio.gather(
+                loaders.events_by_demand.load(self.pk),
+                loaders.attachments_by_demand.load(self.pk),
+            )
         prime_users(loaders.user, rows, "actor__")
         prime_event_files(loaders.attachments_by_event, rows, files)
         return [DemandEvent.from_row(r, actor_name=r["actor__display_name"]) for r in rows]
