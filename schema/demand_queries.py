@@ -11,7 +11,7 @@ from models.policy import DemandCategory as CategoryModel
 from models.region_tree import region_chain
 from schema.demand_reads import DemandFilter, DemandOrder, get_demand, list_demands
 from schema.guards import actor_of, guarded
-from schema.lookahead import asked_for
+from schema.lookahead import asked_for, asked_under
 from schema.relay import Connection, pk_of
 from schema.types.demands import Demand, DemandCategory
 from schema.types.policy import RegionPolicy
@@ -32,7 +32,10 @@ class DemandQueries:
         after: str | None = None,
     ) -> Connection[Demand]:
         actor = actor_of(info)
-        return await guarded(info, lambda: list_demands(actor, filter, order_by, first, after))
+        fields = asked_under(info, ("edges", "node"))
+        return await guarded(
+            info, lambda: list_demands(actor, filter, order_by, first, after, fields)
+        )
 
     @strawberry.field(description="One demand, or null when it does not exist or is not yours.")
     async def demand(self, info: Info, id: strawberry.ID) -> Demand | None:

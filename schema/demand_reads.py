@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -23,14 +24,14 @@ from models.enterprises import EnterpriseContact
 from models.ops.calendar import load_calendar
 from models.ops.policy import load_policies
 from models.region_tree import region_path
-from models.row_query import Nested, Params, is_postgres, row_select
+from models.row_query import Nested, Params, RowSelect, is_postgres, row_select
 from models.rules import clock
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
 from schema.loaders import TIMELINE_COLUMNS
 from schema.relay import Connection, paginate_rows, pk_of
-from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView
+from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView, list_columns
 from schema.types.files import ATTACHMENT_COLUMNS
 
 
@@ -183,13 +184,21 @@ async def new_view(actor: Actor, contact_of: frozenset[int] | None = None) -> De
 _CONTACTS = row_select(EnterpriseContact, ("enterprise_id",))
 
 
+@lru_cache(maxsize=64)  # bounded: the column sets come from the documents clients send
+def _list_select(columns: tuple[str, ...]) -> RowSelect:
+    return SELECT if columns == DEMAND_ROW_COLUMNS else RowSelect(DemandModel, columns)
+
+
 async def list_demands(
     actor: Actor,
     f: DemandFilter | None,
     order: DemandOrder,
     first: int | None,
     after: str | None,
+    fields: frozenset[str] | None = None,
 ) -> Connection[Demand]:
+    """A page of demands; `fields`: those its nodes ask for, when known, so that the page's
+    statement reads only their columns (schema.types.demands.list_columns)."""
     view = await new_view(actor)
     p = Params(is_postgres())
     where = [demand_scope_sql(actor, view.contact_enterprises, p, "t0")]
@@ -199,8 +208,9 @@ async def list_demands(
         where += conditions
     if order is DemandOrder.DEADLINE_SOON:
         where.append("t0.effective_deadline IS NOT NULL")
+    select = SELECT if fields is None else _list_select(list_columns(fields))
     return await paginate_rows(
-        SELECT,
+        select,
         " AND ".join(where),
         p,
         first=first,
