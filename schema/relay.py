@@ -57,8 +57,14 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
+    # The cursor's values (the row's order columns), encoded only when asked: lists mostly ask
+    # for the page's end cursor alone.
+    key: strawberry.Private[Sequence[Any]]
     node: NodeT
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
 
 
 @strawberry.type
@@ -158,14 +164,14 @@ async def _connection(
     rows = rows[:size]
     if prepare is not None:
         await prepare(rows)
-    edges = [Edge(cursor=encode_cursor([r[n] for n in names]), node=build(r)) for r in rows]
+    edges = [Edge(key=[r[n] for n in names], node=build(r)) for r in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=after,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(edges[0].key) if edges else None,
+            end_cursor=encode_cursor(edges[-1].key) if edges else None,
         ),
         _count=count,
     )

@@ -188,9 +188,7 @@ async def _by_distance(
             raise DomainError("INVALID_CURSOR", "after") from None
         measured = [m for m in measured if _near_key(m[1], m[0]["id"]) > mark]
     page = measured[:size]
-    edges = [
-        Edge(cursor=encode_cursor([d, r["id"]]), node=ServicePoint.from_row(r, d)) for r, d in page
-    ]
+    edges = [Edge(key=[d, r["id"]], node=ServicePoint.from_row(r, d)) for r, d in page]
 
     async def count() -> int:
         return total
@@ -200,8 +198,8 @@ async def _by_distance(
         page_info=PageInfo(
             has_next_page=len(measured) > size,
             has_previous_page=bool(after),
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(edges[0].key) if edges else None,
+            end_cursor=encode_cursor(edges[-1].key) if edges else None,
         ),
         _count=count,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,13 @@ from models.rules.identifiers import (
     normalize_region_code,
 )
 from models.rules.passwords import hash_password, verify_password
-from models.rules.tokens import issue_access_token, lock_duration, read_access_token
+from models.rules.tokens import (
+    ACCESS_TTL,
+    LEEWAY_SECONDS,
+    issue_access_token,
+    lock_duration,
+    read_access_token,
+)
 from server.settings import SettingsError, load_settings
 
 SECRET = "s" * 40
@@ -125,6 +132,16 @@ def test_access_tokens_are_pinned_to_hs256_and_expire():
         algorithm="none",
     )
     assert read_access_token(unsigned, SECRET) is None
+
+
+def test_a_token_read_before_is_still_refused_once_it_expires():
+    # Accepted for about one more second (its exp, plus the leeway for clock skew).
+    issued = datetime.now(UTC) - ACCESS_TTL - timedelta(seconds=LEEWAY_SECONDS - 1)
+    token = issue_access_token(8, SECRET, issued)
+    assert read_access_token(token, SECRET) == (8, 0, None)
+    assert read_access_token(token, SECRET) == (8, 0, None)  # remembered
+    time.sleep(1.1)
+    assert read_access_token(token, SECRET) is None
 
 
 def test_lockout_grows_from_one_minute_and_is_capped():

@@ -193,6 +193,7 @@ def list_columns(fields: frozenset[str]) -> tuple[str, ...]:
 
 
 Row = dict[str, Any]
+_ENTERPRISE_KEYS = tuple((c, f"enterprise__{c}") for c in ENTERPRISE_COLUMNS)
 
 
 @dataclass
@@ -412,7 +413,7 @@ class Demand(Node):
     @strawberry.field
     def enterprise(self) -> Enterprise:
         r = self.row
-        return Enterprise.from_row({c: r[f"enterprise__{c}"] for c in ENTERPRISE_COLUMNS})
+        return Enterprise.from_row({c: r[k] for c, k in _ENTERPRISE_KEYS})
 
     @strawberry.field
     def category(self) -> DemandCategory | None:
