@@ -85,16 +85,9 @@ async def append_event(
     from_state: DemandState | None,
     change: Change,
 ) -> DemandEvent:
-    return await DemandEvent.create(
-        demand_id=demand_id,
-        action=action,
-        actor_id=actor_id,
-        at=at,
-        from_state=from_state,
-        to_state=change.to_state,
-        note=change.note,
-        data=change.data,
-    )
+    event = event_row(demand_id, action, actor_id, at, from_state, change)
+    await event.save(force_create=True)
+    return event
 
 
 async def link_files(actor: Actor, ids: list[int], demand_id: int, event_id: int) -> None:
