@@ -17,12 +17,12 @@ The body is read by the same streaming reader as POST /uploads (server/files.py)
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as AstOperationType
 from graphql.utilities import get_operation_ast
 from starlette.datastructures import UploadFile
@@ -177,48 +177,44 @@ class _Refused(Exception):
         self.params = params
 
 
+SHORT_DOCUMENT = 8192  # characters: longer documents are not remembered
+
+
+def _remembered_for_short_documents(
+    fn: Callable[..., bool],
+) -> Callable[..., bool]:
+    """`fn(query, *args)`, remembered for the short documents apps send again and again."""
+    remembered = lru_cache(maxsize=512)(fn)
+
+    def call(query: str, *args: Any) -> bool:
+        return bool(remembered(query, *args) if len(query) <= SHORT_DOCUMENT else fn(query, *args))
+
+    return call
+
+
+def _parsed(query: str, max_tokens: int) -> DocumentNode | None:
+    try:
+        return parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+
+
+@_remembered_for_short_documents
 def _several_operations(query: str, max_tokens: int) -> bool:
     """Whether a document holds several operations (so none can run without a name). A
-    document that does not parse is left to the executor, which says why. Remembered for the
-    short documents apps send again and again."""
-    if len(query) <= 8192:
-        return _several_operations_cached(query, max_tokens)
-    return _count_operations(query, max_tokens) > 1
+    document that does not parse is left to the executor, which says why."""
+    document = _parsed(query, max_tokens)
+    if document is None:
+        return False
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
 
 
-@lru_cache(maxsize=512)
-def _several_operations_cached(query: str, max_tokens: int) -> bool:
-    return _count_operations(query, max_tokens) > 1
-
-
-def _count_operations(query: str, max_tokens: int) -> int:
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-
-
+@_remembered_for_short_documents
 def _session_neutral(query: str, op_name: str | None, max_tokens: int) -> bool:
     """Whether the document's operation only calls mutations of SESSION_NEUTRAL_MUTATIONS (or is
-    a query); anything else, or a document that does not parse, is taken as changing sessions.
-    Remembered for the short documents apps send again and again."""
-    if len(query) <= 8192:
-        return _session_neutral_cached(query, op_name, max_tokens)
-    return _operation_is_session_neutral(query, op_name, max_tokens)
-
-
-@lru_cache(maxsize=512)
-def _session_neutral_cached(query: str, op_name: str | None, max_tokens: int) -> bool:
-    return _operation_is_session_neutral(query, op_name, max_tokens)
-
-
-def _operation_is_session_neutral(query: str, op_name: str | None, max_tokens: int) -> bool:
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return False
-    operation = get_operation_ast(document, op_name)
+    a query); anything else, or a document that does not parse, is taken as changing sessions."""
+    document = _parsed(query, max_tokens)
+    operation = None if document is None else get_operation_ast(document, op_name)
     if operation is None:
         return False
     if operation.operation is not AstOperationType.MUTATION:
