@@ -77,19 +77,6 @@ def event_row(
     )
 
 
-async def append_event(
-    demand_id: int,
-    action: DemandAction,
-    actor_id: int | None,
-    at: datetime,
-    from_state: DemandState | None,
-    change: Change,
-) -> DemandEvent:
-    event = event_row(demand_id, action, actor_id, at, from_state, change)
-    await event.save(force_create=True)
-    return event
-
-
 async def link_files(actor: Actor, ids: list[int], demand_id: int, event_id: int) -> None:
     if ids:
         from models.ops.attachments import attach_files
@@ -136,7 +123,8 @@ async def run_transition(
             result = work(ctx)
             change = result if isinstance(result, Change) else await result
             d = ctx.demand
-            event = await append_event(d.id, action, actor.user_id, now, d.state, change)
+            event = event_row(d.id, action, actor.user_id, now, d.state, change)
+            await event.save(force_create=True)
             updated = await Demand.filter(id=d.id, version=d.version).update(
                 state=change.to_state,
                 version=d.version + 1,

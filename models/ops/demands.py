@@ -18,7 +18,6 @@ from models.linked_insert import NewRow, insert_linked
 from models.ops.demand_context import DemandContext, deadline_fields
 from models.ops.demand_runner import (
     Change,
-    append_event,
     event_row,
     idempotent,
     link_files,
@@ -215,7 +214,8 @@ async def create_demand(
         await insert_linked(rows)
     else:
         await demand.save(force_create=True)
-        event = await append_event(demand.id, A.SUBMIT, actor.user_id, now, None, change)
+        event = event_row(demand.id, A.SUBMIT, actor.user_id, now, None, change)
+        await event.save(force_create=True)
         await Demand.filter(id=demand.id).update(last_event_id=event.id)
         demand.last_event_id = event.id
         await write_receipt(actor, receipt, demand.id)
