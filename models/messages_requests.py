@@ -41,6 +41,40 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "查询过长（不能超过 {max} 个词法单元）",
         "The query is too long (at most {max} tokens)",
     ),
+    "QUERY_TOO_LONG": (
+        "查询过长（不能超过 {max} 个字符）",
+        "The query is too long (at most {max} characters)",
+    ),
+    "TOO_MANY_OPERATIONS": (
+        "一个查询文档中的操作不能超过 {max} 个",
+        "A query document may hold at most {max} operations",
+    ),
+    "TOO_MANY_FIELDS": (
+        "查询选择的字段过多（片段在每处展开后合计不能超过 {max} 个）",
+        "The query selects too many fields (at most {max}, counting a fragment wherever it "
+        "is spread)",
+    ),
+    "FIELD_REPEATED": (
+        "同一位置的同名字段（含片段中的）不能超过 {max} 个",
+        "A field may be selected at most {max} times in one place (fragments included)",
+    ),
+    "TOO_MANY_VARIABLES": (
+        "一个操作声明的变量不能超过 {max} 个",
+        "An operation may declare at most {max} variables",
+    ),
+    "TOO_MANY_DIRECTIVES": (
+        "同一位置的指令不能超过 {max} 个",
+        "At most {max} directives may be used in one place",
+    ),
+    "TOO_MANY_ARGUMENTS": (
+        "一个字段或指令的参数不能超过 {max} 个",
+        "A field or directive may take at most {max} arguments",
+    ),
+    "VALUE_TOO_LARGE": (
+        "查询中写出的值过大（一个字面量不能超过 {max} 项），较大的值请通过变量传递",
+        "A value written in the query may hold at most {max} items; pass larger values as "
+        "variables",
+    ),
     "GRAPHQL_PARSE_FAILED": (
         "GraphQL 查询有语法错误：{detail}",
         "The query does not parse: {detail}",

@@ -8,14 +8,7 @@ from functools import cache
 
 import strawberry
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, DisableIntrospection, SchemaExtension
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import get_object_definition
 
@@ -34,7 +27,7 @@ from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
-from schema.request_limits import TextLiteralRule, alias_rule, depth_rule
+from schema.request_limits import DocumentLimits, TextLiteralRule, alias_rule, depth_rule
 from schema.subscriptions import Subscription
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
@@ -104,12 +97,10 @@ def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) ->
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     rules = limit_rules(limits)
-    # Factories: each request gets fresh extension instances; strawberry keeps the parse and
-    # validation LRU caches at module level, so they are shared all the same.
+    # Factories: each request gets fresh extension instances; the parse and validation
+    # caches of DocumentLimits are kept at module level, so they are shared all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: DocumentLimits(limits.max_tokens),
         lambda: AddValidationRules(rules),
     ]
     if production:

@@ -51,7 +51,6 @@ from graphql import (
     VariableNode,
     is_abstract_type,
     is_leaf_type,
-    parse,
     specified_rules,
     validate,
 )
@@ -60,6 +59,8 @@ from graphql.validation import ASTValidationRule
 from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+
+from schema.request_limits import MAX_VALIDATION_ERRORS, check_document_cost, parse_document
 
 PLAN_CACHE_SIZE = 256
 # Queries answered from a plan, and those handed to strawberry (GET /metrics shows both).
@@ -397,11 +398,12 @@ class CompiledQueries:
         return plan
 
     def _compile(self, query: str, operation_name: str | None) -> _Plan | None:
-        try:
-            document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError:
+        document = parse_document(query, self.max_tokens)
+        # A document past the limits is left to strawberry, which refuses it the same way;
+        # checked before `validate`, whose overlap rule is what it would cost.
+        if isinstance(document, GraphQLError) or check_document_cost(document) is not None:
             return None
-        if validate(self.schema, document, self.rules):
+        if validate(self.schema, document, self.rules, max_errors=MAX_VALIDATION_ERRORS):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:

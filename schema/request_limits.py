@@ -1,6 +1,16 @@
-"""Validation rules that bound what one GraphQL document may ask for: the depth of its
-selections, its aliases, and the text of its string literals. Each refusal carries a stable
-`extensions.code`; server/graphql_errors.py words it in the client's language.
+"""What one GraphQL document may cost: its length and tokens (bounding the parse), then,
+before any validation rule runs, what it holds as written (operations, variables, directives,
+arguments, literal values) and how many selections it makes once its fragments are spread,
+then validation rules for the depth of its selections, its aliases and the text of its string
+literals. Each refusal carries a stable `extensions.code`; server/graphql_errors.py words it in
+the client's language (DOCUMENT_LIMITS gives the limit each names).
+
+graphql-core runs all validation rules in one visitor, so a rule reporting a document does not
+stop the others: OverlappingFieldsCanBeMergedRule compares every pair of fields that share a
+response name, and a 10 KB document repeating one field a few hundred times cost it 1-2 s of
+CPU. check_document_cost measures that before `validate` is called, in time linear in what it
+counts and stopping at its limits; DocumentLimits puts it (with parsing and validation, both
+remembered) into every strawberry operation: POST and GET, multipart uploads, websockets.
 
 Depth and aliases are counted through fragment spreads once per fragment (memoised), so the
 work is linear in the document. strawberry's own QueryDepthLimiter and MaxAliasesLimiter walk
@@ -9,24 +19,85 @@ each spread the next one twice made them walk 2^30 paths and hang the worker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema, parse, validate
 from graphql.language import (
+    ArgumentNode,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
+    ListValueNode,
+    Node,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
+    ValueNode,
 )
-from graphql.validation import ValidationContext, ValidationRule
+from graphql.validation import ASTValidationRule, ValidationContext, ValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 INVALID_CHARACTERS = "INVALID_CHARACTERS"
+QUERY_TOO_LONG = "QUERY_TOO_LONG"
+TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+TOO_MANY_FIELDS = "TOO_MANY_FIELDS"
+FIELD_REPEATED = "FIELD_REPEATED"
+TOO_MANY_VARIABLES = "TOO_MANY_VARIABLES"
+TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
+TOO_MANY_ARGUMENTS = "TOO_MANY_ARGUMENTS"
+VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
+
+# Characters of a document (graphql-core's max_source_length, checked before lexing; refused
+# as QUERY_TOO_LONG). The token limit does not bound a token's length: a 900 KB string
+# literal took 0.4 s to lex, 32 K characters take under 10 ms. The app's longest document
+# is under 1 K, the standard introspection query under 2 K.
+MAX_DOCUMENT_CHARS = 32 * 1024
+# Operations in one document. The app sends one; validating each costs a walk of it (its
+# variables' uses), 240 tiny ones took 60-90 ms.
+MAX_OPERATIONS = 20
+# What one operation, field or literal holds, as written. The app's documents declare at most 5
+# variables, put at most 1 directive on a field, pass at most 6 arguments (the schema's most)
+# and write literals of at most 25 values. Validation walks each of them at 10-20 us apiece,
+# and every error about a literal prints the literal again: 49 unknown fields in one input
+# object took 27 ms, 600 took 1.3 s.
+MAX_VARIABLES = 50
+MAX_DIRECTIVES = 10
+MAX_ARGUMENTS = 20
+MAX_LITERAL_VALUES = 64  # values and object fields in one literal
+# Validation errors reported before validation stops (graphql-core's default is 100). Many
+# errors print the literal they are about: the cost is errors times literal size.
+MAX_VALIDATION_ERRORS = 20
+# Selections (fields, fragment spreads, inline fragments) counted at every place a fragment
+# is spread and every response path the fields merge into. The app's largest document makes
+# about 100, the standard introspection query 471. It bounds both the overlap rule's work and
+# the compiled plan (one entry per merged field, schema.compiled).
+MAX_SELECTIONS = 2000
+# Fields with one response name merging into one place (through fragments and into the
+# selections of fields they merge with). The app repeats a field twice at most (a field next to
+# a fragment that selects it too); the overlap rule compares every pair of them.
+MAX_FIELD_REPEATS = 10
+
+# The limit each refusal of a document names in its message.
+DOCUMENT_LIMITS = {
+    QUERY_TOO_LONG: MAX_DOCUMENT_CHARS,
+    TOO_MANY_OPERATIONS: MAX_OPERATIONS,
+    TOO_MANY_VARIABLES: MAX_VARIABLES,
+    TOO_MANY_DIRECTIVES: MAX_DIRECTIVES,
+    TOO_MANY_ARGUMENTS: MAX_ARGUMENTS,
+    VALUE_TOO_LARGE: MAX_LITERAL_VALUES,
+    TOO_MANY_FIELDS: MAX_SELECTIONS,
+    FIELD_REPEATED: MAX_FIELD_REPEATS,
+}
 
 
 def _coded(message: str, code: str, nodes: Any = None) -> GraphQLError:
@@ -156,3 +227,233 @@ class TextLiteralRule(ValidationRule):
                     node,
                 )
             )
+
+
+# --- the cost of a document, before validation -----------------------------------------------
+
+
+def _defined_fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    """The fragments by name, the first of a name kept (UniqueFragmentNamesRule reports the
+    rest)."""
+    fragments: dict[str, FragmentDefinitionNode] = {}
+    for d in document.definitions:
+        if isinstance(d, FragmentDefinitionNode):
+            fragments.setdefault(d.name.value, d)
+    return fragments
+
+
+def _values(value: ValueNode) -> int:
+    """The values of a literal (itself, its items, its fields and their values, theirs),
+    counted up to past MAX_LITERAL_VALUES."""
+    count, stack = 0, [value]
+    while stack and count <= MAX_LITERAL_VALUES:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, ListValueNode):
+            stack.extend(value.values)
+        elif isinstance(value, ObjectValueNode):
+            count += len(value.fields)  # each field is printed with its name in errors
+            stack.extend(f.value for f in value.fields)
+    return count
+
+
+def _arguments(arguments: tuple[ArgumentNode, ...] | None, node: Node) -> GraphQLError | None:
+    if len(arguments or ()) > MAX_ARGUMENTS:
+        return _coded(f"At most {MAX_ARGUMENTS} arguments", TOO_MANY_ARGUMENTS, node)
+    for argument in arguments or ():
+        if _values(argument.value) > MAX_LITERAL_VALUES:
+            return _coded(
+                f"A literal may hold at most {MAX_LITERAL_VALUES} values", VALUE_TOO_LARGE, argument
+            )
+    return None
+
+
+def _directives(directives: tuple[DirectiveNode, ...] | None, node: Node) -> GraphQLError | None:
+    if len(directives or ()) > MAX_DIRECTIVES:
+        return _coded(f"At most {MAX_DIRECTIVES} directives", TOO_MANY_DIRECTIVES, node)
+    for directive in directives or ():
+        if error := _arguments(directive.arguments, directive):
+            return error
+    return None
+
+
+def _as_written(document: DocumentNode) -> GraphQLError | None:
+    """Variables per operation, directives per place, arguments per field or directive and
+    values per literal, each node of the document looked at once."""
+    selection_sets: list[SelectionSetNode] = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            variables = definition.variable_definitions or ()
+            if len(variables) > MAX_VARIABLES:
+                return _coded(
+                    f"An operation may declare at most {MAX_VARIABLES} variables",
+                    TOO_MANY_VARIABLES,
+                    definition,
+                )
+            for variable in variables:
+                default = variable.default_value
+                if error := _directives(variable.directives, variable):
+                    return error
+                if default is not None and _values(default) > MAX_LITERAL_VALUES:
+                    return _coded(
+                        f"A literal may hold at most {MAX_LITERAL_VALUES} values",
+                        VALUE_TOO_LARGE,
+                        variable,
+                    )
+        elif not isinstance(definition, FragmentDefinitionNode):
+            continue  # not executable: ExecutableDefinitionsRule reports it
+        if error := _directives(definition.directives, definition):
+            return error
+        selection_sets.append(definition.selection_set)
+    while selection_sets:
+        for selection in selection_sets.pop().selections:
+            if error := _directives(selection.directives, selection):
+                return error
+            if isinstance(selection, FieldNode):
+                if error := _arguments(selection.arguments, selection):
+                    return error
+                if selection.selection_set is not None:
+                    selection_sets.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                selection_sets.append(selection.selection_set)
+    return None
+
+
+def check_document_cost(document: DocumentNode) -> GraphQLError | None:
+    """The refusal of a document whose validation (or compiled plan) would cost more than a
+    real app's ever does, or None. Cheap: it stops at the first limit passed, and its work is
+    bounded by the size of the document and the limits.
+
+    After the counts of the document as written (_as_written), a walk follows the response
+    shape: for each place (an operation or fragment definition, then each response key below)
+    the selection sets merging there are collected, inline fragments and fragment spreads
+    included (each fragment once per place, as CollectFields does, so fragments spreading the
+    next one twice stay linear), and the fields sharing a response key make the next place. A
+    fragment already spread on the way to a place is not spread again (a cycle, which
+    NoFragmentCyclesRule reports). The overlap rule compares pairs within each place; with
+    at most MAX_FIELD_REPEATS fields a place and MAX_SELECTIONS selections in all, that is at
+    most a few thousand comparisons."""
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if operations > MAX_OPERATIONS:
+        return _coded(
+            f"A document may hold at most {MAX_OPERATIONS} operations", TOO_MANY_OPERATIONS
+        )
+    if error := _as_written(document):
+        return error
+    fragments = _defined_fragments(document)
+    bit = {name: 1 << i for i, name in enumerate(fragments)}
+    selections = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            path = 0
+        elif isinstance(definition, FragmentDefinitionNode):
+            name = definition.name.value
+            path = bit[name] if fragments[name] is definition else 0
+        else:
+            continue
+        # Each place: its selection sets, each with the fragments spread on the way to it.
+        places: list[list[tuple[SelectionSetNode, int]]] = [[(definition.selection_set, path)]]
+        while places:
+            pending = places.pop()
+            fields: dict[str, list[tuple[FieldNode, int]]] = {}
+            spread: set[str] = set()
+            while pending:
+                selection_set, path = pending.pop()
+                for selection in selection_set.selections:
+                    selections += 1
+                    if selections > MAX_SELECTIONS:
+                        return _coded(
+                            f"The document makes more than {MAX_SELECTIONS} selections",
+                            TOO_MANY_FIELDS,
+                        )
+                    if isinstance(selection, FieldNode):
+                        key = selection.alias.value if selection.alias else selection.name.value
+                        fields.setdefault(key, []).append((selection, path))
+                    elif isinstance(selection, InlineFragmentNode):
+                        pending.append((selection.selection_set, path))
+                    elif isinstance(selection, FragmentSpreadNode):
+                        name = selection.name.value
+                        if name in spread or name not in bit or path & bit[name]:
+                            continue
+                        spread.add(name)
+                        pending.append((fragments[name].selection_set, path | bit[name]))
+            for key, merged in fields.items():
+                if len(merged) > MAX_FIELD_REPEATS:
+                    return _coded(
+                        f"'{key}' is selected more than {MAX_FIELD_REPEATS} times in one place",
+                        FIELD_REPEATED,
+                        [node for node, _ in merged[:2]],
+                    )
+                below = [(node.selection_set, p) for node, p in merged if node.selection_set]
+                if below:
+                    places.append(below)
+    return None
+
+
+SHORT_DOCUMENT = 8192  # characters: documents remembered by the hundred; longer ones by few
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    try:
+        return parse(query, max_tokens=max_tokens, max_source_length=MAX_DOCUMENT_CHARS)
+    except GraphQLError as error:
+        return error
+
+
+_parse_short = lru_cache(maxsize=256)(_parse)
+# A long document is remembered too, if only for the request that sent it: the HTTP layer,
+# the compiled path and strawberry all ask for it.
+_parse_long = lru_cache(maxsize=16)(_parse)
+
+
+def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    """The document of this text within the limits (MAX_DOCUMENT_CHARS, `max_tokens`), or
+    the syntax error that refuses it; remembered, so each text is parsed once. (The document
+    keeps its locations: validation errors cite them.)"""
+    return (_parse_short if len(query) <= SHORT_DOCUMENT else _parse_long)(query, max_tokens)
+
+
+@lru_cache(maxsize=256)
+def _validated(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    refused = check_document_cost(document)
+    if refused is not None:
+        return [refused]
+    # strawberry's validate_document, which adds these two rules, with fewer errors.
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, max_errors=MAX_VALIDATION_ERRORS)
+
+
+class DocumentLimits(SchemaExtension):
+    """Parsing and validation of every strawberry operation, within the limits and
+    remembered (it replaces strawberry's ParserCache, ValidationCache and MaxTokensLimiter):
+    the text's length and tokens bound the parse, check_document_cost runs before the
+    validation rules and refuses in their stead."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.max_tokens = max_tokens
+
+    def on_operation(self) -> Iterator[None]:
+        options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        options.update(max_tokens=self.max_tokens, max_source_length=MAX_DOCUMENT_CHARS)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query and context.graphql_document is None:
+            parsed = parse_document(context.query, self.max_tokens)
+            # A syntax error is not raised here: strawberry parses again with the same
+            # options and reports it as its own (an error raised by this hook would escape
+            # strawberry's handling on the websocket path).
+            if isinstance(parsed, DocumentNode):
+                context.graphql_document = parsed
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = _validated(
+                context.schema._schema, context.graphql_document, context.validation_rules
+            )
+        yield

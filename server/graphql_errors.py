@@ -4,9 +4,10 @@ sent reaches the schema with characters no field can hold.
 
 Codes: our domain refusals bring their own (schema/errors.py PublicError); the document rules
 of schema/request_limits.py theirs; what graphql-core says about the document is
-GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS past the token limit), GRAPHQL_VALIDATION_FAILED or
-GRAPHQL_INVALID_VARIABLES, its own English wording kept as the detail; anything else is
-INTERNAL_ERROR (its text masked in production by schema/errors.py)."""
+GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS past the token limit, QUERY_TOO_LONG past the length
+limit), GRAPHQL_VALIDATION_FAILED or GRAPHQL_INVALID_VARIABLES, its own English wording kept as
+the detail; anything else is INTERNAL_ERROR (its text masked in production by
+schema/errors.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from typing import Any
 from graphql import GraphQLError
 
 from models.messages import message
-from schema.request_limits import bad_characters
+from schema.request_limits import DOCUMENT_LIMITS, bad_characters
 
 MAX_VARIABLES_DEPTH = 32  # inputs nest a few levels; JSON values (opening hours …) a few more
 
 # Codes whose message is ours entirely, with the limit it names.
-_LIMITS = ("QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS")
+_LIMITS = ("QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS", *DOCUMENT_LIMITS)
 # Codes whose message wraps graphql-core's (English) detail.
 _DETAILED = frozenset(
     {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_INVALID_VARIABLES"}
@@ -67,7 +68,11 @@ def _code(error: GraphQLError) -> str:
         return "INTERNAL_ERROR"  # raised while resolving: shown as is in development only
     text = error.message
     if text.startswith("Syntax Error"):
-        return "TOO_MANY_TOKENS" if "tokens. Parsing aborted" in text else "GRAPHQL_PARSE_FAILED"
+        if "tokens. Parsing aborted" in text:
+            return "TOO_MANY_TOKENS"
+        if "code points. Parsing aborted" in text:  # parse's max_source_length
+            return "QUERY_TOO_LONG"
+        return "GRAPHQL_PARSE_FAILED"
     if text.startswith("Variable '$"):
         return "GRAPHQL_INVALID_VARIABLES"
     return "GRAPHQL_VALIDATION_FAILED"

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode
 from graphql import OperationType as AstOperationType
 from graphql.utilities import get_operation_ast
 from starlette.datastructures import UploadFile
@@ -42,6 +42,7 @@ from models.session_cache import SESSIONS
 from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries
 from schema.context import Context
+from schema.request_limits import DOCUMENT_LIMITS, parse_document
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
 from server.graphql_errors import TextRefused, check_text, client_errors, is_request_error
@@ -193,10 +194,8 @@ def _remembered_for_short_documents(
 
 
 def _parsed(query: str, max_tokens: int) -> DocumentNode | None:
-    try:
-        return parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
+    document = parse_document(query, max_tokens)
+    return None if isinstance(document, GraphQLError) else document
 
 
 @_remembered_for_short_documents
@@ -358,9 +357,8 @@ class _OperationsForm(StreamingForm):
         )
         # Refuse queries before reading any file. A document that does not parse is left to
         # the executor, which says why in the usual GraphQL way (and allows mutations only).
-        try:
-            document = parse(query, no_location=True, max_tokens=self.max_tokens)
-        except GraphQLError:
+        document = _parsed(query, self.max_tokens)
+        if document is None:
             return
         operation = get_operation_ast(document, op_name)
         if operation is not None and operation.operation != AstOperationType.MUTATION:
@@ -446,6 +444,7 @@ class GraphQLEndpoint:
             "QUERY_TOO_DEEP": settings.max_query_depth,
             "TOO_MANY_ALIASES": settings.max_aliases,
             "TOO_MANY_TOKENS": settings.max_query_tokens,
+            **DOCUMENT_LIMITS,
         }
         self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
 
