@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 
 import strawberry
@@ -27,7 +26,13 @@ from schema.mutations.support_policies import SupportPolicyMutations
 from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
-from schema.request_limits import DocumentLimits, TextLiteralRule, alias_rule, depth_rule
+from schema.request_limits import (
+    DocumentLimits,
+    Limits,
+    TextLiteralRule,
+    alias_rule,
+    depth_rule,
+)
 from schema.subscriptions import Subscription
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
@@ -73,25 +78,19 @@ SESSION_NEUTRAL_MUTATIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_depth: int = 12
-    max_tokens: int = 2000
-    max_aliases: int = 30
-
-
 @cache
 def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
     """The validation rules of the limits. The depth and alias rules are new classes per
     limit, and the validation caches key on the rule classes: built once per limits, or every
-    request re-validates."""
+    request re-validates. (check_document_cost applies the depth and alias limits before
+    validation already; the rules keep them for a document validated without it.)"""
     return [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
 
 
 def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) -> CompiledQueries:
     """The compiled query path (schema.compiled) over this schema, with the same limits."""
     limits = limits or Limits()
-    return CompiledQueries(schema._schema, limit_rules(limits), limits.max_tokens)
+    return CompiledQueries(schema._schema, limit_rules(limits), limits)
 
 
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
@@ -100,7 +99,7 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
     # Factories: each request gets fresh extension instances; the parse and validation
     # caches of DocumentLimits are kept at module level, so they are shared all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: DocumentLimits(limits.max_tokens),
+        lambda: DocumentLimits(limits),
         lambda: AddValidationRules(rules),
     ]
     if production:

@@ -60,7 +60,12 @@ from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from schema.request_limits import MAX_VALIDATION_ERRORS, check_document_cost, parse_document
+from schema.request_limits import (
+    MAX_VALIDATION_ERRORS,
+    Limits,
+    check_document_cost,
+    parse_document,
+)
 
 PLAN_CACHE_SIZE = 256
 # Queries answered from a plan, and those handed to strawberry (GET /metrics shows both).
@@ -379,11 +384,11 @@ class CompiledQueries:
         self,
         schema: GraphQLSchema,
         rules: Collection[type[ASTValidationRule]],
-        max_tokens: int,
+        limits: Limits,
     ) -> None:
         self.schema = schema
         self.rules = (*specified_rules, *rules)
-        self.max_tokens = max_tokens
+        self.limits = limits
         self._plans: OrderedDict[tuple[str, str | None], _Plan | None] = OrderedDict()
 
     def plan(self, query: str, operation_name: str | None) -> _Plan | None:
@@ -398,10 +403,10 @@ class CompiledQueries:
         return plan
 
     def _compile(self, query: str, operation_name: str | None) -> _Plan | None:
-        document = parse_document(query, self.max_tokens)
+        document = parse_document(query, self.limits.max_tokens)
         # A document past the limits is left to strawberry, which refuses it the same way;
         # checked before `validate`, whose overlap rule is what it would cost.
-        if isinstance(document, GraphQLError) or check_document_cost(document) is not None:
+        if isinstance(document, GraphQLError) or check_document_cost(document, self.limits):
             return None
         if validate(self.schema, document, self.rules, max_errors=MAX_VALIDATION_ERRORS):
             return None

@@ -20,6 +20,7 @@ each spread the next one twice made them walk 2^30 paths and hang the worker."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +57,19 @@ TOO_MANY_VARIABLES = "TOO_MANY_VARIABLES"
 TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
 TOO_MANY_ARGUMENTS = "TOO_MANY_ARGUMENTS"
 VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits a deployment may set (server.settings): depth, tokens, aliases."""
+
+    max_depth: int = 12
+    # The parse (~10 us a token) and every validation rule's walk grow with the tokens. The
+    # standard introspection query has 163, the app's largest document about 100; at 2000 a
+    # document the rules refuse still cost 30-70 ms.
+    max_tokens: int = 1000
+    max_aliases: int = 30
+
 
 # Characters of a document (graphql-core's max_source_length, checked before lexing; refused
 # as QUERY_TOO_LONG). The token limit does not bound a token's length: a 900 KB string
@@ -168,22 +182,32 @@ def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
     return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 
 
+def too_deep(document: DocumentNode, max_depth: int) -> list[GraphQLError]:
+    """An error for each operation nesting deeper than `max_depth`."""
+    depth = _Depth(_fragments(document))
+    errors = []
+    for operation in _operations(document):
+        if depth.of(operation.selection_set) > max_depth:
+            name = operation.name.value if operation.name else "anonymous"
+            message = f"'{name}' exceeds maximum operation depth of {max_depth}"
+            errors.append(_coded(message, QUERY_TOO_DEEP, operation))
+    return errors
+
+
+def too_many_aliases(document: DocumentNode, max_aliases: int) -> GraphQLError | None:
+    aliases = _Aliases(_fragments(document))
+    total = sum(aliases.of(op.selection_set) for op in _operations(document))
+    if total > max_aliases:
+        return _coded(f"{total} aliases found. Allowed: {max_aliases}", TOO_MANY_ALIASES)
+    return None
+
+
 def depth_rule(max_depth: int) -> type[ValidationRule]:
     class QueryDepthRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            document = context.document
-            depth = _Depth(_fragments(document))
-            for operation in _operations(document):
-                if depth.of(operation.selection_set) > max_depth:
-                    name = operation.name.value if operation.name else "anonymous"
-                    self.report_error(
-                        _coded(
-                            f"'{name}' exceeds maximum operation depth of {max_depth}",
-                            QUERY_TOO_DEEP,
-                            operation,
-                        )
-                    )
+            for error in too_deep(context.document, max_depth):
+                self.report_error(error)
 
     return QueryDepthRule
 
@@ -192,13 +216,8 @@ def alias_rule(max_aliases: int) -> type[ValidationRule]:
     class AliasCountRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            document = context.document
-            aliases = _Aliases(_fragments(document))
-            total = sum(aliases.of(op.selection_set) for op in _operations(document))
-            if total > max_aliases:
-                self.report_error(
-                    _coded(f"{total} aliases found. Allowed: {max_aliases}", TOO_MANY_ALIASES)
-                )
+            if error := too_many_aliases(context.document, max_aliases):
+                self.report_error(error)
 
     return AliasCountRule
 
@@ -319,12 +338,14 @@ def _as_written(document: DocumentNode) -> GraphQLError | None:
     return None
 
 
-def check_document_cost(document: DocumentNode) -> GraphQLError | None:
+def check_document_cost(document: DocumentNode, limits: Limits = Limits()) -> GraphQLError | None:
     """The refusal of a document whose validation (or compiled plan) would cost more than a
     real app's ever does, or None. Cheap: it stops at the first limit passed, and its work is
     bounded by the size of the document and the limits.
 
-    After the counts of the document as written (_as_written), a walk follows the response
+    First the counts of the document as written (_as_written), then the depth and alias
+    limits (so an alias bomb is refused before the rules walk it), then a walk follows the
+    response
     shape: for each place (an operation or fragment definition, then each response key below)
     the selection sets merging there are collected, inline fragments and fragment spreads
     included (each fragment once per place, as CollectFields does, so fragments spreading the
@@ -339,6 +360,10 @@ def check_document_cost(document: DocumentNode) -> GraphQLError | None:
             f"A document may hold at most {MAX_OPERATIONS} operations", TOO_MANY_OPERATIONS
         )
     if error := _as_written(document):
+        return error
+    if deep := too_deep(document, limits.max_depth):
+        return deep[0]
+    if error := too_many_aliases(document, limits.max_aliases):
         return error
     fragments = _defined_fragments(document)
     bit = {name: 1 << i for i, name in enumerate(fragments)}
@@ -406,23 +431,45 @@ _parse_short = lru_cache(maxsize=256)(_parse)
 _parse_long = lru_cache(maxsize=16)(_parse)
 
 
+def _within_length(query: str) -> str:
+    """The text, or past MAX_DOCUMENT_CHARS only its first character beyond: the parser
+    refuses it all the same, without reading the rest."""
+    return query if len(query) <= MAX_DOCUMENT_CHARS else query[: MAX_DOCUMENT_CHARS + 1]
+
+
 def parse_document(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     """The document of this text within the limits (MAX_DOCUMENT_CHARS, `max_tokens`), or
     the syntax error that refuses it; remembered, so each text is parsed once. (The document
     keeps its locations: validation errors cite them.)"""
+    query = _within_length(query)
     return (_parse_short if len(query) <= SHORT_DOCUMENT else _parse_long)(query, max_tokens)
 
 
-@lru_cache(maxsize=256)
-def _validated(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+def validate_within_limits(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    limits: Limits,
+    rules: tuple[type[ASTValidationRule], ...],
 ) -> list[GraphQLError]:
-    refused = check_document_cost(document)
+    """check_document_cost, then (if it passes) the validation rules: strawberry's
+    validate_document, which adds the two rules below, stopping at fewer errors."""
+    refused = check_document_cost(document, limits)
     if refused is not None:
         return [refused]
-    # strawberry's validate_document, which adds these two rules, with fewer errors.
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
     return validate(schema, document, rules, max_errors=MAX_VALIDATION_ERRORS)
+
+
+@lru_cache(maxsize=256)
+def _validated_text(
+    schema: GraphQLSchema, query: str, limits: Limits, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """validate_within_limits remembered by the document's text: a str hashes once, while a
+    document is hashed node by node at every look-up (strawberry's ValidationCache did)."""
+    document = parse_document(query, limits.max_tokens)
+    if isinstance(document, GraphQLError):
+        return [document]
+    return validate_within_limits(schema, document, limits, rules)
 
 
 class DocumentLimits(SchemaExtension):
@@ -431,29 +478,39 @@ class DocumentLimits(SchemaExtension):
     the text's length and tokens bound the parse, check_document_cost runs before the
     validation rules and refuses in their stead."""
 
-    def __init__(self, max_tokens: int) -> None:
-        self.max_tokens = max_tokens
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.parsed_here = False
 
     def on_operation(self) -> Iterator[None]:
         options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
-        options.update(max_tokens=self.max_tokens, max_source_length=MAX_DOCUMENT_CHARS)
+        options.update(max_tokens=self.limits.max_tokens, max_source_length=MAX_DOCUMENT_CHARS)
         yield
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query and context.graphql_document is None:
-            parsed = parse_document(context.query, self.max_tokens)
-            # A syntax error is not raised here: strawberry parses again with the same
-            # options and reports it as its own (an error raised by this hook would escape
-            # strawberry's handling on the websocket path).
+            parsed = parse_document(context.query, self.limits.max_tokens)
             if isinstance(parsed, DocumentNode):
                 context.graphql_document = parsed
+                self.parsed_here = True
+            else:
+                # Not raised here (an error raised by this hook escapes strawberry's handling
+                # on the websocket path): strawberry parses again with the same options and
+                # reports it. An over-long text is cut to one past the limit first, which
+                # fails the same way; graphql-core would otherwise scan all of it for line
+                # breaks to place the error (40 ms a megabyte).
+                context.query = _within_length(context.query)
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None and context.pre_execution_errors is None:
-            context.pre_execution_errors = _validated(
-                context.schema._schema, context.graphql_document, context.validation_rules
-            )
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            schema, rules = context.schema._schema, context.validation_rules
+            if self.parsed_here and context.query:
+                errors = _validated_text(schema, context.query, self.limits, rules)
+            else:
+                errors = validate_within_limits(schema, document, self.limits, rules)
+            context.pre_execution_errors = errors
         yield
