@@ -33,7 +33,7 @@ class Settings:
     hsts_max_age: int = 0
     data_dir: Path = Path("var")
     max_query_depth: int = 12
-    max_query_tokens: int = 2000
+    max_query_tokens: int = 1000  # schema.request_limits.Limits says why
     max_aliases: int = 30
     # Push (DESIGN.md section 7): the gateways, whether this process drains the outbox
     # (PUSH_DISPATCHER=off, or `serve --no-dispatcher`, when `worker` processes do it), its

@@ -77,7 +77,7 @@ async def test_depth_alias_and_token_limits(gql):
     resp = await gql.post(huge)
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_TOKENS"
-    assert "2000" in resp.json()["errors"][0]["message"]
+    assert "1000" in resp.json()["errors"][0]["message"]
 
 
 async def test_health_and_readiness(gql):
