@@ -32,7 +32,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -52,7 +51,6 @@ from graphql import (
     is_abstract_type,
     is_leaf_type,
     specified_rules,
-    validate,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.validation import ASTValidationRule
@@ -60,12 +58,7 @@ from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from schema.request_limits import (
-    MAX_VALIDATION_ERRORS,
-    Limits,
-    check_document_cost,
-    parse_document,
-)
+from schema.request_limits import Limits, parse_document, validate_text
 
 PLAN_CACHE_SIZE = 256
 # Queries answered from a plan, and those handed to strawberry (GET /metrics shows both).
@@ -387,7 +380,7 @@ class CompiledQueries:
         limits: Limits,
     ) -> None:
         self.schema = schema
-        self.rules = (*specified_rules, *rules)
+        self.rules = (*specified_rules, *rules)  # as strawberry's AddValidationRules makes them
         self.limits = limits
         self._plans: OrderedDict[tuple[str, str | None], _Plan | None] = OrderedDict()
 
@@ -404,11 +397,11 @@ class CompiledQueries:
 
     def _compile(self, query: str, operation_name: str | None) -> _Plan | None:
         document = parse_document(query, self.limits.max_tokens)
-        # A document past the limits is left to strawberry, which refuses it the same way;
-        # checked before `validate`, whose overlap rule is what it would cost.
-        if isinstance(document, GraphQLError) or check_document_cost(document, self.limits):
-            return None
-        if validate(self.schema, document, self.rules, max_errors=MAX_VALIDATION_ERRORS):
+        # Validated as strawberry validates it (the limits of check_document_cost first, then
+        # the same rules), remembered for both: a refused document is not validated twice.
+        if not isinstance(document, DocumentNode) or validate_text(
+            self.schema, query, self.limits, self.rules
+        ):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:

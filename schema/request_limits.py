@@ -461,11 +461,13 @@ def validate_within_limits(
 
 
 @lru_cache(maxsize=256)
-def _validated_text(
+def validate_text(
     schema: GraphQLSchema, query: str, limits: Limits, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    """validate_within_limits remembered by the document's text: a str hashes once, while a
-    document is hashed node by node at every look-up (strawberry's ValidationCache did)."""
+    """The errors of this text: its syntax error, or validate_within_limits'. Remembered by
+    the text (a str hashes once, while a document is hashed node by node at every look-up, as
+    strawberry's ValidationCache did), and shared by strawberry's operations and the compiled
+    queries, which validate with the same rules: a document is validated once."""
     document = parse_document(query, limits.max_tokens)
     if isinstance(document, GraphQLError):
         return [document]
@@ -509,7 +511,7 @@ class DocumentLimits(SchemaExtension):
         if document is not None and context.pre_execution_errors is None:
             schema, rules = context.schema._schema, context.validation_rules
             if self.parsed_here and context.query:
-                errors = _validated_text(schema, context.query, self.limits, rules)
+                errors = validate_text(schema, context.query, self.limits, rules)
             else:
                 errors = validate_within_limits(schema, document, self.limits, rules)
             context.pre_execution_errors = errors
