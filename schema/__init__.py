@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import cache
 
 import strawberry
-from graphql.validation import ASTValidationRule
-from strawberry.extensions import AddValidationRules, DisableIntrospection, SchemaExtension
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import get_object_definition
 
@@ -79,34 +79,38 @@ SESSION_NEUTRAL_MUTATIONS = frozenset(
 
 
 @cache
-def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
-    """The validation rules of the limits. The depth and alias rules are new classes per
-    limit, and the validation caches key on the rule classes: built once per limits, or every
-    request re-validates. (check_document_cost applies the depth and alias limits before
-    validation already; the rules keep them for a document validated without it.)"""
-    return [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
+def limit_rules(limits: Limits, production: bool = False) -> list[type[ASTValidationRule]]:
+    """The validation rules of the limits (and, in production, no introspection). The depth
+    and alias rules are new classes per limit, and the validation caches key on the rule
+    classes: built once per limits, or every request re-validates; strawberry's operations and
+    the compiled queries validate with the same ones, so a document is validated once.
+    (check_document_cost applies the depth and alias limits before validation already; the
+    rules keep them for a document validated without it.)"""
+    rules = [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
+    return [*rules, NoSchemaIntrospectionCustomRule] if production else rules
 
 
-def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) -> CompiledQueries:
+def compiled_queries(
+    schema: strawberry.Schema, limits: Limits | None = None, *, production: bool = False
+) -> CompiledQueries:
     """The compiled query path (schema.compiled) over this schema, with the same limits."""
     limits = limits or Limits()
-    return CompiledQueries(schema._schema, limit_rules(limits), limits)
+    return CompiledQueries(schema._schema, limit_rules(limits, production), limits)
 
 
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
-    rules = limit_rules(limits)
+    rules = limit_rules(limits, production)
     # Factories: each request gets fresh extension instances; the parse and validation
     # caches of DocumentLimits are kept at module level, so they are shared all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: DocumentLimits(limits),
-        lambda: AddValidationRules(rules),
+        lambda: AddValidationRules(rules),  # in production: strawberry's DisableIntrospection
     ]
     if production:
-        extensions += [
-            DisableIntrospection,
-            lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
-        ]
+        extensions.append(
+            lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误")
+        )
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
