@@ -10,13 +10,14 @@ Then:
 1. each document of a generated family (repeated fields, same-named fields with other
    arguments, fragment fan-outs and chains, many directives, variables, operations, arguments,
    long literals, a 5,000-digit Int, long strings, padding, deep nesting, …), each as large as
-   the token limit of the code measured lets it be (or `--tokens`), is sent `--repeats` times, one at a time and anonymously, every
-   copy made unique (leading whitespace) so no cache answers it; the server process's user +
-   system CPU time (/proc/PID/stat) over them is divided by their number. Printed per kind: the
-   CPU ms per request, the answer's status and first `extensions.code`, and the worst;
-2. `--senders` threads send the family round and round for `--seconds` while one signed-in
-   client asks `{ me { id } }` again and again: its p50, p99 and slowest answer, next to the
-   same client alone beforehand, and the load average.
+   the token limit of the code measured lets it be (or `--tokens`), is sent `--repeats` times,
+   one at a time and anonymously, every copy made unique (leading whitespace) so no cache
+   answers it; the server process's user + system CPU time (/proc/PID/stat) over them is
+   divided by their number. Printed per kind: the CPU ms per request, the answer's status and
+   first `extensions.code`, and the worst;
+2. `--senders` clients (in a process of their own) send the family round and round for
+   `--seconds` while one signed-in client asks `{ me { id } }` again and again: its p50, p99
+   and slowest answer, next to the same client alone beforehand, and the load average.
 
 To measure another tree (the code before a change), run it with PYTHONPATH set to that tree's
 root: the server is started with the same PYTHONPATH."""
@@ -24,14 +25,16 @@ root: the server is started with the same PYTHONPATH."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import multiprocessing
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
@@ -245,6 +248,41 @@ def me_latencies(
     return times
 
 
+def send_family(
+    url: str,
+    documents: list[tuple[str, str, str | None]],
+    senders: int,
+    stop: EventType,
+    results: multiprocessing.Queue[tuple[int, int]],
+) -> None:
+    """`senders` clients sending the family round and round, every copy unique, until `stop`;
+    puts (answered, failed) into `results`."""
+    answered = failed = 0
+
+    async def sender(index: int) -> None:
+        nonlocal answered, failed
+        async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+            n = 0
+            while not stop.is_set():
+                _, doc, op_name = documents[(index + n) % len(documents)]
+                body = {
+                    "query": unique(doc, 100_000 + index * 10_000 + n),
+                    "operationName": op_name,
+                }
+                try:
+                    await http.post("/graphql", json=body, headers={"Accept": GR})
+                    answered += 1
+                except httpx.HTTPError:  # a connection the server dropped
+                    failed += 1
+                n += 1
+
+    async def run() -> None:
+        await asyncio.gather(*(sender(i) for i in range(senders)))
+
+    asyncio.run(run())
+    results.put((answered, failed))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10, help="copies of each document")
@@ -294,32 +332,21 @@ def main() -> int:
         # `{ me }` alone, then while the family is sent round and round.
         deadline = time.monotonic() + 3
         alone = me_latencies(client, me_headers, lambda: time.monotonic() > deadline)
-        stop = threading.Event()
-        counts = [0] * args.senders
-        failures = [0] * args.senders
-
-        def send(index: int) -> None:
-            with httpx.Client(base_url=server.url, timeout=600) as own:
-                n = 0
-                while not stop.is_set():
-                    _, doc, op_name = documents[(index + n) % len(documents)]
-                    try:
-                        post(own, unique(doc, 100_000 + index * 10_000 + n), op_name)
-                        counts[index] += 1
-                    except httpx.HTTPError:  # a connection the server dropped
-                        failures[index] += 1
-                    n += 1
-
-        senders = [threading.Thread(target=send, args=(i,)) for i in range(args.senders)]
+        # The senders run in a process of their own: threads of this one would keep the
+        # `{ me }` client from the GIL and its waits would count as the server's.
+        stop = multiprocessing.Event()
+        results: multiprocessing.Queue[tuple[int, int]] = multiprocessing.Queue()
+        flood = multiprocessing.Process(
+            target=send_family, args=(server.url, documents, args.senders, stop, results)
+        )
         cpu_before = cpu_seconds(pid)
-        for t in senders:
-            t.start()
+        flood.start()
         time.sleep(1)  # every sender has a request in flight
         deadline = time.monotonic() + args.seconds
         flooded = me_latencies(client, me_headers, lambda: time.monotonic() > deadline)
         stop.set()
-        for t in senders:
-            t.join()
+        hostile, failed = results.get()
+        flood.join()
         cpu_used = cpu_seconds(pid) - cpu_before
         load = Path("/proc/loadavg").read_text().split()[:3]
 
@@ -329,12 +356,11 @@ def main() -> int:
             f"  p99 {percentile(times, 0.99):>8.1f} ms  slowest {max(times):>8.1f} ms"
         )
 
-    hostile = sum(counts)
     print(f"\n{{ me }} of a signed-in user, {args.senders} hostile senders, {args.seconds:.0f} s:")
     print(line("alone", alone))
     print(line("with the hostile senders", flooded))
     print(
-        f"hostile requests answered: {hostile} ({sum(failures)} failed), server CPU"
+        f"hostile requests answered: {hostile} ({failed} failed), server CPU"
         f" {cpu_used:.1f} s ({cpu_used * 1000 / max(hostile + len(flooded), 1):.1f} ms per request)"
     )
     print(f"load average at the end: {load}")
