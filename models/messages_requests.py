@@ -71,9 +71,9 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "A field or directive may take at most {max} arguments",
     ),
     "VALUE_TOO_LARGE": (
-        "查询中写出的值过大（一个字面量不能超过 {max} 项），较大的值请通过变量传递",
-        "A value written in the query may hold at most {max} items; pass larger values as "
-        "variables",
+        "查询中直接写出的值过多（合计不能超过 {max} 项），较大的值请通过变量传递",
+        "The values written in the query may hold at most {max} items in all; pass larger "
+        "values as variables",
     ),
     "GRAPHQL_PARSE_FAILED": (
         "GraphQL 查询有语法错误：{detail}",

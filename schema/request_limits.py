@@ -1,9 +1,10 @@
-"""What one GraphQL document may cost: its length and tokens (bounding the parse), then,
-before any validation rule runs, what it holds as written (operations, variables, directives,
-arguments, literal values) and how many selections it makes once its fragments are spread,
-then validation rules for the depth of its selections, its aliases and the text of its string
-literals. Each refusal carries a stable `extensions.code`; server/graphql_errors.py words it in
-the client's language (DOCUMENT_LIMITS gives the limit each names).
+"""What one GraphQL document may cost. Its length and tokens bound the parse; then, before
+any validation rule runs, check_document_cost refuses documents past its operations, depth,
+aliases, repeated fields, selections once fragments are spread, and what it holds as written
+(variables, directives, arguments, literal values); the validation rules then check depth,
+aliases and the text of string literals again with the rest. Each refusal carries a stable
+`extensions.code`; server/graphql_errors.py words it in the client's language
+(DOCUMENT_LIMITS gives the limit each names).
 
 graphql-core runs all validation rules in one visitor, so a rule reporting a document does not
 stop the others: OverlappingFieldsCanBeMergedRule compares every pair of fields that share a
@@ -79,15 +80,15 @@ MAX_DOCUMENT_CHARS = 32 * 1024
 # Operations in one document. The app sends one; validating each costs a walk of it (its
 # variables' uses), 240 tiny ones took 60-90 ms.
 MAX_OPERATIONS = 20
-# What one operation, field or literal holds, as written. The app's documents declare at most 5
-# variables, put at most 1 directive on a field, pass at most 6 arguments (the schema's most)
-# and write literals of at most 25 values. Validation walks each of them at 10-20 us apiece,
+# What one operation, field or document holds, as written. The app's documents declare at most
+# 5 variables, put at most 1 directive on a field, pass at most 6 arguments (the schema's most)
+# and write 25 values in literals at most. Validation walks each of them at 10-20 us apiece,
 # and every error about a literal prints the literal again: 49 unknown fields in one input
 # object took 27 ms, 600 took 1.3 s.
 MAX_VARIABLES = 50
 MAX_DIRECTIVES = 10
 MAX_ARGUMENTS = 20
-MAX_LITERAL_VALUES = 64  # values and object fields in one literal
+MAX_LITERAL_VALUES = 64  # values and object fields in all the literals of a document
 # Validation errors reported before validation stops (graphql-core's default is 100). Many
 # errors print the literal they are about: the cost is errors times literal size.
 MAX_VALIDATION_ERRORS = 20
@@ -276,95 +277,86 @@ def _values(value: ValueNode) -> int:
     return count
 
 
-def _arguments(arguments: tuple[ArgumentNode, ...] | None, node: Node) -> GraphQLError | None:
-    if len(arguments or ()) > MAX_ARGUMENTS:
-        return _coded(f"At most {MAX_ARGUMENTS} arguments", TOO_MANY_ARGUMENTS, node)
-    for argument in arguments or ():
-        if _values(argument.value) > MAX_LITERAL_VALUES:
-            return _coded(
-                f"A literal may hold at most {MAX_LITERAL_VALUES} values", VALUE_TOO_LARGE, argument
-            )
-    return None
-
-
-def _directives(directives: tuple[DirectiveNode, ...] | None, node: Node) -> GraphQLError | None:
-    if len(directives or ()) > MAX_DIRECTIVES:
-        return _coded(f"At most {MAX_DIRECTIVES} directives", TOO_MANY_DIRECTIVES, node)
-    for directive in directives or ():
-        if error := _arguments(directive.arguments, directive):
-            return error
-    return None
-
-
-def _as_written(document: DocumentNode) -> GraphQLError | None:
+class _AsWritten:
     """Variables per operation, directives per place, arguments per field or directive and
-    values per literal, each node of the document looked at once."""
-    selection_sets: list[SelectionSetNode] = []
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            variables = definition.variable_definitions or ()
-            if len(variables) > MAX_VARIABLES:
-                return _coded(
-                    f"An operation may declare at most {MAX_VARIABLES} variables",
-                    TOO_MANY_VARIABLES,
-                    definition,
-                )
-            for variable in variables:
-                default = variable.default_value
-                if error := _directives(variable.directives, variable):
-                    return error
-                if default is not None and _values(default) > MAX_LITERAL_VALUES:
-                    return _coded(
-                        f"A literal may hold at most {MAX_LITERAL_VALUES} values",
-                        VALUE_TOO_LARGE,
-                        variable,
-                    )
-        elif not isinstance(definition, FragmentDefinitionNode):
-            continue  # not executable: ExecutableDefinitionsRule reports it
-        if error := _directives(definition.directives, definition):
-            return error
-        selection_sets.append(definition.selection_set)
-    while selection_sets:
-        for selection in selection_sets.pop().selections:
-            if error := _directives(selection.directives, selection):
+    the values of all literals, each node of the document looked at once."""
+
+    def __init__(self) -> None:
+        self.values = 0
+
+    def literal(self, value: ValueNode, node: Node) -> GraphQLError | None:
+        self.values += _values(value)
+        if self.values > MAX_LITERAL_VALUES:
+            message = f"The literals of a document may hold at most {MAX_LITERAL_VALUES} values"
+            return _coded(message, VALUE_TOO_LARGE, node)
+        return None
+
+    def arguments(
+        self, arguments: tuple[ArgumentNode, ...] | None, node: Node
+    ) -> GraphQLError | None:
+        if len(arguments or ()) > MAX_ARGUMENTS:
+            return _coded(f"At most {MAX_ARGUMENTS} arguments", TOO_MANY_ARGUMENTS, node)
+        for argument in arguments or ():
+            if error := self.literal(argument.value, argument):
                 return error
-            if isinstance(selection, FieldNode):
-                if error := _arguments(selection.arguments, selection):
+        return None
+
+    def directives(
+        self, directives: tuple[DirectiveNode, ...] | None, node: Node
+    ) -> GraphQLError | None:
+        if len(directives or ()) > MAX_DIRECTIVES:
+            return _coded(f"At most {MAX_DIRECTIVES} directives", TOO_MANY_DIRECTIVES, node)
+        for directive in directives or ():
+            if error := self.arguments(directive.arguments, directive):
+                return error
+        return None
+
+    def check(self, document: DocumentNode) -> GraphQLError | None:
+        selection_sets: list[SelectionSetNode] = []
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                variables = definition.variable_definitions or ()
+                if len(variables) > MAX_VARIABLES:
+                    return _coded(
+                        f"An operation may declare at most {MAX_VARIABLES} variables",
+                        TOO_MANY_VARIABLES,
+                        definition,
+                    )
+                for variable in variables:
+                    if error := self.directives(variable.directives, variable):
+                        return error
+                    default = variable.default_value
+                    if default is not None and (error := self.literal(default, variable)):
+                        return error
+            elif not isinstance(definition, FragmentDefinitionNode):
+                continue  # not executable: ExecutableDefinitionsRule reports it
+            if error := self.directives(definition.directives, definition):
+                return error
+            selection_sets.append(definition.selection_set)
+        while selection_sets:
+            for selection in selection_sets.pop().selections:
+                if error := self.directives(selection.directives, selection):
                     return error
-                if selection.selection_set is not None:
+                if isinstance(selection, FieldNode):
+                    if error := self.arguments(selection.arguments, selection):
+                        return error
+                    if selection.selection_set is not None:
+                        selection_sets.append(selection.selection_set)
+                elif isinstance(selection, InlineFragmentNode):
                     selection_sets.append(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                selection_sets.append(selection.selection_set)
-    return None
+        return None
 
 
-def check_document_cost(document: DocumentNode, limits: Limits = Limits()) -> GraphQLError | None:
-    """The refusal of a document whose validation (or compiled plan) would cost more than a
-    real app's ever does, or None. Cheap: it stops at the first limit passed, and its work is
-    bounded by the size of the document and the limits.
-
-    First the counts of the document as written (_as_written), then the depth and alias
-    limits (so an alias bomb is refused before the rules walk it), then a walk follows the
-    response
-    shape: for each place (an operation or fragment definition, then each response key below)
-    the selection sets merging there are collected, inline fragments and fragment spreads
-    included (each fragment once per place, as CollectFields does, so fragments spreading the
-    next one twice stay linear), and the fields sharing a response key make the next place. A
-    fragment already spread on the way to a place is not spread again (a cycle, which
-    NoFragmentCyclesRule reports). The overlap rule compares pairs within each place; with
-    at most MAX_FIELD_REPEATS fields a place and MAX_SELECTIONS selections in all, that is at
-    most a few thousand comparisons."""
-    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-    if operations > MAX_OPERATIONS:
-        return _coded(
-            f"A document may hold at most {MAX_OPERATIONS} operations", TOO_MANY_OPERATIONS
-        )
-    if error := _as_written(document):
-        return error
-    if deep := too_deep(document, limits.max_depth):
-        return deep[0]
-    if error := too_many_aliases(document, limits.max_aliases):
-        return error
+def _merged(document: DocumentNode) -> GraphQLError | None:
+    """Fields repeated in one place and selections in all, following the response shape: for
+    each place (an operation or fragment definition, then each response key below) the
+    selection sets merging there are collected, inline fragments and fragment spreads included
+    (each fragment once per place, as CollectFields does, so fragments spreading the next one
+    twice stay linear), and the fields sharing a response key make the next place. A fragment
+    already spread on the way to a place is not spread again (a cycle, which
+    NoFragmentCyclesRule reports). The overlap rule compares pairs within each place: with at
+    most MAX_FIELD_REPEATS fields a place and MAX_SELECTIONS selections in all, a few thousand
+    comparisons at most; the compiled plan has an entry per merged field."""
     fragments = _defined_fragments(document)
     bit = {name: 1 << i for i, name in enumerate(fragments)}
     selections = 0
@@ -413,6 +405,25 @@ def check_document_cost(document: DocumentNode, limits: Limits = Limits()) -> Gr
                 if below:
                     places.append(below)
     return None
+
+
+def check_document_cost(document: DocumentNode, limits: Limits = Limits()) -> GraphQLError | None:
+    """The refusal of a document whose validation (or compiled plan) would cost more than a
+    real app's ever does, or None: its operations, depth and aliases, its repeated fields and
+    selections (_merged), then what it holds as written (_AsWritten). Cheap: each measure
+    stops at its limit, and the work is bounded by the size of the document and the limits."""
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if operations > MAX_OPERATIONS:
+        return _coded(
+            f"A document may hold at most {MAX_OPERATIONS} operations", TOO_MANY_OPERATIONS
+        )
+    if deep := too_deep(document, limits.max_depth):
+        return deep[0]
+    return (
+        too_many_aliases(document, limits.max_aliases)
+        or _merged(document)
+        or _AsWritten().check(document)
+    )
 
 
 SHORT_DOCUMENT = 8192  # characters: documents remembered by the hundred; longer ones by few
