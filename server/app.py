@@ -33,7 +33,8 @@ from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
 from server.heap import settle_heap
 from server.jobs import periodic_jobs
-from server.live import GraphQLWebSocket, live_inbox
+from server.live import live_inbox
+from server.live_socket import GraphQLWebSocket
 from server.metrics import MetricsEndpoint
 from server.security import SecurityHeaders
 from server.settings import Settings, SettingsError, load_settings
@@ -109,15 +110,17 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):
-                    settle_heap()
-                    log.info("enterprise-desk ready (%s)", settings.environment)
-                    yield
+                    with websocket.sockets.watching():
+                        settle_heap()
+                        log.info("enterprise-desk ready (%s)", settings.environment)
+                        yield
         else:
             async with (
                 screen_reads(settings.database_url),
                 live_inbox(settings.database_url, broker),
             ):
-                yield
+                with websocket.sockets.watching():
+                    yield
 
     middleware = []
     if settings.cors_origins:

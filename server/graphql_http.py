@@ -442,11 +442,7 @@ class GraphQLEndpoint:
         self.compiled = compiled
         self.ide_html = None if settings.production else get_graphql_ide_html("graphiql")
         # What each limit code's message names.
-        self.limits = {
-            "QUERY_TOO_DEEP": settings.max_query_depth,
-            "TOO_MANY_ALIASES": settings.max_aliases,
-            "TOO_MANY_TOKENS": settings.max_query_tokens,
-        }
+        self.limits = settings.document_limits
         self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
 
     async def handle(self, request: Request) -> Response:
@@ -563,7 +559,7 @@ class GraphQLEndpoint:
                 ):
                     # It may have ended a session or changed grants: this process's next
                     # request must not wait for the database's announcement to hear it.
-                    SESSIONS.forget_all()
+                    SESSIONS.changed_here()
         except InvalidOperationTypeError as err:
             if err.operation_type == OperationType.SUBSCRIPTION:
                 return _coded_error("SUBSCRIPTION_NEEDS_WEBSOCKET", locale, 400, media)

@@ -46,12 +46,26 @@ class Settings:
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
     metrics_token: str = field(default="", repr=False)
-    # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
+    # How often a live-inbox subscription re-reads the inbox, and a live socket re-checks its
+    # session, without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # Live sockets (server.live_socket): per account (a phone, a tablet and a few console tabs,
+    # with room to reconnect) and per client address (a county office behind one NAT address).
+    live_sockets_per_account: int = 10
+    live_sockets_per_address: int = 200
 
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def document_limits(self) -> dict[str, int]:
+        """The value each document-limit code's message names."""
+        return {
+            "QUERY_TOO_DEEP": self.max_query_depth,
+            "TOO_MANY_ALIASES": self.max_aliases,
+            "TOO_MANY_TOKENS": self.max_query_tokens,
+        }
 
     @property
     def embedded_db(self) -> bool:
@@ -108,6 +122,15 @@ def _switch(env: dict[str, str], name: str) -> bool:
     return value in ("on", "true", "1")
 
 
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -134,6 +157,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(str(err)) from None
     if batch_size < 1:
         raise SettingsError("PUSH_BATCH_SIZE must be at least 1")
+    per_account = _positive(env, "LIVE_SOCKETS_PER_ACCOUNT", Settings.live_sockets_per_account)
+    per_address = _positive(env, "LIVE_SOCKETS_PER_ADDRESS", Settings.live_sockets_per_address)
     dispatcher = _switch(env, "PUSH_DISPATCHER")
     jobs = _switch(env, "PERIODIC_JOBS")
     return Settings(
@@ -152,4 +177,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        live_sockets_per_account=per_account,
+        live_sockets_per_address=per_address,
     )

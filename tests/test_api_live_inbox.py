@@ -97,7 +97,8 @@ async def test_a_websocket_without_a_valid_token_is_refused(gql, server_url):
     await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer x"}}))
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason == "UNAUTHENTICATED: 请先登录"
 
 
 def start_other_process(tmp: Path, recheck: float) -> tuple[subprocess.Popen, str]:
