@@ -36,6 +36,7 @@ from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
 from schema.request_limits import TextLiteralRule, alias_rule, depth_rule
 from schema.subscriptions import Subscription
+from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
 from schema.types.files import Attachment
@@ -105,10 +106,11 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
     limits = limits or Limits()
     rules = limit_rules(limits)
     # Factories: each request gets fresh extension instances; strawberry keeps the parse and
-    # validation LRU caches at module level, so they are shared all the same.
+    # validation LRU caches at module level, so they are shared all the same. Production
+    # validates and executes without "Did you mean …?" (schema.suggestions).
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        ValidationWithoutSuggestions if production else lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules(rules),
     ]
@@ -122,6 +124,7 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=ExecutorWithoutSuggestions if production else None,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
     )
