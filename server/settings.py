@@ -46,6 +46,9 @@ class Settings:
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
     metrics_token: str = field(default="", repr=False)
+    # Production serves /metrics only with the token, unless METRICS_PUBLIC=on (a port only
+    # the scraper reaches).
+    metrics_public: bool = False
     # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
 
@@ -100,9 +103,9 @@ def _hsts_max_age(raw: str | None, *, production: bool) -> int:
     return value
 
 
-def _switch(env: dict[str, str], name: str) -> bool:
-    """An on/off setting, on unless set otherwise."""
-    value = env.get(name, "on").strip().lower()
+def _switch(env: dict[str, str], name: str, default: str = "on") -> bool:
+    """An on/off setting, `default` unless set."""
+    value = env.get(name, default).strip().lower()
     if value not in ("on", "off", "true", "false", "1", "0"):
         raise SettingsError(f"{name} must be on or off, not {value!r}")
     return value in ("on", "true", "1")
@@ -151,5 +154,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_batch_size=batch_size,
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
     )

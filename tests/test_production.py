@@ -15,7 +15,7 @@ from models.org import User
 from schema import build_schema
 from server.app import refuse_demo_accounts_in_production
 from server.security import API_CSP
-from server.settings import HSTS_PRODUCTION_DEFAULT, Settings, SettingsError
+from server.settings import HSTS_PRODUCTION_DEFAULT, Settings, SettingsError, load_settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
 from tests.factories import make_user
 from tests.test_api_live_inbox import token_of
@@ -184,3 +184,34 @@ async def test_production_subscriptions_suggest_nothing_either(prod):
         await ws.close()
     assert "notificationAded" in answer  # the refusal itself
     assert "mean" not in answer and "notificationAdded" not in answer
+
+
+async def test_production_shows_metrics_only_with_the_token_or_when_told_to(db, prod):
+    off = await prod.get("/metrics")
+    assert off.status_code == 403 and "METRICS_TOKEN" in off.text
+    assert "push_" not in off.text and "db_statements" not in off.text
+    token = "scrape-me-0123456789"
+    for extra, headers, status in (
+        ({"metrics_token": token}, {}, 401),
+        ({"metrics_token": token}, {"Authorization": f"Bearer {token}"}, 200),
+        ({"metrics_public": True}, {}, 200),  # the operator's explicit choice
+    ):
+        settings = Settings(
+            database_url=db, secret_key=TEST_SECRET, environment="production", **extra
+        )
+        server, task, url = await start_server(settings)
+        try:
+            async with httpx.AsyncClient(base_url=url) as http:
+                resp = await http.get("/metrics", headers=headers)
+        finally:
+            await stop_server(server, task)
+        assert resp.status_code == status
+        assert ("push_outbox_pending" in resp.text) == (status == 200)
+
+
+def test_metrics_public_is_an_explicit_switch():
+    prod = {"ENVIRONMENT": "production", "SECRET_KEY": "k" * 40}
+    assert not load_settings(prod).metrics_public
+    assert load_settings({**prod, "METRICS_PUBLIC": "on"}).metrics_public
+    with pytest.raises(SettingsError, match="METRICS_PUBLIC"):
+        load_settings({**prod, "METRICS_PUBLIC": "yes please"})
