@@ -51,6 +51,9 @@ class Settings:
     metrics_public: bool = False
     # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # CACHE_SECONDS: how long this process keeps a calendar, a region's policy or a signed-in
+    # session it cached unless it hears of a change; None: 30, 30 and 60 seconds.
+    cache_seconds: float | None = None
 
     @property
     def production(self) -> bool:
@@ -156,4 +159,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        cache_seconds=_cache_seconds(env.get("CACHE_SECONDS", "")),
     )
+
+
+def _cache_seconds(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise SettingsError(f"CACHE_SECONDS must be a number of seconds above 0, not {raw!r}")
+    return seconds
