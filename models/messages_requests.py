@@ -12,6 +12,7 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
     "QUERY_REQUIRED": ("请求中没有 GraphQL 查询（query）", "No GraphQL query in the request"),
     "INVALID_VARIABLES": ("variables 须为 JSON 对象", "variables must be a JSON object"),
     "INVALID_OPERATION_NAME": ("operationName 须为字符串", "operationName must be a string"),
+    "INVALID_EXTENSIONS": ("extensions 须为 JSON 对象", "extensions must be a JSON object"),
     "UNSUPPORTED_MEDIA_TYPE": (
         "请以 application/json 或 multipart/form-data 格式发送请求",
         "Send the request as application/json or multipart/form-data",

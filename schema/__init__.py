@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -17,10 +18,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.name_converter import NameConverter
+from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from schema.compiled import CompiledQueries
-from schema.errors import CodedMaskErrors, should_mask
+from schema.errors import CodedMaskErrors, log_errors, should_mask
 from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
@@ -36,6 +38,7 @@ from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
 from schema.request_limits import TextLiteralRule, alias_rule, depth_rule
 from schema.subscriptions import Subscription
+from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
 from schema.types.files import Attachment
@@ -101,14 +104,24 @@ def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) ->
     return CompiledQueries(schema._schema, limit_rules(limits), limits.max_tokens)
 
 
+class DeskSchema(strawberry.Schema):
+    """strawberry's schema, logging refusals as such (schema.errors.log_errors)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
+
+
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
     rules = limit_rules(limits)
     # Factories: each request gets fresh extension instances; strawberry keeps the parse and
-    # validation LRU caches at module level, so they are shared all the same.
+    # validation LRU caches at module level, so they are shared all the same. Production
+    # validates and executes without "Did you mean …?" (schema.suggestions).
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        ValidationWithoutSuggestions if production else lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules(rules),
     ]
@@ -117,11 +130,12 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
             DisableIntrospection,
             lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
         ]
-    return strawberry.Schema(
+    return DeskSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=ExecutorWithoutSuggestions if production else None,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
     )

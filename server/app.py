@@ -15,7 +15,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
+from models import session_cache
 from models.db import tortoise_config
+from models.ops import calendar as calendar_ops
+from models.ops import policy as policy_ops
 from models.ops.attachments import configure_storage
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
@@ -49,6 +52,15 @@ async def refuse_demo_accounts_in_production(settings: Settings) -> None:
             "demo accounts exist in this database; production refuses to start with them "
             "(disable or delete the demo users first)"
         )
+
+
+def keep_cached_for(seconds: float) -> None:
+    """CACHE_SECONDS: one bound for what this process caches of calendars, policies and
+    sessions (on PostgreSQL a change is heard at once anyway; tests set an hour so that only
+    hearing it can make it count)."""
+    calendar_ops.CACHE_SECONDS = seconds
+    policy_ops.POLICY_CACHE_SECONDS = seconds
+    session_cache.ENTRY_SECONDS = seconds
 
 
 @asynccontextmanager
@@ -86,6 +98,8 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     share it, the HTTP stack and everything above it being the same (such a test process runs
     its own push dispatcher rounds; the app starts none)."""
     settings = settings or load_settings()
+    if settings.cache_seconds is not None:
+        keep_cached_for(settings.cache_seconds)
     limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
     schema = build_schema(production=settings.production, limits=limits)
     broker = Broker(settings.live_recheck_seconds)

@@ -78,26 +78,38 @@ class _BadRequest(Exception):
 
 
 def _negotiate(accept: str | None) -> str | None:
-    """Pick the response media type; None when the client accepts neither."""
-    if not accept:
-        return JSON  # legacy clients send no Accept header
-    best, best_q = None, -1.0
-    for part in accept.split(","):
+    """Pick the response media type; None when the client accepts neither. Legacy clients,
+    that send no Accept header or only a wildcard (`*/*`, `application/*`), get
+    application/json (the GraphQL-over-HTTP spec's legacy watershed); graphql-response+json is
+    for those that name it. Between the two, the higher q wins, then the one listed first."""
+    if not accept or not accept.strip():
+        return JSON
+    offers: list[tuple[float, bool, int, str]] = []  # (q, named, -position, media)
+    refused: set[str] = set()
+    for position, part in enumerate(accept.split(",")):
         media, _, params = part.strip().partition(";")
         media = media.strip().lower()
         q = 1.0
         for p in params.split(";"):
             k, _, v = p.strip().partition("=")
-            if k == "q":
+            if k.strip().lower() == "q":
                 try:
                     q = float(v)
                 except ValueError:
                     q = 0.0
-        for candidate in (GRAPHQL_RESPONSE, JSON):
-            if media in (candidate, "*/*", "application/*") and q > best_q and q > 0:
-                best, best_q = (candidate if media == candidate else GRAPHQL_RESPONSE), q
-                break
-    return best
+        q = q if 0 <= q <= 1 else 0.0  # NaN and nonsense included
+        if media in (GRAPHQL_RESPONSE, JSON):
+            if q <= 0:
+                refused.add(media)
+            else:
+                offers.append((q, True, -position, media))
+        elif media in ("*/*", "application/*") and q > 0:
+            offers.append((q, False, -position, ""))
+    choices = [m for m in (JSON, GRAPHQL_RESPONSE) if m not in refused]
+    if not offers or not choices:
+        return None
+    q, named, _, media = max(offers)
+    return media if named else choices[0]
 
 
 async def _read_body(request: Request) -> bytes:
@@ -157,6 +169,9 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
         raise _BadRequest("INVALID_VARIABLES")
     if op_name is not None and not isinstance(op_name, str):
         raise _BadRequest("INVALID_OPERATION_NAME")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise _BadRequest("INVALID_EXTENSIONS")
     try:
         check_text(query, variables, op_name)
     except TextRefused as refused:

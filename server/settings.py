@@ -46,6 +46,9 @@ class Settings:
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
     metrics_token: str = field(default="", repr=False)
+    # Production serves /metrics only with the token, unless METRICS_PUBLIC=on (a port only
+    # the scraper reaches).
+    metrics_public: bool = False
     # How often a live-inbox subscription re-reads the inbox, and a live socket re-checks its
     # session, without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
@@ -53,6 +56,9 @@ class Settings:
     # with room to reconnect) and per client address (a county office behind one NAT address).
     live_sockets_per_account: int = 10
     live_sockets_per_address: int = 200
+    # CACHE_SECONDS: how long this process keeps a calendar, a region's policy or a signed-in
+    # session it cached unless it hears of a change; None: 30, 30 and 60 seconds.
+    cache_seconds: float | None = None
 
     @property
     def production(self) -> bool:
@@ -114,9 +120,9 @@ def _hsts_max_age(raw: str | None, *, production: bool) -> int:
     return value
 
 
-def _switch(env: dict[str, str], name: str) -> bool:
-    """An on/off setting, on unless set otherwise."""
-    value = env.get(name, "on").strip().lower()
+def _switch(env: dict[str, str], name: str, default: str = "on") -> bool:
+    """An on/off setting, `default` unless set."""
+    value = env.get(name, default).strip().lower()
     if value not in ("on", "off", "true", "false", "1", "0"):
         raise SettingsError(f"{name} must be on or off, not {value!r}")
     return value in ("on", "true", "1")
@@ -176,7 +182,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_batch_size=batch_size,
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
         live_sockets_per_account=per_account,
         live_sockets_per_address=per_address,
+        cache_seconds=_cache_seconds(env.get("CACHE_SECONDS", "")),
     )
+
+
+def _cache_seconds(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise SettingsError(f"CACHE_SECONDS must be a number of seconds above 0, not {raw!r}")
+    return seconds

@@ -169,6 +169,15 @@ def test_production_refuses_a_missing_or_short_secret(tmp_path):
     assert ok.production
 
 
+def test_cache_seconds_is_a_number_of_seconds_or_the_built_in_lifetimes(tmp_path):
+    env = {"SECRET_KEY": "k" * 40, "DATA_DIR": str(tmp_path)}
+    assert load_settings(env).cache_seconds is None
+    assert load_settings({**env, "CACHE_SECONDS": "3600"}).cache_seconds == 3600.0
+    for bad in ("0", "-5", "an hour", "nan"):
+        with pytest.raises(SettingsError, match="CACHE_SECONDS"):
+            load_settings({**env, "CACHE_SECONDS": bad})
+
+
 def test_development_keeps_its_generated_secret_across_restarts(tmp_path):
     first = load_settings({"DATA_DIR": str(tmp_path)})
     second = load_settings({"DATA_DIR": str(tmp_path)})
