@@ -46,6 +46,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Too many sign-in attempts from this address; try again later",
     ),
     "ACCOUNT_DISABLED": ("账号已停用", "This account is disabled"),
+    "ONE_LOGIN_PER_REQUEST": (
+        "login 和 refreshToken 须单独发送：每个请求只调用一次，且不含其他字段",
+        "login and refreshToken must be sent alone: one call per request, with no other field",
+    ),
     "INVALID_REFRESH_TOKEN": (
         "登录已失效，请重新登录",
         "The session has expired; please sign in again",
