@@ -17,6 +17,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from models.db import tortoise_config
 from models.ops.attachments import configure_storage
+from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     share it, the HTTP stack and everything above it being the same (such a test process runs
     its own push dispatcher rounds; the app starts none)."""
     settings = settings or load_settings()
+    configure_login_limits(settings.login_limits)
     limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
     schema = build_schema(production=settings.production, limits=limits)
     broker = Broker(settings.live_recheck_seconds)

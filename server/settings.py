@@ -6,8 +6,10 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from models.rules.sign_in import LoginLimits
 from notifications.config import PushConfig
 from notifications.flow import parse_rate_limits
 
@@ -48,6 +50,10 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # Sign-in throttling (models.rules.sign_in): LOGIN_FREE_FAILURES per (username, address)
+    # before delays start, LOGIN_MAX_DELAY_MINUTES their cap, LOGIN_ADDRESS_MAX_FAILURES per
+    # address in 15 minutes, LOGIN_ACCOUNT_MAX_FAILURES per username in an hour (0: off).
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
 
     @property
     def production(self) -> bool:
@@ -108,6 +114,27 @@ def _switch(env: dict[str, str], name: str) -> bool:
     return value in ("on", "true", "1")
 
 
+def _login_limits(env: dict[str, str]) -> LoginLimits:
+    default = LoginLimits()
+
+    def number(name: str, value: int, least: int) -> int:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return value
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < least:
+            raise SettingsError(f"{name} must be a whole number of at least {least}, not {raw!r}")
+        return int(raw)
+
+    return LoginLimits(
+        free_failures=number("LOGIN_FREE_FAILURES", default.free_failures, 1),
+        max_delay=timedelta(
+            minutes=number("LOGIN_MAX_DELAY_MINUTES", default.max_delay // timedelta(minutes=1), 1)
+        ),
+        address_max_failures=number("LOGIN_ADDRESS_MAX_FAILURES", default.address_max_failures, 1),
+        account_max_failures=number("LOGIN_ACCOUNT_MAX_FAILURES", default.account_max_failures, 0),
+    )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -152,4 +179,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        login_limits=_login_limits(env),
     )
