@@ -37,16 +37,20 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "数据库暂时不可用，请稍后重试",
         "The database is temporarily unavailable; please try again shortly",
     ),
-    "INVALID_CREDENTIALS": ("用户名或密码错误", "Wrong username or password"),
-    "ACCOUNT_LOCKED": (
-        "登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
-        "Too many failed sign-ins; the account is locked for {minutes} minutes",
+    # Also the answer to a disabled account and to sign-ins held back by the per-account
+    # delays (models.ops.auth): the caller cannot tell them apart, the audit log can.
+    "INVALID_CREDENTIALS": (
+        "用户名或密码错误；连续失败多次后，请等几分钟再试",
+        "Wrong username or password; after several failures, wait a few minutes and try again",
     ),
     "TOO_MANY_ATTEMPTS": (
         "登录尝试过于频繁，请稍后再试",
         "Too many sign-in attempts from this address; try again later",
     ),
-    "ACCOUNT_DISABLED": ("账号已停用", "This account is disabled"),
+    "ONE_LOGIN_PER_REQUEST": (
+        "login 和 refreshToken 须单独发送：每个请求只调用一次，且不含其他字段",
+        "login and refreshToken must be sent alone: one call per request, with no other field",
+    ),
     "INVALID_REFRESH_TOKEN": (
         "登录已失效，请重新登录",
         "The session has expired; please sign in again",

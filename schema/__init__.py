@@ -37,6 +37,7 @@ from schema.mutations.visits import VisitMutations
 from schema.notification_api import NotificationMutations, PushOperatorMutations
 from schema.queries import Query
 from schema.request_limits import TextLiteralRule, alias_rule, depth_rule
+from schema.sign_in_alone import SignInAloneRule
 from schema.subscriptions import Subscription
 from schema.suggestions import ExecutorWithoutSuggestions, ValidationWithoutSuggestions
 from schema.types.demands import DemandEvent
@@ -95,7 +96,12 @@ def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
     """The validation rules of the limits. The depth and alias rules are new classes per
     limit, and the validation caches key on the rule classes: built once per limits, or every
     request re-validates."""
-    return [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
+    return [
+        depth_rule(limits.max_depth),
+        alias_rule(limits.max_aliases),
+        TextLiteralRule,
+        SignInAloneRule,
+    ]
 
 
 def compiled_queries(schema: strawberry.Schema, limits: Limits | None = None) -> CompiledQueries:

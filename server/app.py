@@ -20,6 +20,7 @@ from models.db import tortoise_config
 from models.ops import calendar as calendar_ops
 from models.ops import policy as policy_ops
 from models.ops.attachments import configure_storage
+from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     settings = settings or load_settings()
     if settings.cache_seconds is not None:
         keep_cached_for(settings.cache_seconds)
+    configure_login_limits(settings.login_limits)
     limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
     schema = build_schema(production=settings.production, limits=limits)
     broker = Broker(settings.live_recheck_seconds)

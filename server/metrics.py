@@ -1,6 +1,6 @@
 """`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters,
-the SQL statements it sent (models.sql_count) and the shared outbox gauges (computed by SQL at
-scrape time).
+password checks and the SQL statements it sent (models.sql_count), and the shared outbox gauges
+(computed by SQL at scrape time).
 
 With `METRICS_TOKEN` set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>`
 (Prometheus' `authorization: {credentials: ...}`), anything else gets 401. Without it the
@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from models.rules.passwords import PASSWORD_CHECKS
 from models.sql_count import STATEMENTS, StatementCounter
 from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
 from schema.compiled import QUERY_PATHS
@@ -80,6 +81,12 @@ def render_metrics(
     ]
     for path, done in sorted(QUERY_PATHS.items()):
         lines.append(f'graphql_queries_total{{path="{path}"}} {done}')
+    lines += [
+        "# HELP password_checks_total Passwords this process verified with argon2 (sign-ins: "
+        "against the account's hash, or the dummy one when there is none to check).",
+        "# TYPE password_checks_total counter",
+        f"password_checks_total {PASSWORD_CHECKS.value}",
+    ]
     values = counters.snapshot()
     for key, (name, kind, text) in COUNTER_METRICS.items():
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]

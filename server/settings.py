@@ -6,8 +6,10 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from models.rules.sign_in import LoginLimits
 from notifications.config import PushConfig
 from notifications.flow import parse_rate_limits
 
@@ -59,6 +61,10 @@ class Settings:
     # CACHE_SECONDS: how long this process keeps a calendar, a region's policy or a signed-in
     # session it cached unless it hears of a change; None: 30, 30 and 60 seconds.
     cache_seconds: float | None = None
+    # Sign-in throttling (models.rules.sign_in): LOGIN_FREE_FAILURES per (username, address)
+    # before delays start, LOGIN_MAX_DELAY_MINUTES their cap, LOGIN_ADDRESS_MAX_FAILURES per
+    # address in 15 minutes, LOGIN_ACCOUNT_MAX_FAILURES per username in an hour (0: off).
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
 
     @property
     def production(self) -> bool:
@@ -128,13 +134,30 @@ def _switch(env: dict[str, str], name: str, default: str = "on") -> bool:
     return value in ("on", "true", "1")
 
 
-def _positive(env: dict[str, str], name: str, default: int) -> int:
+def _whole(env: dict[str, str], name: str, default: int, least: int = 1) -> int:
+    """A whole-number setting of at least `least`, `default` when unset."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < least:
+        raise SettingsError(f"{name} must be a whole number of at least {least}, not {raw!r}")
     return int(raw)
+
+
+def _login_limits(env: dict[str, str]) -> LoginLimits:
+    default = LoginLimits()
+
+    def number(name: str, value: int, least: int) -> int:
+        return _whole(env, name, value, least)
+
+    return LoginLimits(
+        free_failures=number("LOGIN_FREE_FAILURES", default.free_failures, 1),
+        max_delay=timedelta(
+            minutes=number("LOGIN_MAX_DELAY_MINUTES", default.max_delay // timedelta(minutes=1), 1)
+        ),
+        address_max_failures=number("LOGIN_ADDRESS_MAX_FAILURES", default.address_max_failures, 1),
+        account_max_failures=number("LOGIN_ACCOUNT_MAX_FAILURES", default.account_max_failures, 0),
+    )
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -163,8 +186,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(str(err)) from None
     if batch_size < 1:
         raise SettingsError("PUSH_BATCH_SIZE must be at least 1")
-    per_account = _positive(env, "LIVE_SOCKETS_PER_ACCOUNT", Settings.live_sockets_per_account)
-    per_address = _positive(env, "LIVE_SOCKETS_PER_ADDRESS", Settings.live_sockets_per_address)
+    per_account = _whole(env, "LIVE_SOCKETS_PER_ACCOUNT", Settings.live_sockets_per_account)
+    per_address = _whole(env, "LIVE_SOCKETS_PER_ADDRESS", Settings.live_sockets_per_address)
     dispatcher = _switch(env, "PUSH_DISPATCHER")
     jobs = _switch(env, "PERIODIC_JOBS")
     return Settings(
@@ -187,6 +210,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         live_sockets_per_account=per_account,
         live_sockets_per_address=per_address,
         cache_seconds=_cache_seconds(env.get("CACHE_SECONDS", "")),
+        login_limits=_login_limits(env),
     )
 
 

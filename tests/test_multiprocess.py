@@ -1,8 +1,8 @@
 """Scale-out on one PostgreSQL (DESIGN.md section 8): two real `enterprise-desk serve` processes
 (A and B, `--no-dispatcher`) and two `enterprise-desk worker` processes, configured through the
 environment as an operator would, pushing to a loopback gorush. What one process does holds
-on the others: a subscription on A hears a mutation sent to B, a lockout made on A holds on
-B, a sign-out on A and a calendar edit on B count on the other at once, and two workers send
+on the others: a subscription on A hears a mutation sent to B, a sign-in delay made on A holds
+on B, a sign-out on A and a calendar edit on B count on the other at once, and two workers send
 each push exactly once."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from models.audit import AuditEntry
 from models.notifications import Device, NotificationPreference
 from models.notifications import PushMessage as Row
 from models.rules.clock import now as clock_now
@@ -147,15 +148,19 @@ async def test_a_subscription_on_one_server_hears_a_mutation_on_the_other(db, cl
         await ws.close()
 
 
-async def test_a_lockout_made_on_one_server_holds_on_the_other(db, cluster):
+async def test_a_sign_in_delay_made_on_one_server_holds_on_the_other(db, cluster):
     await build_demand_world()
     for _ in range(5):  # five wrong passwords in a row, all sent to A
         data = await gql(cluster.a, LOGIN, {"u": "handler2", "p": "wrong-password"})
         assert data["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    # B holds the same (account, address) back, even with the right password; the caller
+    # reads what a wrong password reads, the audit log says why.
     data = await gql(cluster.b, LOGIN, {"u": "handler2", "p": PASSWORD})
-    assert data["login"] == {"accessToken": None, "errors": [{"code": "ACCOUNT_LOCKED"}]}
+    assert data["login"] == {"accessToken": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}
+    last = await AuditEntry.filter(actor_username="handler2").order_by("-id").first()
+    assert last is not None and last.details == {"code": "LOGIN_DELAYED"}
     other = await gql(cluster.b, LOGIN, {"u": "handler", "p": PASSWORD})
-    assert other["login"]["errors"] == []  # the lock is the account's, not B's or the address's
+    assert other["login"]["errors"] == []  # the delay is the pair's, not B's or the address's
 
 
 async def test_a_calendar_edit_on_one_server_counts_at_once_on_the_other(db, cluster):

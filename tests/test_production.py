@@ -17,10 +17,12 @@ from server.app import refuse_demo_accounts_in_production
 from server.security import API_CSP
 from server.settings import HSTS_PRODUCTION_DEFAULT, Settings, SettingsError, load_settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
-from tests.factories import make_user
+from tests.factories import PASSWORD, build_world, make_user
 from tests.test_api_live_inbox import token_of
 
 GR = {"Accept": "application/graphql-response+json"}
+LOGIN = """mutation($p: String!) { login(input: {username: "cadre_a", password: $p}) {
+  accessToken errors { code } } }"""
 
 
 @pytest.fixture
@@ -215,3 +217,33 @@ def test_metrics_public_is_an_explicit_switch():
     assert load_settings({**prod, "METRICS_PUBLIC": "on"}).metrics_public
     with pytest.raises(SettingsError, match="METRICS_PUBLIC"):
         load_settings({**prod, "METRICS_PUBLIC": "yes please"})
+
+
+async def test_production_refuses_aliased_logins_and_lets_the_owner_in_past_a_guesser(prod):
+    """As an attacker tries it against a production server behind the proxy: thirty logins
+    in one request are refused before any runs; guessing from one address holds back that
+    address only, and the owner signs in from theirs."""
+    await build_world()
+    aliased = " ".join(
+        f'a{n}: login(input: {{username: "cadre_a", password: "guess-{n}"}}) {{ accessToken }}'
+        for n in range(30)
+    )
+    resp = await prod.post("/graphql", json={"query": f"mutation {{ {aliased} }}"}, headers=GR)
+    assert resp.status_code == 400
+    assert [e["extensions"]["code"] for e in resp.json()["errors"]] == ["ONE_LOGIN_PER_REQUEST"]
+    assert resp.json()["errors"][0]["message"].startswith("login 和 refreshToken 须单独发送")
+
+    async def login(password: str, address: str) -> dict:
+        resp = await prod.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": {"p": password}},
+            headers={**GR, "X-Forwarded-For": address},
+        )
+        return dict(resp.json()["data"]["login"])
+
+    for _ in range(10):
+        guess = await login("wrong-password", "203.0.113.66")
+        assert guess["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    assert (await login(PASSWORD, "203.0.113.66"))["accessToken"] is None
+    owner = await login(PASSWORD, "198.51.100.20")
+    assert owner["errors"] == [] and owner["accessToken"]

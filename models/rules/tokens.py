@@ -133,10 +133,3 @@ def new_refresh_token() -> str:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def lock_duration(failures: int, threshold: int = 5) -> timedelta | None:
-    """Lock after `threshold` failures in a row, doubling from 1 minute up to a day."""
-    if failures < threshold:
-        return None
-    return timedelta(minutes=min(2 ** (failures - threshold), 24 * 60))
