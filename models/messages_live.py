@@ -4,6 +4,8 @@ and why an operation sent over it was refused. A close reason carries `CODE: mes
 from __future__ import annotations
 
 LIVE_MESSAGES: dict[str, tuple[str, str]] = {
+    # Told only to a socket that was signed in: the owner's own session, no account probing.
+    "ACCOUNT_DISABLED": ("账号已停用", "This account is disabled"),
     "TOKEN_EXPIRED": (
         "登录已过期，请刷新登录后重新连接",
         "The sign-in has expired; renew it and reconnect",
