@@ -44,6 +44,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
 
 from models.access import Actor, load_signed_in_actor
+from models.db_unavailable import is_database_unavailable
 from models.messages import message as worded
 from models.messages import resolve_locale
 from models.org import User
@@ -65,6 +66,8 @@ MAX_REASON_BYTES = 123  # a close frame's reason (RFC 6455)
 UNAUTHORIZED = 4401  # graphql-transport-ws: renew the token and reconnect
 FORBIDDEN = 4403  # reconnecting will not help
 TOO_MANY = 4429
+TRY_AGAIN_LATER = 1013  # RFC 6455
+INTERNAL_ERROR = 1011
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,14 @@ async def _signed_in(token: str | None, secret: str) -> tuple[Actor | None, Verd
     return None, (UNAUTHORIZED, "SESSION_ENDED")
 
 
+def _fault(exc: Exception) -> Verdict:
+    """A session check that failed: the database away (the client retries later), or a fault."""
+    if is_database_unavailable(exc):
+        return TRY_AGAIN_LATER, "DATABASE_UNAVAILABLE"
+    log.exception("live socket session check failed", exc_info=exc)
+    return INTERNAL_ERROR, "INTERNAL_ERROR"
+
+
 class _Operation(Operation[Context, None]):
     """An operation whose errors leave with our codes, in the client's language."""
 
@@ -280,7 +291,10 @@ class _Handler(BaseGraphQLTransportWSHandler[Context, None]):
         self.connection_init_received = True
         self.context.connection_params = payload
         token = _token(payload)
-        actor, verdict = await _signed_in(token, self.endpoint.settings.secret_key)
+        try:
+            actor, verdict = await _signed_in(token, self.endpoint.settings.secret_key)
+        except Exception as exc:
+            actor, verdict = None, _fault(exc)
         if verdict is not None or actor is None or token is None:
             await self._close(*(verdict or (UNAUTHORIZED, "UNAUTHENTICATED")))
             return
@@ -342,7 +356,10 @@ class _Handler(BaseGraphQLTransportWSHandler[Context, None]):
                 code=4409, reason=f"Subscriber for {operation_id[:64]} already exists"
             )
             return
-        verdict = await self._verdict(self.session)
+        try:
+            verdict = await self._verdict(self.session)
+        except Exception as exc:
+            verdict = _fault(exc)
         if verdict is not None:
             await self._end(verdict)
             return
