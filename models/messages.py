@@ -118,6 +118,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "UNKNOWN_HEADER": ("缺少必需的列：{value}", "Missing required column: {value}"),
     "INVALID_CURSOR": ("分页游标无效", "Invalid page cursor"),
+    "DATE_OUT_OF_RANGE": (
+        "日期须在 {min} 到 {max} 之间",
+        "Dates must be between {min} and {max}",
+    ),
+    "SEARCH_TOO_LONG": (
+        "搜索或筛选的文字不能超过 {max} 个字符",
+        "Search and filter text must be at most {max} characters",
+    ),
     "INVALID_PAGE_SIZE": (
         "每页数量须在 0 到 {max} 之间",
         "Page size must be between 0 and {max}",

@@ -29,6 +29,11 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "请求中含有不允许的字符（NUL 空字符或不成对的 UTF-16 代理项）",
         "The request holds characters that are not allowed (NUL or an unpaired UTF-16 surrogate)",
     ),
+    "NUMBER_OUT_OF_RANGE": (
+        "请求中的数字超出范围（整数须在 64 位以内，且不能是 NaN 或无穷大）",
+        "The request holds a number out of range (integers must fit in 64 bits; no NaN or "
+        "infinity)",
+    ),
     "CONTROL_CHARACTERS": (
         "{label}含有不可见的控制字符，请删除后重试",
         "{label} holds invisible control characters; remove them and try again",

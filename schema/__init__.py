@@ -17,12 +17,14 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.scalars import JSON
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from schema.compiled import CompiledQueries
 from schema.errors import CodedMaskErrors, log_errors, should_mask
+from schema.input_edges import JSON_SCALAR, guard_inputs
 from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
@@ -136,6 +138,7 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
             DisableIntrospection,
             lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误"),
         ]
+    guard_inputs(Query, Mutation, Subscription)  # dates, search text: schema.input_edges
     return DeskSchema(
         query=Query,
         mutation=Mutation,
@@ -144,4 +147,5 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
         execution_context_class=ExecutorWithoutSuggestions if production else None,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
+        scalar_overrides={JSON: JSON_SCALAR},
     )

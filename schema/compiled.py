@@ -61,6 +61,8 @@ from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from schema.input_edges import InputEdges
+
 PLAN_CACHE_SIZE = 256
 # Queries answered from a plan, and those handed to strawberry (GET /metrics shows both).
 QUERY_PATHS: Counter[str] = Counter(compiled=0, strawberry=0)
@@ -306,7 +308,10 @@ def _direct(
     resolver changes its arguments."""
     field: StrawberryField | None = (definition.extensions or {}).get("strawberry-definition")
     resolver = field.base_resolver if field is not None else None
-    if field is None or resolver is None or field.extensions:
+    if field is None or resolver is None:
+        return None
+    # InputEdges checks arguments only: with arguments written out, once, here (below).
+    if not all(isinstance(e, InputEdges) for e in field.extensions):
         return None
     if resolver.root_parameter or resolver.parent_parameter or not resolver.self_parameter:
         return None
@@ -315,6 +320,8 @@ def _direct(
     kwargs = _static_arguments(schema, definition, field, nodes) if field.arguments else {}
     if kwargs is None:
         return None
+    if any(cast(InputEdges, e).problems(kwargs) for e in field.extensions):
+        return None  # refused: strawberry's way words the refusal for each request's language
     func = resolver.wrapped_func
     info = resolver.info_parameter
     if info is None:

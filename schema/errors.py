@@ -38,11 +38,14 @@ def user_errors(err: DomainError, locale: str) -> list[UserError]:
 class PublicError(Exception):
     """An error whose message is safe to show in production (not masked)."""
 
-    def __init__(self, code: str, locale: str, **params: Any) -> None:
-        super().__init__(message(code, locale, **params))
+    def __init__(self, code: str, locale: str, field: str | None = None, **params: Any) -> None:
+        super().__init__(message(code, locale, field, **params))
         self.code = code
-        # graphql-core copies an original error's `extensions` into the response.
-        self.extensions = {"code": code}
+        # graphql-core copies an original error's `extensions` into the response; `field`
+        # names the argument or input field at fault, when there is one.
+        self.extensions: dict[str, Any] = {"code": code}
+        if field is not None:
+            self.extensions["field"] = field
 
 
 def public(err: DomainError, locale: str) -> PublicError:

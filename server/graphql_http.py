@@ -362,7 +362,7 @@ class _OperationsForm(StreamingForm):
         try:
             query, variables, op_name = _check_params(operations)
         except _BadRequest as bad:
-            if bad.code in ("INVALID_CHARACTERS", "VARIABLES_TOO_DEEP"):
+            if bad.code in ("INVALID_CHARACTERS", "NUMBER_OUT_OF_RANGE", "VARIABLES_TOO_DEEP"):
                 raise _Refused(bad.code, **bad.params) from None
             raise _Refused("MULTIPART_INVALID_OPERATIONS") from None
         self.operations, self.query, self.variables, self.op_name = (
