@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -465,6 +466,14 @@ class GraphQLWebSocket(GraphQL):
         self.broker = broker
         self.sockets = LiveSockets(limits)
         self.limits = settings.document_limits
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A message Python's parser cannot hold (an integer of thousands of digits, nesting
+        past the recursion limit) is invalid JSON too: the protocol closes with 4400."""
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(type(exc).__name__, "", 0) from None
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         return Context(

@@ -367,3 +367,33 @@ async def test_a_message_past_the_size_limit_closes_the_socket(gql, world, serve
     huge = {"query": SUBSCRIBE, "variables": {"x": "字" * MAX_MESSAGE_BYTES}}
     await ws.send(json.dumps({"id": "big", "type": "subscribe", "payload": huge}))
     assert (await closed(ws))[0] == 1009  # the protocol's "message too big"
+
+
+@pytest.mark.parametrize(
+    "variables", ['{"x": 1' + "0" * 30 + "}", '{"x": NaN}'], ids=["past-64-bits", "nan"]
+)
+async def test_numbers_no_field_can_hold_are_refused_over_the_socket(
+    gql, world, server_url, variables
+):
+    ws = await acked(server_url, await token_of(server_url, "cadre_a"))
+    query = json.dumps(SUBSCRIBE)
+    await ws.send(
+        f'{{"id": "n", "type": "subscribe", "payload": {{"query": {query}, '
+        f'"variables": {variables}}}}}'
+    )
+    error = refusal(json.loads(await asyncio.wait_for(ws.recv(), WAIT)), "n")
+    assert error["extensions"]["code"] == "NUMBER_OUT_OF_RANGE"
+    await ws.close()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"type": "ping", "x": 1' + "0" * 5000 + "}", '{"type": "ping", "x": ' + "[" * 100_000],
+    ids=["past-python-digits", "past-recursion"],
+)
+async def test_json_python_cannot_hold_is_the_protocols_invalid_message(
+    gql, world, server_url, raw
+):
+    ws = await acked(server_url, await token_of(server_url, "cadre_a"))
+    await ws.send(raw)
+    assert await closed(ws) == (4400, "WebSocket message must be valid JSON")
