@@ -465,7 +465,7 @@ async def _load(
                 uid = ids["app_user"]
                 first = e.contacts[0]
                 u_rows.append((uid, f"qy{eid}", first.name, first.mobile, password_hash, True,
-                               True, 0, now, now))  # fmt: skip
+                               True, now, now))  # fmt: skip
                 ids["role_grant"] += 1
                 g_rows.append(
                     (ids["role_grant"], uid, Role.ENTERPRISE.value, False, None, None, now)

@@ -38,7 +38,7 @@ READ_AFTER_DAYS = 3  # older inbox rows have been read
 
 USER_COLUMNS = (
     "id", "username", "display_name", "mobile", "password_hash", "is_active", "is_demo",
-    "failed_logins", "password_changed_at", "created_at",
+    "password_changed_at", "created_at",
 )  # fmt: skip
 GRANT_COLUMNS = (
     "id", "user_id", "role", "lead", "region_id", "department_id", "service_point_id",
@@ -183,7 +183,7 @@ async def write_people(
     async def user(prefix: str, n: int) -> int:
         uid = w.next_id("app_user")
         await w.add("app_user", USER_COLUMNS, (uid, f"{prefix}{n:05d}", person(), mobile(),
-                                               password_hash, True, True, 0, now, now))  # fmt: skip
+                                               password_hash, True, True, now, now))  # fmt: skip
         return uid
 
     async def grant(uid: int, role: Role, region: int, dept: int | None = None,

@@ -13,6 +13,7 @@ from models.messages_agency import (
 )
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
 from models.messages_exports import EXPORT_LABELS
+from models.messages_live import LIVE_MESSAGES
 from models.messages_requests import REQUEST_MESSAGES
 from models.messages_service_points import (
     SERVICE_POINT_LABELS,
@@ -36,16 +37,20 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "数据库暂时不可用，请稍后重试",
         "The database is temporarily unavailable; please try again shortly",
     ),
-    "INVALID_CREDENTIALS": ("用户名或密码错误", "Wrong username or password"),
-    "ACCOUNT_LOCKED": (
-        "登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
-        "Too many failed sign-ins; the account is locked for {minutes} minutes",
+    # Also the answer to a disabled account and to sign-ins held back by the per-account
+    # delays (models.ops.auth): the caller cannot tell them apart, the audit log can.
+    "INVALID_CREDENTIALS": (
+        "用户名或密码错误；连续失败多次后，请等几分钟再试",
+        "Wrong username or password; after several failures, wait a few minutes and try again",
     ),
     "TOO_MANY_ATTEMPTS": (
         "登录尝试过于频繁，请稍后再试",
         "Too many sign-in attempts from this address; try again later",
     ),
-    "ACCOUNT_DISABLED": ("账号已停用", "This account is disabled"),
+    "ONE_LOGIN_PER_REQUEST": (
+        "login 和 refreshToken 须单独发送：每个请求只调用一次，且不含其他字段",
+        "login and refreshToken must be sent alone: one call per request, with no other field",
+    ),
     "INVALID_REFRESH_TOKEN": (
         "登录已失效，请重新登录",
         "The session has expired; please sign in again",
@@ -113,6 +118,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "UNKNOWN_HEADER": ("缺少必需的列：{value}", "Missing required column: {value}"),
     "INVALID_CURSOR": ("分页游标无效", "Invalid page cursor"),
+    "DATE_OUT_OF_RANGE": (
+        "日期须在 {min} 到 {max} 之间",
+        "Dates must be between {min} and {max}",
+    ),
+    "SEARCH_TOO_LONG": (
+        "搜索或筛选的文字不能超过 {max} 个字符",
+        "Search and filter text must be at most {max} characters",
+    ),
     "INVALID_PAGE_SIZE": (
         "每页数量须在 0 到 {max} 之间",
         "Page size must be between 0 and {max}",
@@ -299,6 +312,7 @@ _NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
 _MESSAGES.update(AGENCY_MESSAGES)
 _MESSAGES.update(STATS_MESSAGES)
 _MESSAGES.update(REQUEST_MESSAGES)
+_MESSAGES.update(LIVE_MESSAGES)
 _LABELS.update(AGENCY_LABELS)
 _LABELS.update(EXPORT_LABELS)
 # A refusal may name its subject (e.g. subject="AGENCY"): then its wording and the names of

@@ -12,6 +12,7 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
     "QUERY_REQUIRED": ("请求中没有 GraphQL 查询（query）", "No GraphQL query in the request"),
     "INVALID_VARIABLES": ("variables 须为 JSON 对象", "variables must be a JSON object"),
     "INVALID_OPERATION_NAME": ("operationName 须为字符串", "operationName must be a string"),
+    "INVALID_EXTENSIONS": ("extensions 须为 JSON 对象", "extensions must be a JSON object"),
     "UNSUPPORTED_MEDIA_TYPE": (
         "请以 application/json 或 multipart/form-data 格式发送请求",
         "Send the request as application/json or multipart/form-data",
@@ -27,6 +28,11 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_CHARACTERS": (
         "请求中含有不允许的字符（NUL 空字符或不成对的 UTF-16 代理项）",
         "The request holds characters that are not allowed (NUL or an unpaired UTF-16 surrogate)",
+    ),
+    "NUMBER_OUT_OF_RANGE": (
+        "请求中的数字超出范围（整数须在 64 位以内，且不能是 NaN 或无穷大）",
+        "The request holds a number out of range (integers must fit in 64 bits; no NaN or "
+        "infinity)",
     ),
     "CONTROL_CHARACTERS": (
         "{label}含有不可见的控制字符，请删除后重试",

@@ -54,8 +54,6 @@ class User(Model):
     password_hash = fields.CharField(max_length=255)
     is_active = fields.BooleanField(default=True)
     is_demo = fields.BooleanField(default=False)
-    failed_logins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
     password_changed_at = fields.DatetimeField(auto_now_add=True)
     # Raised to end every session at once (a new password, a disabled account, "log out
     # everywhere"): access and refresh tokens carry the value they were issued under.
@@ -123,3 +121,21 @@ class LoginThrottle(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+class LoginPairThrottle(Model):
+    """Sign-in failures of one username tried (as typed: unknown names too) from one client
+    address since the last success, and when that address last signed in to it
+    (models.rules.sign_in): the per-account delays and the known addresses."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64)
+    client = fields.CharField(max_length=64)
+    failures = fields.IntField(default=0)
+    last_failure_at = fields.DatetimeField(null=True)
+    last_success_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_pair_throttle"
+        # Also the index of the per-username sum over addresses.
+        unique_together = (("username", "client"),)

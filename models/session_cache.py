@@ -15,7 +15,12 @@ version, session family) and dropped the moment anything it was made from change
 - A lookup that raced an invalidation is not stored (a generation counter), and entries are
   re-read after ENTRY_SECONDS in any case.
 
-On SQLite (one process, no triggers) nothing is cached."""
+On SQLite (one process, no triggers) nothing is cached.
+
+Watchers (the live sockets of server.live_socket) are told which users may have changed: the
+announced ones, or everyone (None) when that cannot be known: an unreadable announcement, a
+listener that (re)connected and may have missed some, or, without a listener, any mutation of
+this process that may have changed sessions."""
 
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ ENTRY_SECONDS = 60.0
 MAX_ENTRIES = 50_000  # beyond this the cache starts over: a bound, not an eviction policy
 
 Key = tuple[int, int, str | None]  # user, session version, session family
+Watcher = Callable[[list[int] | None], None]  # told the users that may have changed (None: all)
 
 
 class SessionCache:
@@ -40,6 +46,7 @@ class SessionCache:
         self._keys_of: dict[int, set[Key]] = {}
         self._generation = 0
         self._listeners = 0  # connected listeners: while one is, changes are heard
+        self._watchers: list[Watcher] = []
 
     @property
     def generation(self) -> int:
@@ -54,6 +61,7 @@ class SessionCache:
         """A listener is connected: serve from the cache (emptied: nothing was heard before)."""
         self.forget_all()
         self._listeners += 1
+        self._tell(None)
 
     def stop(self) -> None:
         """A listener is gone: with none left, changes may be missed, so nothing is served or
@@ -72,13 +80,33 @@ class SessionCache:
             for key in self._keys_of.pop(user_id, ()):
                 self._entries.pop(key, None)
 
+    def changed_here(self) -> None:
+        """A mutation of this process may have changed sessions or grants: forget them all, so
+        its next request does not wait for the announcement; without a listener no
+        announcement comes, so the watchers are told too."""
+        self.forget_all()
+        if not self.live:
+            self._tell(None)
+
     def heard(self, payload: str) -> None:
         """An announcement on SESSION_CHANNEL: comma-separated user ids, or ALL."""
         parts = [p.strip() for p in payload.split(",")]
         if ALL in parts or not all(p.isdigit() for p in parts):
             self.forget_all()  # what cannot be read is taken as "everyone"
+            self._tell(None)
         else:
-            self.forget_users([int(p) for p in parts])
+            user_ids = [int(p) for p in parts]
+            self.forget_users(user_ids)
+            self._tell(user_ids)
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Tell `watcher` of every change from now on; returns what stops it."""
+        self._watchers.append(watcher)
+        return lambda: self._watchers.remove(watcher)
+
+    def _tell(self, user_ids: list[int] | None) -> None:
+        for watcher in list(self._watchers):
+            watcher(user_ids)
 
     async def actor(self, key: Key, load: Callable[[], Awaitable[Actor | None]]) -> Actor | None:
         """The cached actor of `key`, or `load()`'s answer (kept when nothing changed

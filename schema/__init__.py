@@ -6,13 +6,17 @@ from collections.abc import Callable
 from functools import cache
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.scalars import JSON
 from strawberry.schema.name_converter import NameConverter
+from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from schema.compiled import CompiledQueries
-from schema.errors import CodedMaskErrors, should_mask
+from schema.errors import CodedMaskErrors, log_errors, should_mask
+from schema.input_edges import JSON_SCALAR, guard_inputs
 from schema.mutations.agency import AgencyMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.calendar import CalendarMutations
@@ -33,7 +37,9 @@ from schema.request_limits import (
     alias_rule,
     depth_rule,
 )
+from schema.sign_in_alone import SignInAloneRule
 from schema.subscriptions import Subscription
+from schema.suggestions import ExecutorWithoutSuggestions
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
 from schema.types.files import Attachment
@@ -86,7 +92,12 @@ def limit_rules(limits: Limits, production: bool = False) -> list[type[ASTValida
     the compiled queries validate with the same ones, so a document is validated once.
     (check_document_cost applies the depth and alias limits before validation already; the
     rules keep them for a document validated without it.)"""
-    rules = [depth_rule(limits.max_depth), alias_rule(limits.max_aliases), TextLiteralRule]
+    rules = [
+        depth_rule(limits.max_depth),
+        alias_rule(limits.max_aliases),
+        TextLiteralRule,
+        SignInAloneRule,
+    ]
     return [*rules, NoSchemaIntrospectionCustomRule] if production else rules
 
 
@@ -95,7 +106,17 @@ def compiled_queries(
 ) -> CompiledQueries:
     """The compiled query path (schema.compiled) over this schema, with the same limits."""
     limits = limits or Limits()
-    return CompiledQueries(schema._schema, limit_rules(limits, production), limits)
+    rules = limit_rules(limits, production)
+    return CompiledQueries(schema._schema, rules, limits, hide_suggestions=production)
+
+
+class DeskSchema(strawberry.Schema):
+    """strawberry's schema, logging refusals as such (schema.errors.log_errors)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
 
 
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> strawberry.Schema:
@@ -103,19 +124,23 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
     rules = limit_rules(limits, production)
     # Factories: each request gets fresh extension instances; the parse and validation
     # caches of DocumentLimits are kept at module level, so they are shared all the same.
+    # Production validates and executes without "Did you mean …?" (schema.suggestions).
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: DocumentLimits(limits),
+        lambda: DocumentLimits(limits, hide_suggestions=production),
         lambda: AddValidationRules(rules),  # in production: strawberry's DisableIntrospection
     ]
     if production:
         extensions.append(
             lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="服务器内部错误")
         )
-    return strawberry.Schema(
+    guard_inputs(Query, Mutation, Subscription)  # dates, search text: schema.input_edges
+    return DeskSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=ExecutorWithoutSuggestions if production else None,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
+        scalar_overrides={JSON: JSON_SCALAR},
     )

@@ -15,6 +15,7 @@ from models.ops.audit import audit_scope
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.clock import TZ
 from schema.guards import actor_of, guarded
+from schema.input_edges import text_equal
 from schema.relay import Connection, from_global_id, paginate, pk_of, to_global_id
 from schema.types.org import User
 
@@ -125,14 +126,14 @@ def _filtered(qs: Any, f: AuditLogFilter) -> Any:
     if f.actor_id is not None:
         qs = qs.filter(actor_id=pk_of(f.actor_id, "User"))
     if f.actor_username is not None:
-        qs = qs.filter(actor_username=f.actor_username.strip())
+        qs = text_equal(qs, "actor_username", f.actor_username.strip())
     if f.action is not None:
         qs = qs.filter(action=f.action.value)
     if f.object_type is not None:
-        qs = qs.filter(object_type=f.object_type.strip())
+        qs = text_equal(qs, "object_type", f.object_type.strip())
     if f.object_id is not None:
         type_name, pk = from_global_id(f.object_id)
-        qs = qs.filter(object_type=type_name, object_id=str(pk))
+        qs = text_equal(qs, "object_type", type_name).filter(object_id=str(pk))
     if f.outcome is not None:
         qs = qs.filter(outcome=f.outcome.value)
     return qs

@@ -58,6 +58,7 @@ from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from schema.input_edges import InputEdges
 from schema.request_limits import Limits, parse_document, validate_text
 
 PLAN_CACHE_SIZE = 256
@@ -305,7 +306,10 @@ def _direct(
     resolver changes its arguments."""
     field: StrawberryField | None = (definition.extensions or {}).get("strawberry-definition")
     resolver = field.base_resolver if field is not None else None
-    if field is None or resolver is None or field.extensions:
+    if field is None or resolver is None:
+        return None
+    # InputEdges checks arguments only: with arguments written out, once, here (below).
+    if not all(isinstance(e, InputEdges) for e in field.extensions):
         return None
     if resolver.root_parameter or resolver.parent_parameter or not resolver.self_parameter:
         return None
@@ -314,6 +318,8 @@ def _direct(
     kwargs = _static_arguments(schema, definition, field, nodes) if field.arguments else {}
     if kwargs is None:
         return None
+    if any(cast(InputEdges, e).problems(kwargs) for e in field.extensions):
+        return None  # refused: strawberry's way words the refusal for each request's language
     func = resolver.wrapped_func
     info = resolver.info_parameter
     if info is None:
@@ -378,10 +384,13 @@ class CompiledQueries:
         schema: GraphQLSchema,
         rules: Collection[type[ASTValidationRule]],
         limits: Limits,
+        *,
+        hide_suggestions: bool = False,
     ) -> None:
         self.schema = schema
         self.rules = (*specified_rules, *rules)  # as strawberry's AddValidationRules makes them
         self.limits = limits
+        self.hide_suggestions = hide_suggestions
         self._plans: OrderedDict[tuple[str, str | None], _Plan | None] = OrderedDict()
 
     def plan(self, query: str, operation_name: str | None) -> _Plan | None:
@@ -400,7 +409,7 @@ class CompiledQueries:
         # Validated as strawberry validates it (the limits of check_document_cost first, then
         # the same rules), remembered for both: a refused document is not validated twice.
         if not isinstance(document, DocumentNode) or validate_text(
-            self.schema, query, self.limits, self.rules
+            self.schema, query, self.limits, self.rules, self.hide_suggestions
         ):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -14,6 +16,9 @@ from models.errors import DomainError
 from models.messages import message
 
 T = TypeVar("T")
+log = logging.getLogger("enterprise_desk.graphql")
+# graphql-core's report on a variable's value, up to where it quotes the value.
+_VARIABLE_VALUE = re.compile(r"(Variable '\$\w+' has invalid (?:default )?value[^:]*):")
 
 
 @strawberry.type(description="A refusal the user can act on. `code` is stable for clients.")
@@ -33,11 +38,14 @@ def user_errors(err: DomainError, locale: str) -> list[UserError]:
 class PublicError(Exception):
     """An error whose message is safe to show in production (not masked)."""
 
-    def __init__(self, code: str, locale: str, **params: Any) -> None:
-        super().__init__(message(code, locale, **params))
+    def __init__(self, code: str, locale: str, field: str | None = None, **params: Any) -> None:
+        super().__init__(message(code, locale, field, **params))
         self.code = code
-        # graphql-core copies an original error's `extensions` into the response.
-        self.extensions = {"code": code}
+        # graphql-core copies an original error's `extensions` into the response; `field`
+        # names the argument or input field at fault, when there is one.
+        self.extensions: dict[str, Any] = {"code": code}
+        if field is not None:
+            self.extensions["field"] = field
 
 
 def public(err: DomainError, locale: str) -> PublicError:
@@ -64,6 +72,37 @@ class CodedMaskErrors(MaskErrors):
         away = is_database_unavailable(error.original_error)
         masked.extensions = {"code": "DATABASE_UNAVAILABLE" if away else "INTERNAL_ERROR"}
         return masked
+
+
+def _refusal(error: GraphQLError) -> str | None:
+    """What a refusal the client brought on itself is, for the log; None for a fault. Those
+    are our public errors (UNAUTHENTICATED, FORBIDDEN, INVALID_PAGE_SIZE …), graphql-core's
+    reports on the document and on the variables, and the database being away (an outage,
+    logged once per request by the HTTP layer)."""
+    original = error.original_error
+    if isinstance(original, PublicError):
+        where = ".".join(map(str, error.path or ()))
+        return f"{original.code} at {where}" if where else original.code
+    if original is None or isinstance(original, GraphQLError):
+        code = (error.extensions or {}).get("code")
+        # A variable's value may be a password: its report is cut before the value.
+        value_report = _VARIABLE_VALUE.match(error.message)
+        text = value_report.group(1) if value_report else error.message
+        return f"{code}: {text}" if code else text
+    if is_database_unavailable(original):
+        return "DATABASE_UNAVAILABLE"
+    return None
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Refusals at INFO without a traceback; anything else is a fault: ERROR with its
+    traceback (before production masks it, so the log keeps what the client is not shown)."""
+    for error in errors:
+        refusal = _refusal(error)
+        if refusal is not None:
+            log.info("graphql refused: %s", refusal)
+        else:
+            log.error("graphql fault: %s", error, exc_info=error.original_error)
 
 
 async def attempt(locale: str, op: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:

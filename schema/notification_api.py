@@ -25,6 +25,7 @@ from models.rules.notification_kinds import (
 )
 from schema.errors import UserError, attempt
 from schema.guards import actor_of, guarded
+from schema.input_edges import text_equal
 from schema.mutations.audited import attempt_audited
 from schema.relay import Connection, from_global_id, paginate, to_global_id
 from schema.types.notifications import (
@@ -280,7 +281,7 @@ class PushOperatorQueries:
             push_admin.require_operator(actor)
             qs = PushModel.filter(status=PushStatus.DEAD.value)
             if provider:
-                qs = qs.filter(provider=provider)
+                qs = text_equal(qs, "provider", provider)
             return await paginate(
                 qs,
                 first=first,

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -15,6 +15,7 @@ from tortoise.queryset import QuerySet
 
 from models.errors import DomainError
 from models.row_query import Params, RowSelect
+from models.rules.date_range import in_range
 
 NodeT = TypeVar("NodeT")
 MAX_PAGE_SIZE = 100
@@ -83,14 +84,59 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
+# A cursor holds a row's order columns: a name of at most 200 characters and an id, JSON-
+# escaped (up to 6 bytes a character) and base64-encoded, stays well below this.
+MAX_CURSOR_LENGTH = 4096
+
+
 def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The cursor's JSON list of `width` values, or INVALID_CURSOR (tampered: too long, not
+    base64, not JSON, nested past the parser's recursion, another shape)."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise DomainError("INVALID_CURSOR", "after")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise DomainError("INVALID_CURSOR", "after") from None
     if not isinstance(values, list) or len(values) != width:
         raise DomainError("INVALID_CURSOR", "after")
     return values
+
+
+def cursor_values(
+    after: str, names: Sequence[str], cursor_types: dict[str, Callable[[Any], Any]] | None
+) -> list[Any]:
+    """A cursor's values for the order columns `names`, each of its column's kind, or
+    INVALID_CURSOR: a database compares a column only with a value of its type (PostgreSQL
+    refuses others; SQLite cannot bind a list). `cursor_types` parses a column's JSON value
+    (raising TypeError or ValueError; dates and date-times must be within the supported
+    range and carry their offset); ids ("id", "…_id") are
+    32-bit keys; any other column is text."""
+    values = decode_cursor(after, len(names))
+    for i, name in enumerate(names):
+        parse = (cursor_types or {}).get(name)
+        try:
+            values[i] = _cursor_value(name, values[i], parse)
+        except (TypeError, ValueError, OverflowError):
+            raise DomainError("INVALID_CURSOR", "after") from None
+    return values
+
+
+def _cursor_value(name: str, value: Any, parse: Callable[[Any], Any] | None) -> Any:
+    if parse is not None:
+        parsed = parse(value)
+        if isinstance(parsed, datetime) and parsed.tzinfo is None:
+            raise ValueError(name)  # the cursors given out carry the row's offset
+        if isinstance(parsed, date) and not in_range(parsed):
+            raise ValueError(name)
+        return parsed
+    if name == "id" or name.endswith("_id"):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+            raise ValueError(name)
+        return value
+    if not isinstance(value, str):
+        raise TypeError(name)
+    return value
 
 
 def _after_q(order: Sequence[str], values: Sequence[Any]) -> Q:
@@ -124,7 +170,7 @@ async def paginate(
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
-        qs = qs.filter(_after_q(order, _cursor_values(after, names, cursor_types)))
+        qs = qs.filter(_after_q(order, cursor_values(after, names, cursor_types)))
     rows = await qs.order_by(*order).limit(size + 1).values(*columns)
     return await _connection(rows, size, names, bool(after), build, prepare, count_qs.count)
 
@@ -135,20 +181,6 @@ def page_size(first: int | None) -> int:
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
     return size
-
-
-def _cursor_values(
-    after: str, names: Sequence[str], cursor_types: dict[str, Callable[[Any], Any]] | None
-) -> list[Any]:
-    values = decode_cursor(after, len(names))
-    for i, name in enumerate(names):
-        parse = (cursor_types or {}).get(name)
-        if parse is not None:
-            try:
-                values[i] = parse(values[i])
-            except (TypeError, ValueError):
-                raise DomainError("INVALID_CURSOR", "after") from None
-    return values
 
 
 async def _connection(
@@ -214,7 +246,7 @@ async def paginate_rows(
     count_params = list(p.values)  # the keyset conditions and the limit come after
     page_where = where
     if after:
-        values = _cursor_values(after, names, cursor_types)
+        values = cursor_values(after, names, cursor_types)
         page_where = f"{where} AND {_after_sql(sel, p, order, values)}"
     by = ", ".join(
         f"{sel.own(n)}{' DESC' if o.startswith('-') else ''}"

@@ -461,19 +461,31 @@ def validate_within_limits(
     document: DocumentNode,
     limits: Limits,
     rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool = False,
 ) -> list[GraphQLError]:
     """check_document_cost, then (if it passes) the validation rules: strawberry's
-    validate_document, which adds the two rules below, stopping at fewer errors."""
+    validate_document, which adds the two rules below, stopping at fewer errors, and in
+    production without "Did you mean …?" (schema.suggestions says why)."""
     refused = check_document_cost(document, limits)
     if refused is not None:
         return [refused]
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, rules, max_errors=MAX_VALIDATION_ERRORS)
+    return validate(
+        schema,
+        document,
+        rules,
+        max_errors=MAX_VALIDATION_ERRORS,
+        hide_suggestions=hide_suggestions,
+    )
 
 
 @lru_cache(maxsize=256)
 def validate_text(
-    schema: GraphQLSchema, query: str, limits: Limits, rules: tuple[type[ASTValidationRule], ...]
+    schema: GraphQLSchema,
+    query: str,
+    limits: Limits,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool = False,
 ) -> list[GraphQLError]:
     """The errors of this text: its syntax error, or validate_within_limits'. Remembered by
     the text (a str hashes once, while a document is hashed node by node at every look-up, as
@@ -482,7 +494,7 @@ def validate_text(
     document = parse_document(query, limits.max_tokens)
     if isinstance(document, GraphQLError):
         return [document]
-    return validate_within_limits(schema, document, limits, rules)
+    return validate_within_limits(schema, document, limits, rules, hide_suggestions)
 
 
 class DocumentLimits(SchemaExtension):
@@ -491,8 +503,9 @@ class DocumentLimits(SchemaExtension):
     the text's length and tokens bound the parse, check_document_cost runs before the
     validation rules and refuses in their stead."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, *, hide_suggestions: bool = False) -> None:
         self.limits = limits
+        self.hide_suggestions = hide_suggestions
         self.parsed_here = False
 
     def on_operation(self) -> Iterator[None]:
@@ -521,9 +534,10 @@ class DocumentLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
             schema, rules = context.schema._schema, context.validation_rules
+            hide = self.hide_suggestions
             if self.parsed_here and context.query:
-                errors = validate_text(schema, context.query, self.limits, rules)
+                errors = validate_text(schema, context.query, self.limits, rules, hide)
             else:
-                errors = validate_within_limits(schema, document, self.limits, rules)
+                errors = validate_within_limits(schema, document, self.limits, rules, hide)
             context.pre_execution_errors = errors
         yield

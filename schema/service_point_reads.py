@@ -10,6 +10,7 @@ and measured in Python; the keyset cursor is (distance, id), which is stable."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
@@ -36,7 +37,7 @@ from schema.relay import (
     Connection,
     Edge,
     PageInfo,
-    decode_cursor,
+    cursor_values,
     encode_cursor,
     page_size,
     paginate,
@@ -171,6 +172,15 @@ def _near_key(distance: float | None, pk: int) -> tuple[bool, float, int]:
     return (distance is None, distance or 0.0, pk)
 
 
+def _cursor_distance(value: Any) -> float | None:
+    """A distance cursor's metres (null for points without a position), or ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
 async def _by_distance(
     qs: Any, origin: tuple[float, float], first: int | None, after: str | None
 ) -> Connection[ServicePoint]:
@@ -181,11 +191,8 @@ async def _by_distance(
     )
     total = len(measured)
     if after:
-        values = decode_cursor(after, 2)
-        try:
-            mark = _near_key(None if values[0] is None else float(values[0]), int(values[1]))
-        except (TypeError, ValueError):
-            raise DomainError("INVALID_CURSOR", "after") from None
+        distance, pk = cursor_values(after, ("distance", "id"), {"distance": _cursor_distance})
+        mark = _near_key(distance, pk)
         measured = [m for m in measured if _near_key(m[1], m[0]["id"]) > mark]
     page = measured[:size]
     edges = [Edge(key=[d, r["id"]], node=ServicePoint.from_row(r, d)) for r, d in page]

@@ -15,8 +15,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
+from models import session_cache
 from models.db import tortoise_config
+from models.ops import calendar as calendar_ops
+from models.ops import policy as policy_ops
 from models.ops.attachments import configure_storage
+from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
@@ -33,7 +37,8 @@ from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
 from server.heap import settle_heap
 from server.jobs import periodic_jobs
-from server.live import GraphQLWebSocket, live_inbox
+from server.live import live_inbox
+from server.live_socket import GraphQLWebSocket
 from server.metrics import MetricsEndpoint
 from server.security import SecurityHeaders
 from server.settings import Settings, SettingsError, load_settings
@@ -48,6 +53,15 @@ async def refuse_demo_accounts_in_production(settings: Settings) -> None:
             "demo accounts exist in this database; production refuses to start with them "
             "(disable or delete the demo users first)"
         )
+
+
+def keep_cached_for(seconds: float) -> None:
+    """CACHE_SECONDS: one bound for what this process caches of calendars, policies and
+    sessions (on PostgreSQL a change is heard at once anyway; tests set an hour so that only
+    hearing it can make it count)."""
+    calendar_ops.CACHE_SECONDS = seconds
+    policy_ops.POLICY_CACHE_SECONDS = seconds
+    session_cache.ENTRY_SECONDS = seconds
 
 
 @asynccontextmanager
@@ -85,6 +99,9 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     share it, the HTTP stack and everything above it being the same (such a test process runs
     its own push dispatcher rounds; the app starts none)."""
     settings = settings or load_settings()
+    if settings.cache_seconds is not None:
+        keep_cached_for(settings.cache_seconds)
+    configure_login_limits(settings.login_limits)
     limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
     schema = build_schema(production=settings.production, limits=limits)
     broker = Broker(settings.live_recheck_seconds)
@@ -110,15 +127,17 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):
-                    settle_heap()
-                    log.info("enterprise-desk ready (%s)", settings.environment)
-                    yield
+                    with websocket.sockets.watching():
+                        settle_heap()
+                        log.info("enterprise-desk ready (%s)", settings.environment)
+                        yield
         else:
             async with (
                 screen_reads(settings.database_url),
                 live_inbox(settings.database_url, broker),
             ):
-                yield
+                with websocket.sockets.watching():
+                    yield
 
     middleware = []
     if settings.cors_origins:

@@ -50,6 +50,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["PERIODIC_JOBS"] = "off"
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
     from server.http_protocol import CoalescingHttpToolsProtocol
+    from server.live_socket import MAX_MESSAGE_BYTES
 
     uvicorn.run(
         "server.app:create_app",
@@ -64,6 +65,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # of a request's two write calls); behind nginx its access log is the one kept.
         access_log=not args.no_access_log,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ws_max_size=MAX_MESSAGE_BYTES,  # uvicorn's default is 16 MiB
     )
     return 0
 

@@ -2,7 +2,7 @@
 what each holds, models.ops.exports.EXPORTS which there are).
 
 Query parameters, as the stats filter: `from`, `to` (YYYY-MM-DD, Asia/Shanghai, both included,
-required), `regionId`, `departmentId`, `categoryId` (global ids, as the GraphQL API gives them)
+required, within models.rules.date_range: DATE_OUT_OF_RANGE), `regionId`, `departmentId`, `categoryId` (global ids, as the GraphQL API gives them)
 and `source` (a DemandSource value). The bearer token as for /graphql; supervisors, dispatchers
 and admins, within their regions (models.ops.stats_scope). Refusals are JSON
 `{"errors": [{"code", "field", "message"}]}`: 401 without a valid token, 403 for another role
@@ -50,6 +50,7 @@ from models.ops.audit import Trail
 from models.ops.exports import EXPORTS, Export
 from models.ops.stats_scope import StatsFilter, StatsScope, stats_scope
 from models.rules.audit import AuditAction
+from models.rules.date_range import in_range, range_params
 from models.rules.demand_states import DemandSource
 from schema.relay import from_global_id
 from server.auth import actor_from_token, bearer_token, client_address
@@ -92,6 +93,8 @@ def parse_filter(params: dict[str, str]) -> StatsFilter:
             days[name] = date.fromisoformat(raw)
         except ValueError:
             raise DomainError("INVALID_DATE", name, value=raw[:40]) from None
+        if not in_range(days[name]):
+            raise DomainError("DATE_OUT_OF_RANGE", name, **range_params())
     ids: dict[str, int | None] = {}
     for name, type_name in _IDS.items():
         raw = (params.get(name) or "").strip()

@@ -11,6 +11,7 @@ schema/errors.py)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from graphql import GraphQLError
@@ -18,7 +19,8 @@ from graphql import GraphQLError
 from models.messages import message
 from schema.request_limits import DOCUMENT_LIMITS, bad_characters
 
-MAX_VARIABLES_DEPTH = 32  # inputs nest a few levels; JSON values (opening hours …) a few more
+MAX_VARIABLES_DEPTH = 32
+_INT64 = (-(2**63), 2**63 - 1)  # inputs nest a few levels; JSON values (opening hours …) a few more
 
 # Codes whose message is ours entirely, with the limit it names.
 _LIMITS = ("QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS", *DOCUMENT_LIMITS)
@@ -26,7 +28,7 @@ _LIMITS = ("QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_TOKENS", *DOCUMENT_LI
 _DETAILED = frozenset(
     {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_INVALID_VARIABLES"}
 )
-_OURS = frozenset({*_LIMITS, "INVALID_CHARACTERS"})
+_OURS = frozenset({*_LIMITS, "INVALID_CHARACTERS", "ONE_LOGIN_PER_REQUEST"})
 
 
 class TextRefused(Exception):
@@ -40,14 +42,21 @@ class TextRefused(Exception):
 
 def check_text(*values: Any) -> None:
     """Refuse NUL characters and unpaired surrogates anywhere in these JSON values (keys
-    too), and nesting deeper than MAX_VARIABLES_DEPTH. Iterative: deep input cannot make it
-    recurse."""
+    too), numbers no field can hold (integers past 64 bits, which no column stores and orjson
+    cannot answer; NaN and infinities, which Python's JSON parser lets through), and nesting
+    deeper than MAX_VARIABLES_DEPTH. Iterative: deep input cannot make it recurse."""
     stack: list[tuple[Any, int]] = [(v, 0) for v in values]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
             if bad_characters(value):
                 raise TextRefused("INVALID_CHARACTERS")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise TextRefused("NUMBER_OUT_OF_RANGE")
+        elif isinstance(value, int):
+            if not _INT64[0] <= value <= _INT64[1]:
+                raise TextRefused("NUMBER_OUT_OF_RANGE")
         elif isinstance(value, dict | list):
             if depth >= MAX_VARIABLES_DEPTH:
                 raise TextRefused("VARIABLES_TOO_DEEP", max=MAX_VARIABLES_DEPTH)

@@ -42,7 +42,7 @@ from models.session_cache import SESSIONS
 from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries
 from schema.context import Context
-from schema.request_limits import DOCUMENT_LIMITS, parse_document
+from schema.request_limits import parse_document
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
 from server.graphql_errors import TextRefused, check_text, client_errors, is_request_error
@@ -79,26 +79,38 @@ class _BadRequest(Exception):
 
 
 def _negotiate(accept: str | None) -> str | None:
-    """Pick the response media type; None when the client accepts neither."""
-    if not accept:
-        return JSON  # legacy clients send no Accept header
-    best, best_q = None, -1.0
-    for part in accept.split(","):
+    """Pick the response media type; None when the client accepts neither. Legacy clients,
+    that send no Accept header or only a wildcard (`*/*`, `application/*`), get
+    application/json (the GraphQL-over-HTTP spec's legacy watershed); graphql-response+json is
+    for those that name it. Between the two, the higher q wins, then the one listed first."""
+    if not accept or not accept.strip():
+        return JSON
+    offers: list[tuple[float, bool, int, str]] = []  # (q, named, -position, media)
+    refused: set[str] = set()
+    for position, part in enumerate(accept.split(",")):
         media, _, params = part.strip().partition(";")
         media = media.strip().lower()
         q = 1.0
         for p in params.split(";"):
             k, _, v = p.strip().partition("=")
-            if k == "q":
+            if k.strip().lower() == "q":
                 try:
                     q = float(v)
                 except ValueError:
                     q = 0.0
-        for candidate in (GRAPHQL_RESPONSE, JSON):
-            if media in (candidate, "*/*", "application/*") and q > best_q and q > 0:
-                best, best_q = (candidate if media == candidate else GRAPHQL_RESPONSE), q
-                break
-    return best
+        q = q if 0 <= q <= 1 else 0.0  # NaN and nonsense included
+        if media in (GRAPHQL_RESPONSE, JSON):
+            if q <= 0:
+                refused.add(media)
+            else:
+                offers.append((q, True, -position, media))
+        elif media in ("*/*", "application/*") and q > 0:
+            offers.append((q, False, -position, ""))
+    choices = [m for m in (JSON, GRAPHQL_RESPONSE) if m not in refused]
+    if not offers or not choices:
+        return None
+    q, named, _, media = max(offers)
+    return media if named else choices[0]
 
 
 async def _read_body(request: Request) -> bytes:
@@ -158,6 +170,9 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
         raise _BadRequest("INVALID_VARIABLES")
     if op_name is not None and not isinstance(op_name, str):
         raise _BadRequest("INVALID_OPERATION_NAME")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise _BadRequest("INVALID_EXTENSIONS")
     try:
         check_text(query, variables, op_name)
     except TextRefused as refused:
@@ -346,7 +361,7 @@ class _OperationsForm(StreamingForm):
         try:
             query, variables, op_name = _check_params(operations)
         except _BadRequest as bad:
-            if bad.code in ("INVALID_CHARACTERS", "VARIABLES_TOO_DEEP"):
+            if bad.code in ("INVALID_CHARACTERS", "NUMBER_OUT_OF_RANGE", "VARIABLES_TOO_DEEP"):
                 raise _Refused(bad.code, **bad.params) from None
             raise _Refused("MULTIPART_INVALID_OPERATIONS") from None
         self.operations, self.query, self.variables, self.op_name = (
@@ -440,12 +455,7 @@ class GraphQLEndpoint:
         self.compiled = compiled
         self.ide_html = None if settings.production else get_graphql_ide_html("graphiql")
         # What each limit code's message names.
-        self.limits = {
-            "QUERY_TOO_DEEP": settings.max_query_depth,
-            "TOO_MANY_ALIASES": settings.max_aliases,
-            "TOO_MANY_TOKENS": settings.max_query_tokens,
-            **DOCUMENT_LIMITS,
-        }
+        self.limits = settings.document_limits
         self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
 
     async def handle(self, request: Request) -> Response:
@@ -562,7 +572,7 @@ class GraphQLEndpoint:
                 ):
                     # It may have ended a session or changed grants: this process's next
                     # request must not wait for the database's announcement to hear it.
-                    SESSIONS.forget_all()
+                    SESSIONS.changed_here()
         except InvalidOperationTypeError as err:
             if err.operation_type == OperationType.SUBSCRIPTION:
                 return _coded_error("SUBSCRIPTION_NEEDS_WEBSOCKET", locale, 400, media)

@@ -1,5 +1,5 @@
 """Background jobs of a server process (the scheduler): automatic escalation, deadline warnings
-and overdue notices, return-visit and visit-tomorrow reminders.
+and overdue notices, return-visit and visit-tomorrow reminders, pruning the sign-in throttle.
 
 Several processes may run them at once: every escalation is conditional on the demand's
 version, and every notice has a unique key, so nothing happens twice. Notices go out in working
@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from models.ops.auth import forget_old_sign_in_failures
 from models.ops.demand_jobs import escalate_overdue
 from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
 from models.ops.visit_jobs import remind_visits_tomorrow
@@ -23,6 +24,7 @@ JOBS = (
     ("deadline notices", send_deadline_notices),
     ("return-visit reminders", send_return_visit_reminders),
     ("visit reminders", remind_visits_tomorrow),
+    ("sign-in throttle pruning", forget_old_sign_in_failures),
 )
 
 

@@ -1,9 +1,9 @@
 """The live inbox of this process: the broker behind `notificationAdded`, fed by PostgreSQL
 LISTEN (every process hears every commit's NOTIFY) or, on SQLite, by the writing process
-itself; and the graphql-transport-ws endpoint on /graphql with the bearer token taken from
-`connection_init` (browsers cannot set headers on a websocket). The same LISTEN connection
-hears calendar, policy and session changes made on other processes and drops what this process
-cached of them (the session cache serves only while it is connected)."""
+itself (the websocket endpoint is server.live_socket). The same LISTEN connection hears
+calendar, policy and session changes made on other processes and drops what this process
+cached of them (the session cache serves only while it is connected; it tells the live
+sockets which accounts changed)."""
 
 from __future__ import annotations
 
@@ -11,26 +11,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from models.db import libpq_dsn
-from models.messages import resolve_locale
 from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
 from models.session_cache import SESSION_CHANNEL, SESSIONS
-from schema.context import Context
 from schema.live import Broker
-from server.auth import actor_from_token, client_address
-from server.settings import Settings
 
 log = logging.getLogger("enterprise_desk.live")
 RECONNECT_SECONDS = 2.0
@@ -99,47 +88,3 @@ async def live_inbox(database_url: str, broker: Broker) -> AsyncIterator[Broker]
             yield broker
         finally:
             remove()
-
-
-def _token(params: dict[str, Any] | None) -> str | None:
-    """`{"Authorization": "Bearer …"}` (what Apollo and urql clients send) or `{"token": …}`."""
-    if not params:
-        return None
-    raw = params.get("Authorization") or params.get("authorization") or params.get("token")
-    if not isinstance(raw, str):
-        return None
-    scheme, _, value = raw.strip().partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value else raw.strip() or None
-
-
-class GraphQLWebSocket(GraphQL):
-    """strawberry's graphql-transport-ws handling, for subscriptions only (queries and
-    mutations go through server.graphql_http)."""
-
-    def __init__(self, schema: Any, settings: Settings, broker: Broker) -> None:
-        super().__init__(
-            schema,
-            graphql_ide=None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        )
-        self.settings = settings
-        self.broker = broker
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
-        return Context(
-            actor=None,
-            locale=resolve_locale(request.headers.get("accept-language")),
-            client=client_address(request),
-            secret_key=self.settings.secret_key,
-            request=request,
-            broker=self.broker,
-        )
-
-    async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
-        actor = await actor_from_token(_token(context.connection_params), self.settings.secret_key)
-        if actor is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.actor = actor
-
-    async def render_graphql_ide(self, request: Request) -> Response:  # pragma: no cover
-        return Response(status_code=404)

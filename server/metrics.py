@@ -1,10 +1,13 @@
 """`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters,
-the SQL statements it sent (models.sql_count) and the shared outbox gauges (computed by SQL at
-scrape time).
+password checks and the SQL statements it sent (models.sql_count), and the shared outbox gauges
+(computed by SQL at scrape time).
 
-Open when `METRICS_TOKEN` is unset (development, or a port only the scraper reaches); with it
-set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
-`authorization: {credentials: ...}`), anything else gets 401."""
+With `METRICS_TOKEN` set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>`
+(Prometheus' `authorization: {credentials: ...}`), anything else gets 401. Without it the
+figures are open in development, and in production only where the operator says so
+(`METRICS_PUBLIC=on`: a port only the scraper reaches); otherwise production answers 403 and
+says at start-up why: the server still starts, since a county that scrapes nothing should not
+have to configure anything, and nothing is shown to whoever finds the port."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from models.rules.passwords import PASSWORD_CHECKS
 from models.sql_count import STATEMENTS, StatementCounter
 from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
 from schema.compiled import QUERY_PATHS
@@ -77,6 +81,12 @@ def render_metrics(
     ]
     for path, done in sorted(QUERY_PATHS.items()):
         lines.append(f'graphql_queries_total{{path="{path}"}} {done}')
+    lines += [
+        "# HELP password_checks_total Passwords this process verified with argon2 (sign-ins: "
+        "against the account's hash, or the dummy one when there is none to check).",
+        "# TYPE password_checks_total counter",
+        f"password_checks_total {PASSWORD_CHECKS.value}",
+    ]
     values = counters.snapshot()
     for key, (name, kind, text) in COUNTER_METRICS.items():
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
@@ -115,6 +125,11 @@ class MetricsEndpoint:
         self.token = settings.metrics_token
         self.counters = counters
         self.statements = statements
+        self.off = not self.token and settings.production and not settings.metrics_public
+        if self.off:
+            log.warning(
+                "GET /metrics is off: production needs METRICS_TOKEN (or METRICS_PUBLIC=on)"
+            )
 
     def _authorized(self, request: Request) -> bool:
         if not self.token:
@@ -125,6 +140,10 @@ class MetricsEndpoint:
         )
 
     async def handle(self, request: Request) -> Response:
+        if self.off:
+            return PlainTextResponse(
+                "metrics are off: production serves them with METRICS_TOKEN set\n", status_code=403
+            )
         if not self._authorized(request):
             return PlainTextResponse(
                 "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}

@@ -6,10 +6,13 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from models.rules.sign_in import LoginLimits
 from notifications.config import PushConfig
 from notifications.flow import parse_rate_limits
+from schema.request_limits import DOCUMENT_LIMITS
 
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH = 32
@@ -46,12 +49,37 @@ class Settings:
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
     metrics_token: str = field(default="", repr=False)
-    # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
+    # Production serves /metrics only with the token, unless METRICS_PUBLIC=on (a port only
+    # the scraper reaches).
+    metrics_public: bool = False
+    # How often a live-inbox subscription re-reads the inbox, and a live socket re-checks its
+    # session, without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # Live sockets (server.live_socket): per account (a phone, a tablet and a few console tabs,
+    # with room to reconnect) and per client address (a county office behind one NAT address).
+    live_sockets_per_account: int = 10
+    live_sockets_per_address: int = 200
+    # CACHE_SECONDS: how long this process keeps a calendar, a region's policy or a signed-in
+    # session it cached unless it hears of a change; None: 30, 30 and 60 seconds.
+    cache_seconds: float | None = None
+    # Sign-in throttling (models.rules.sign_in): LOGIN_FREE_FAILURES per (username, address)
+    # before delays start, LOGIN_MAX_DELAY_MINUTES their cap, LOGIN_ADDRESS_MAX_FAILURES per
+    # address in 15 minutes, LOGIN_ACCOUNT_MAX_FAILURES per username in an hour (0: off).
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
 
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def document_limits(self) -> dict[str, int]:
+        """The value each document-limit code's message names."""
+        return {
+            "QUERY_TOO_DEEP": self.max_query_depth,
+            "TOO_MANY_ALIASES": self.max_aliases,
+            "TOO_MANY_TOKENS": self.max_query_tokens,
+            **DOCUMENT_LIMITS,  # schema.request_limits: fixed, checked before validation
+        }
 
     @property
     def embedded_db(self) -> bool:
@@ -100,12 +128,38 @@ def _hsts_max_age(raw: str | None, *, production: bool) -> int:
     return value
 
 
-def _switch(env: dict[str, str], name: str) -> bool:
-    """An on/off setting, on unless set otherwise."""
-    value = env.get(name, "on").strip().lower()
+def _switch(env: dict[str, str], name: str, default: str = "on") -> bool:
+    """An on/off setting, `default` unless set."""
+    value = env.get(name, default).strip().lower()
     if value not in ("on", "off", "true", "false", "1", "0"):
         raise SettingsError(f"{name} must be on or off, not {value!r}")
     return value in ("on", "true", "1")
+
+
+def _whole(env: dict[str, str], name: str, default: int, least: int = 1) -> int:
+    """A whole-number setting of at least `least`, `default` when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < least:
+        raise SettingsError(f"{name} must be a whole number of at least {least}, not {raw!r}")
+    return int(raw)
+
+
+def _login_limits(env: dict[str, str]) -> LoginLimits:
+    default = LoginLimits()
+
+    def number(name: str, value: int, least: int) -> int:
+        return _whole(env, name, value, least)
+
+    return LoginLimits(
+        free_failures=number("LOGIN_FREE_FAILURES", default.free_failures, 1),
+        max_delay=timedelta(
+            minutes=number("LOGIN_MAX_DELAY_MINUTES", default.max_delay // timedelta(minutes=1), 1)
+        ),
+        address_max_failures=number("LOGIN_ADDRESS_MAX_FAILURES", default.address_max_failures, 1),
+        account_max_failures=number("LOGIN_ACCOUNT_MAX_FAILURES", default.account_max_failures, 0),
+    )
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -134,6 +188,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError(str(err)) from None
     if batch_size < 1:
         raise SettingsError("PUSH_BATCH_SIZE must be at least 1")
+    per_account = _whole(env, "LIVE_SOCKETS_PER_ACCOUNT", Settings.live_sockets_per_account)
+    per_address = _whole(env, "LIVE_SOCKETS_PER_ADDRESS", Settings.live_sockets_per_address)
     dispatcher = _switch(env, "PUSH_DISPATCHER")
     jobs = _switch(env, "PERIODIC_JOBS")
     return Settings(
@@ -151,5 +207,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_batch_size=batch_size,
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        live_sockets_per_account=per_account,
+        live_sockets_per_address=per_address,
+        cache_seconds=_cache_seconds(env.get("CACHE_SECONDS", "")),
+        login_limits=_login_limits(env),
     )
+
+
+def _cache_seconds(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise SettingsError(f"CACHE_SECONDS must be a number of seconds above 0, not {raw!r}")
+    return seconds

@@ -101,6 +101,7 @@ import uvicorn  # noqa: E402
 
 from server.app import create_app  # noqa: E402
 from server.http_protocol import CoalescingHttpToolsProtocol  # noqa: E402
+from server.live_socket import MAX_MESSAGE_BYTES  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -123,6 +124,7 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
             log_level="warning",
             lifespan="on",
             http=CoalescingHttpToolsProtocol,  # as `enterprise-desk serve` runs it
+            ws_max_size=MAX_MESSAGE_BYTES,
         )
     )
     task = asyncio.create_task(server.serve())

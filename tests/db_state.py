@@ -18,7 +18,7 @@ from tests.conftest import IS_POSTGRES
 # family.
 ALWAYS_ALLOWED = frozenset({"audit_log"})
 ALLOWED_BY_FIELD = {
-    "login": frozenset({"app_user", "login_throttle", "refresh_token"}),
+    "login": frozenset({"app_user", "login_throttle", "login_pair_throttle", "refresh_token"}),
     "refreshToken": frozenset({"refresh_token"}),
 }
 

@@ -7,7 +7,7 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +59,20 @@ def spawn(args: list[str], cwd: Path, env: Mapping[str, str], name: str) -> Proc
             [str(BIN), *args], cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT
         )
     return Process(proc, log)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], why: str, seconds: float = 120) -> None:
+    """Until `check()` holds. The bound only keeps a broken run from hanging, it measures no
+    speed: the slow alternatives (re-checks, cache lifetimes) are set to an hour, so only the
+    mechanism under test can make `check` hold within it."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(why) from None
 
 
 def spawn_server(cwd: Path, env: Mapping[str, str], name: str, *extra: str) -> Process:

@@ -153,7 +153,7 @@ async def _subscribe(ctx: AccessContext, operation: str, call: Call, token: str 
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         try:
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        except websockets.ConnectionClosed as closed:  # the protocol's refusal: 4403
+        except websockets.ConnectionClosed as closed:  # the protocol's refusal: 4401
             return f"CLOSED_{closed.rcvd.code if closed.rcvd else 'NO_CODE'}"
         assert ack["type"] == "connection_ack", ack
         await ws.send(

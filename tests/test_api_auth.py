@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from models.org import LoginThrottle, RefreshToken, User
+from models.org import LoginThrottle, RefreshToken
 from tests.factories import PASSWORD, build_world
 
 LOGIN = """mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) {
@@ -31,19 +31,21 @@ async def test_wrong_password_is_refused_without_saying_which_part_was_wrong(gql
         data = await gql(LOGIN, {"u": user, "p": "wrong-password"})
         assert data["login"]["accessToken"] is None
         assert data["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
-        assert data["login"]["errors"][0]["message"] == "用户名或密码错误"
+        assert data["login"]["errors"][0]["message"].startswith("用户名或密码错误")
 
 
-async def test_five_failures_lock_the_account_even_for_the_right_password(gql):
+async def test_five_failures_hold_back_that_address_even_for_the_right_password(gql):
+    """Held back, the caller reads what a wrong password reads (tests/test_sign_in_limits.py:
+    other addresses, the owner's, still get in)."""
     await build_world()
     for _ in range(5):
         await gql(LOGIN, {"u": "cadre_a", "p": "wrong-password"})
     gql.language = "en"
+    wrong = await gql(LOGIN, {"u": "cadre_a", "p": "wrong-password"})
     data = await gql(LOGIN, {"u": "cadre_a", "p": PASSWORD})
-    assert data["login"]["errors"][0]["code"] == "ACCOUNT_LOCKED"
-    assert "locked" in data["login"]["errors"][0]["message"]
-    user = await User.get(username="cadre_a")
-    assert user.locked_until is not None and user.failed_logins == 5
+    assert data["login"] == wrong["login"]
+    assert data["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    assert data["login"]["errors"][0]["message"].startswith("Wrong username or password")
 
 
 async def test_many_failures_from_one_address_are_throttled(gql):

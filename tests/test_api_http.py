@@ -57,6 +57,58 @@ async def test_malformed_bodies_are_400_and_wrong_types_415(gql):
     assert form.status_code == 415
 
 
+async def test_no_accept_header_or_a_wildcard_gets_legacy_application_json(gql):
+    """The GraphQL-over-HTTP spec's legacy watershed: only a client that names
+    application/graphql-response+json gets it (and its 400 for a refused document)."""
+    for accept in (None, "*/*", "application/*", "text/html, */*;q=0.8"):
+        request = gql.http.build_request("POST", "/graphql", json={"query": "{ nope }"})
+        del request.headers["Accept"]  # httpx sends */* unless told otherwise
+        if accept is not None:
+            request.headers["Accept"] = accept
+        resp = await gql.http.send(request)
+        assert resp.status_code == 200, accept
+        assert resp.headers["content-type"].startswith("application/json"), accept
+        body = resp.json()
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == (
+            "GRAPHQL_VALIDATION_FAILED"
+        )
+    for accept in (
+        GR,
+        f"{GR}, */*",
+        f"{GR}, application/json;q=0.9",
+        f"application/json;q=0, {GR}",
+    ):
+        resp = await gql.post("{ nope }", headers={"Accept": accept})
+        assert resp.status_code == 400 and resp.headers["content-type"].startswith(GR), accept
+
+
+async def test_extensions_that_are_not_an_object_are_400(gql):
+    for extensions in ("persisted", [], 5, True):
+        body = {"query": "{ me { id } }", "extensions": extensions}
+        resp = await gql.http.post("/graphql", json=body, headers={"Accept": GR})
+        assert resp.status_code == 400, extensions
+        [error] = resp.json()["errors"]
+        assert error == {
+            "message": "extensions 须为 JSON 对象",
+            "extensions": {"code": "INVALID_EXTENSIONS"},
+        }
+    got = await gql.http.get(
+        "/graphql",
+        params={"query": "{ me { id } }", "extensions": "[1]"},
+        headers={"Accept": GR, "Accept-Language": "en"},
+    )
+    assert got.status_code == 400
+    assert got.json()["errors"][0]["message"] == "extensions must be a JSON object"
+    for fine in ({}, {"persistedQuery": None}, None):
+        body = {"query": "{ me { id } }", "extensions": fine}
+        resp = await gql.http.post("/graphql", json=body, headers={"Accept": GR})
+        assert resp.json() == {"data": {"me": None}}
+    resp = await gql.http.get(
+        "/graphql", params={"query": "{ me { id } }", "extensions": "{}"}, headers={"Accept": GR}
+    )
+    assert resp.json() == {"data": {"me": None}}
+
+
 async def test_unacceptable_accept_header_is_406(gql):
     resp = await gql.post("{ me { id } }", headers={"Accept": "text/csv"})
     assert resp.status_code == 406

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -97,7 +96,8 @@ async def test_a_websocket_without_a_valid_token_is_refused(gql, server_url):
     await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer x"}}))
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason == "UNAUTHENTICATED: 请先登录"
 
 
 def start_other_process(tmp: Path, recheck: float) -> tuple[subprocess.Popen, str]:
@@ -123,20 +123,18 @@ def start_other_process(tmp: Path, recheck: float) -> tuple[subprocess.Popen, st
 
 
 async def test_a_dispatch_on_one_process_reaches_a_subscriber_on_another(gql, tmp_path):
-    """On PostgreSQL the other process hears the commit's NOTIFY at once (its periodic
-    re-check is set to a minute, so only NOTIFY can deliver in time); on SQLite there is no
-    NOTIFY and the other process finds it on its periodic re-check (one second here)."""
+    """On PostgreSQL the other process hears the commit's NOTIFY (its periodic re-check is set
+    to an hour, so only NOTIFY can deliver within the wait); on SQLite there is no NOTIFY and
+    the other process finds it on its periodic re-check (one second here)."""
     w = await build_demand_world()
-    recheck = 60.0 if IS_POSTGRES else 1.0
+    recheck = 3600.0 if IS_POSTGRES else 1.0
     proc, other = start_other_process(tmp_path, recheck)
     try:
         ws = await subscribe(other, await token_of(other, "handler"))
         try:
-            started = time.monotonic()
             title = await dispatch(gql, w)  # on this test process's server
-            got = await next_notification(ws, 10)
+            got = await next_notification(ws, 120)
             assert got["kind"] == "DEMAND_DISPATCHED" and title in got["body"]
-            assert time.monotonic() - started < 5
         finally:
             await ws.close()
     finally:

@@ -9,6 +9,10 @@ role (and signed out). Whatever comes back:
   tables a refusal is meant to write (the audit log; failed sign-ins and refresh-token reuse);
 - a query changes nothing at all.
 
+Generated inputs include the edges (issue 22): days outside the supported range and at its
+ends, tampered `after` cursors and over-long text among the strings, Int and Float literals
+past 32 and 64 bits and past Python's int() digit limit (also inside JSON values).
+
 Bounded for CI: FUZZ_EXAMPLES examples per role and kind (default 10), derandomized, so a run
 is repeatable. A longer session: `FUZZ_EXAMPLES=500 .venv/bin/pytest -q tests/test_fuzz.py`
 (add TEST_DATABASE_URL for PostgreSQL; FUZZ_RANDOM=1 draws new examples on every run instead of
@@ -16,6 +20,8 @@ the same derandomized ones; FUZZ_DEBUG=1 with -s prints each document and answer
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -78,16 +84,65 @@ NODE_TYPES = sorted(
 )
 IDS = [to_global_id(t, pk) for t in NODE_TYPES for pk in range(1, 5)]
 _text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+
+# The edges of the API's input (issue 22): each scalar mostly draws ordinary values, so that
+# documents reach the operations behind the edges, and now and then a value at or past one.
+# Days outside 2000-01-01..2100-12-31 (the supported range) and the range's own first and last.
+EDGE_DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2000-01-01", "2100-12-31"]
+_edge_days = st.sampled_from(EDGE_DAYS)
+_edge_times = st.tuples(_edge_days, st.sampled_from(["T00:00:00-12:00", "T23:59:59+14:00"])).map(
+    "".join
+)
+
+
+def _cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+# Valid base64 of the wrong shapes, as an `after` cursor (any String may be drawn as one).
+TAMPERED_CURSORS = [
+    _cursor(v)
+    for v in (
+        ["1"],
+        [0],
+        [2**31],
+        ["a", "b"],
+        [None, None],
+        [{"a": 1}, 2],
+        [[1], [2]],
+        [1e308, 1.5],
+        ["0001-01-01T00:00:00+08:00", 1],
+        [True, False],
+        {"a": 1},
+        "x",
+    )
+] + [base64.urlsafe_b64encode(b"[" * 10_000).decode()]
+# Past 32 bits, past 64 bits, and past Python's 4,300-digit int() limit.
+_huge_ints = st.sampled_from(["2147483648", "-2147483649", str(2**64), "9" * 5000]).map(
+    lambda v: graphql.IntValueNode(value=v)
+)
+_huge_floats = st.sampled_from(["1e400", "-1e400", "9" * 5000 + ".0"]).map(
+    lambda v: graphql.FloatValueNode(value=v)
+)
+# Past the search cap, and past SQLite's LIKE pattern limit (50,000 bytes).
+_long_text = st.sampled_from(["企" * 201, "%" * 60_000, "a" * 300])
+_strings = st.one_of(
+    *[st.text(st.characters(codec="utf-8", exclude_characters="\x00"))] * 4,
+    st.sampled_from(TAMPERED_CURSORS),
+    _long_text,
+).map(nodes.String)
+
 CUSTOM_SCALARS = {
     # Mostly ids of rows that exist (aimed at the right type by _prepared), some garbage.
     "ID": st.one_of(*[st.sampled_from(IDS)] * 4, _text).map(nodes.String),
     "Date": st.one_of(
-        st.dates(date(2025, 1, 1), date(2027, 12, 31)).map(date.isoformat), _text
+        st.dates(date(2025, 1, 1), date(2027, 12, 31)).map(date.isoformat), _edge_days, _text
     ).map(nodes.String),
     "DateTime": st.one_of(
         st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31)).map(
             lambda d: d.isoformat() + "+08:00"
         ),
+        _edge_times,
         _text,
     ).map(nodes.String),
     "Time": st.one_of(st.times().map(time.isoformat), _text).map(nodes.String),
@@ -95,8 +150,16 @@ CUSTOM_SCALARS = {
         _text.map(nodes.String),
         st.integers(-5, 5).map(nodes.Int),
         st.lists(_text.map(nodes.String), max_size=3).map(nodes.List),
+        _huge_ints,
+        _huge_floats,
     ),
     "Upload": _text.map(nodes.String),  # not a multipart request: refused, as it should be
+    # The built-in scalars, with their edges.
+    "Int": st.one_of(*[st.integers(-(2**31), 2**31 - 1).map(nodes.Int)] * 4, _huge_ints),
+    "Float": st.one_of(
+        *[st.floats(allow_nan=False, allow_infinity=False).map(nodes.Float)] * 4, _huge_floats
+    ),
+    "String": _strings,
 }
 
 

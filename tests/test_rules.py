@@ -23,11 +23,11 @@ from models.rules.identifiers import (
     normalize_region_code,
 )
 from models.rules.passwords import hash_password, verify_password
+from models.rules.sign_in import LoginLimits, delayed, pair_delay
 from models.rules.tokens import (
     ACCESS_TTL,
     LEEWAY_SECONDS,
     issue_access_token,
-    lock_duration,
     read_access_token,
 )
 from server.settings import SettingsError, load_settings
@@ -144,11 +144,17 @@ def test_a_token_read_before_is_still_refused_once_it_expires():
     assert read_access_token(token, SECRET) is None
 
 
-def test_lockout_grows_from_one_minute_and_is_capped():
-    assert lock_duration(4) is None
-    assert lock_duration(5) == timedelta(minutes=1)
-    assert lock_duration(7) == timedelta(minutes=4)
-    assert lock_duration(40) == timedelta(days=1)
+def test_sign_in_delays_grow_from_one_minute_and_are_capped():
+    limits = LoginLimits()
+    assert pair_delay(4, limits) is None
+    assert pair_delay(5, limits) == timedelta(minutes=1)
+    assert pair_delay(7, limits) == timedelta(minutes=4)
+    assert pair_delay(40, limits) == pair_delay(10**9, limits) == timedelta(hours=1)
+    last = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    assert delayed(5, last, last + timedelta(seconds=59), limits)
+    assert not delayed(5, last, last + timedelta(minutes=1), limits)
+    # A streak whose last failure is a day old is forgotten.
+    assert not delayed(40, last, last + timedelta(days=1), limits)
 
 
 def test_locale_defaults_to_chinese():
@@ -169,11 +175,34 @@ def test_production_refuses_a_missing_or_short_secret(tmp_path):
     assert ok.production
 
 
+def test_cache_seconds_is_a_number_of_seconds_or_the_built_in_lifetimes(tmp_path):
+    env = {"SECRET_KEY": "k" * 40, "DATA_DIR": str(tmp_path)}
+    assert load_settings(env).cache_seconds is None
+    assert load_settings({**env, "CACHE_SECONDS": "3600"}).cache_seconds == 3600.0
+    for bad in ("0", "-5", "an hour", "nan"):
+        with pytest.raises(SettingsError, match="CACHE_SECONDS"):
+            load_settings({**env, "CACHE_SECONDS": bad})
+
+
 def test_development_keeps_its_generated_secret_across_restarts(tmp_path):
     first = load_settings({"DATA_DIR": str(tmp_path)})
     second = load_settings({"DATA_DIR": str(tmp_path)})
     assert first.secret_key == second.secret_key and len(first.secret_key) >= 32
     assert first.database_url == f"sqlite://{tmp_path / 'enterprise-desk.sqlite3'}"
+
+
+def test_sign_in_limits_come_from_the_environment():
+    env = {"SECRET_KEY": "k" * 40}
+    assert load_settings(env).login_limits == LoginLimits()
+    tuned = load_settings(
+        {**env, "LOGIN_FREE_FAILURES": "3", "LOGIN_MAX_DELAY_MINUTES": "15",
+         "LOGIN_ADDRESS_MAX_FAILURES": "100", "LOGIN_ACCOUNT_MAX_FAILURES": "0"}
+    ).login_limits  # fmt: skip
+    assert (tuned.free_failures, tuned.max_delay) == (3, timedelta(minutes=15))
+    assert (tuned.address_max_failures, tuned.account_max_failures) == (100, 0)
+    for name, value in (("LOGIN_FREE_FAILURES", "0"), ("LOGIN_ACCOUNT_MAX_FAILURES", "-1")):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({**env, name: value})
 
 
 def test_period_bounds_of_each_kind():

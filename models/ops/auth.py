@@ -1,31 +1,46 @@
-"""Signing in and out: argon2 passwords, lockout, per-address throttling, refresh rotation."""
+"""Signing in and out: argon2 passwords, sign-in throttling (models.rules.sign_in), refresh
+rotation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import uuid4
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
+from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from models.access import Actor
 from models.errors import DomainError
 from models.ops import audit
-from models.org import LoginThrottle, RefreshToken, User
+from models.org import LoginPairThrottle, LoginThrottle, RefreshToken, User
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.passwords import hash_password, needs_rehash, verify_password
+from models.rules.sign_in import (
+    ACCOUNT_THROTTLED,
+    LOGIN_DELAYED,
+    LoginLimits,
+    address_window_over,
+    delayed,
+    key,
+    known_address,
+    streak,
+)
 from models.rules.tokens import (
     REFRESH_TTL,
     hash_refresh_token,
     issue_access_token,
-    lock_duration,
     new_refresh_token,
 )
 
-# Per client address: this many failures within the window refuse further attempts.
-ADDRESS_MAX_FAILURES = 20
-ADDRESS_WINDOW = timedelta(minutes=15)
+# The process's limits: server.app sets them from the settings at start-up.
+_limits = LoginLimits()
+
+
+def configure_login_limits(limits: LoginLimits) -> None:
+    global _limits
+    _limits = limits
 
 
 @dataclass(frozen=True)
@@ -39,23 +54,61 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _address_blocked(client: str, now: datetime) -> bool:
-    row = await LoginThrottle.get_or_none(client=client)
-    return bool(
-        row and row.window_start > now - ADDRESS_WINDOW and row.failures >= ADDRESS_MAX_FAILURES
-    )
-
-
-async def _count_address_failure(client: str, now: datetime) -> None:
+async def _charge_address(client: str, now: datetime) -> bool:
+    """Count this attempt against the address before any password is checked (so parallel
+    requests cannot all slip under the cap); False when the address is over its cap. A
+    success gives its count back (_signed_in)."""
+    limits = _limits
     async with in_transaction():
-        row = await LoginThrottle.select_for_update().get_or_none(client=client)
-        if row is None:
-            await LoginThrottle.create(client=client, failures=1, window_start=now)
-        elif row.window_start <= now - ADDRESS_WINDOW:
-            row.failures, row.window_start = 1, now
-            await row.save(update_fields=["failures", "window_start"])
-        else:
-            await LoginThrottle.filter(id=row.id).update(failures=F("failures") + 1)
+        # INSERT ... ON CONFLICT DO NOTHING: a concurrent first attempt neither fails nor
+        # aborts the transaction; either way the row is there to lock.
+        await LoginThrottle.bulk_create(
+            [LoginThrottle(client=client, failures=0, window_start=now)], ignore_conflicts=True
+        )
+        row = await LoginThrottle.select_for_update().get(client=client)
+        if address_window_over(row.window_start, now, limits):
+            await LoginThrottle.filter(id=row.id).update(failures=1, window_start=now)
+            return True
+        if row.failures >= limits.address_max_failures:
+            return False
+        await LoginThrottle.filter(id=row.id).update(failures=F("failures") + 1)
+        return True
+
+
+async def _charge_pair(tried: str, client: str, now: datetime) -> str | None:
+    """Count this attempt as a failure of (username, address) before the password is checked,
+    unless it is held back: then the reason (models.rules.sign_in), and nothing is counted, so
+    waiting out a delay is enough. A success resets the count (_signed_in)."""
+    limits = _limits
+    async with in_transaction():
+        await LoginPairThrottle.bulk_create(
+            [LoginPairThrottle(username=tried, client=client)], ignore_conflicts=True
+        )
+        row = await LoginPairThrottle.select_for_update().get(username=tried, client=client)
+        if delayed(row.failures, row.last_failure_at, now, limits):
+            return LOGIN_DELAYED
+        if (
+            limits.account_max_failures
+            and not known_address(row.last_success_at, now, limits)
+            and await _account_failures(tried, now) >= limits.account_max_failures
+        ):
+            return ACCOUNT_THROTTLED
+        failures = streak(row.failures, row.last_failure_at, now, limits) + 1
+        await LoginPairThrottle.filter(id=row.id).update(failures=failures, last_failure_at=now)
+        return None
+
+
+async def _account_failures(tried: str, now: datetime) -> int:
+    """Failures of the username's current streaks, over the addresses that failed lately."""
+    row = (
+        await LoginPairThrottle.filter(
+            username=tried, last_failure_at__gt=now - _limits.account_window
+        )
+        .annotate(total=Sum("failures"))
+        .first()
+        .values("total")
+    )
+    return int(row["total"] or 0) if row else 0
 
 
 async def _issue(user: User, secret: str, now: datetime, family: str | None = None) -> Session:
@@ -87,49 +140,55 @@ async def _audit_login(
     )
 
 
+async def forget_old_sign_in_failures() -> int:
+    """Drop throttle rows that no longer hold anything back or remember a known address (a
+    periodic job: guessers with many usernames leave many rows). Returns how many."""
+    limits, now = _limits, _now()
+    gone = await LoginThrottle.filter(window_start__lte=now - limits.address_window).delete()
+    stale = now - limits.streak_forgotten_after
+    forgotten = Q(last_failure_at=None) | Q(last_failure_at__lte=stale)
+    unknown = Q(last_success_at=None) | Q(last_success_at__lte=now - limits.known_address_for)
+    return gone + await LoginPairThrottle.filter(forgotten & unknown).delete()
+
+
 async def login(username: str, password: str, *, client: str, secret: str) -> Session:
-    """Every attempt is in the audit log, with the username tried; a refusal's row is
-    committed with the failure counts it adds."""
+    """Every attempt is in the audit log, with the username tried and the true reason of a
+    refusal. The caller reads one answer for a wrong password, an unknown username, a disabled
+    account and an attempt held back by the per-account limits (INVALID_CREDENTIALS), after the
+    same work: one argon2 verification, against the dummy hash when there is nothing to check.
+    Only an address over its own cap reads TOO_MANY_ATTEMPTS, checking no password."""
     now = _now()
-    tried = (username or "").strip()
-    if await _address_blocked(client, now):
+    typed = (username or "").strip()
+    tried, client = key(typed), key(client)
+    if not await _charge_address(client, now):
         await _audit_login(AuditOutcome.REFUSED, None, tried, client, "TOO_MANY_ATTEMPTS")
         raise DomainError("TOO_MANY_ATTEMPTS")
-    user = await User.get_or_none(username=tried)
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        await _audit_login(AuditOutcome.REFUSED, user, tried, client, "ACCOUNT_LOCKED")
-        raise DomainError("ACCOUNT_LOCKED", minutes=minutes)
-    ok = verify_password(user.password_hash if user else None, password or "")
-    if user is None or not ok:
-        async with in_transaction():
-            await _count_address_failure(client, now)
-            if user is not None:
-                await _count_user_failure(user, now)
-            await _audit_login(AuditOutcome.REFUSED, user, tried, client, "INVALID_CREDENTIALS")
-        raise DomainError("INVALID_CREDENTIALS", "password")
-    if not user.is_active:
-        await _audit_login(AuditOutcome.REFUSED, user, tried, client, "ACCOUNT_DISABLED")
-        raise DomainError("ACCOUNT_DISABLED")
+    held = await _charge_pair(tried, client, now)
+    user = await User.get_or_none(username=typed)
+    checked = user.password_hash if user is not None and held is None else None
+    ok = verify_password(checked, password or "")
+    if ok and user is not None and user.is_active:
+        return await _signed_in(user, password, tried, client, now, secret)
+    reason = held or ("ACCOUNT_DISABLED" if ok else "INVALID_CREDENTIALS")
+    await _audit_login(AuditOutcome.REFUSED, user, tried, client, reason)
+    raise DomainError("INVALID_CREDENTIALS", "password")
+
+
+async def _signed_in(
+    user: User, password: str, tried: str, client: str, now: datetime, secret: str
+) -> Session:
     async with in_transaction():
-        user.failed_logins, user.locked_until = 0, None
-        fields = ["failed_logins", "locked_until"]
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-            fields.append("password_hash")
-        await user.save(update_fields=fields)
+            await user.save(update_fields=["password_hash"])
+        # The attempt's charges given back: this address now knows the account.
+        await LoginPairThrottle.filter(username=tried, client=client).update(
+            failures=0, last_failure_at=None, last_success_at=now
+        )
+        await LoginThrottle.filter(client=client, failures__gt=0).update(failures=F("failures") - 1)
         session = await _issue(user, secret, now)
         await _audit_login(AuditOutcome.SUCCESS, user, tried, client)
         return session
-
-
-async def _count_user_failure(user: User, now: datetime) -> None:
-    async with in_transaction():
-        await User.filter(id=user.id).update(failed_logins=F("failed_logins") + 1)
-        fresh = await User.get(id=user.id)
-        lock = lock_duration(fresh.failed_logins)
-        if lock is not None:
-            await User.filter(id=user.id).update(locked_until=now + lock)
 
 
 async def refresh(token: str, *, secret: str, client: str = "") -> Session:

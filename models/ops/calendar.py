@@ -21,6 +21,7 @@ from models.ops.audit import Trail
 from models.ops.validate import text
 from models.org import Region
 from models.region_tree import region_chain
+from models.rules.date_range import MAX_YEAR, MIN_YEAR
 from models.rules.roles import Role
 from models.rules.workdays import (
     WorkCalendar,
@@ -38,8 +39,7 @@ _cache: dict[int | None, tuple[float, WorkCalendar]] = {}
 # Bumped by every invalidation, so a load that raced an admin's edit is not cached.
 _generation = 0
 
-# Years an admin may enter, and the longest count the preview answers.
-MIN_YEAR, MAX_YEAR = 2000, 2100
+# The longest count the preview answers (the years an admin may enter: models.rules.date_range).
 MAX_PREVIEW_DAYS = 3650
 _NAME_MAX = 64
 _NOTE_MAX = 255

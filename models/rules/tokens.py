@@ -77,6 +77,28 @@ def read_access_token(token: str, secret: str) -> AccessClaims | None:
     return None
 
 
+def access_token_deadline(token: str, secret: str) -> float | None:
+    """The moment (epoch seconds) a valid access token stops being accepted, else None."""
+    if read_access_token(token, secret) is None:
+        return None
+    known = _VERIFIED.get((secret, token))
+    return known[1] if known is not None else None
+
+
+def expired_access_token(token: str, secret: str) -> bool:
+    """Whether this is one of our access tokens, well signed, whose only fault is its age."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"verify_exp": False})
+    except jwt.PyJWTError:
+        return False
+    exp = claims.get("exp")
+    return (
+        claims.get("typ") == ACCESS_TYPE
+        and isinstance(exp, int | float)
+        and (exp + LEEWAY_SECONDS <= time.time())
+    )
+
+
 def _verify(token: str, secret: str) -> tuple[AccessClaims, float] | None:
     """The claims and the moment the token stops being accepted (its `exp` + leeway)."""
     try:
@@ -111,10 +133,3 @@ def new_refresh_token() -> str:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def lock_duration(failures: int, threshold: int = 5) -> timedelta | None:
-    """Lock after `threshold` failures in a row, doubling from 1 minute up to a day."""
-    if failures < threshold:
-        return None
-    return timedelta(minutes=min(2 ** (failures - threshold), 24 * 60))
