@@ -77,6 +77,11 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "A field or directive may take at most {max} arguments",
     ),
     "VALUE_TOO_LARGE": (
+        "查询中直接写出的值过大（一个值不能超过 {max} 项），较大的值请通过变量传递",
+        "A value written in the query may hold at most {max} items; pass larger values as "
+        "variables",
+    ),
+    "TOO_MANY_VALUES": (
         "查询中直接写出的值过多（合计不能超过 {max} 项），较大的值请通过变量传递",
         "The values written in the query may hold at most {max} items in all; pass larger "
         "values as variables",

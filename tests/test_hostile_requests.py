@@ -23,6 +23,7 @@ from schema.request_limits import (
     MAX_ARGUMENTS,
     MAX_DIRECTIVES,
     MAX_DOCUMENT_CHARS,
+    MAX_DOCUMENT_VALUES,
     MAX_FIELD_REPEATS,
     MAX_LITERAL_VALUES,
     MAX_OPERATIONS,
@@ -192,25 +193,25 @@ def limited_documents() -> list[tuple[str, str | None, str, str]]:
             "{ demands(filter: {states: [" + states + "]}) { totalCount } }",
             None,
             "VALUE_TOO_LARGE",
-            f"查询中直接写出的值过多（合计不能超过 {MAX_LITERAL_VALUES} 项），较大的值请通过变量传递",
+            f"查询中直接写出的值过大（一个值不能超过 {MAX_LITERAL_VALUES} 项），较大的值请通过变量传递",
         ),
-        (  # counted over the document: three literals of 28 values
+        (  # counted over the document too: five literals of 60 values
             "{ "
             + " ".join(
-                f"d{i}: demands(filter: {{states: [{'DISPATCHED ' * 25}]}}) {{ totalCount }}"
-                for i in range(3)
+                f"d{i}: demands(filter: {{states: [{'DISPATCHED ' * 57}]}}) {{ totalCount }}"
+                for i in range(5)
             )
             + " }",
             None,
-            "VALUE_TOO_LARGE",
-            f"查询中直接写出的值过多（合计不能超过 {MAX_LITERAL_VALUES} 项），较大的值请通过变量传递",
+            "TOO_MANY_VALUES",
+            f"查询中直接写出的值过多（合计不能超过 {MAX_DOCUMENT_VALUES} 项），较大的值请通过变量传递",
         ),
         (
             "query($f: DemandFilter = {states: [" + states + "]}) { demands(filter: $f) "
             "{ totalCount } }",
             None,
             "VALUE_TOO_LARGE",
-            f"查询中直接写出的值过多（合计不能超过 {MAX_LITERAL_VALUES} 项），较大的值请通过变量传递",
+            f"查询中直接写出的值过大（一个值不能超过 {MAX_LITERAL_VALUES} 项），较大的值请通过变量传递",
         ),
         (
             "{ me { id } }" + " " * MAX_DOCUMENT_CHARS,
@@ -234,7 +235,7 @@ async def test_operations_variables_directives_arguments_literals_and_length_are
     gql.language = "en"
     doc, _, code, _ = limited_documents()[4]
     assert refused(await gql.post(doc), 400, code) == (
-        f"The values written in the query may hold at most {MAX_LITERAL_VALUES} items in all; "
+        f"A value written in the query may hold at most {MAX_LITERAL_VALUES} items; "
         "pass larger values as variables"
     )
     # At the limits, documents run.
