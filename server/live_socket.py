@@ -434,7 +434,7 @@ class _Handler(BaseGraphQLTransportWSHandler[Context, None]):
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except asyncio.CancelledError:
             raise
-        except GraphQLError as error:  # the token limit refuses from inside the parsing hook
+        except GraphQLError as error:  # raised by an extension hook rather than returned
             await operation.send_initial_errors([error])
         except Exception as error:  # the socket went away meanwhile, or a fault
             if not self.websocket_closed:
