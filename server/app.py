@@ -105,7 +105,9 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                 async with (
                     read_replica(settings.database_read_url),
                     screen_reads(settings.database_url),
-                    periodic_jobs() if settings.periodic_jobs else nullcontext(),
+                    periodic_jobs(unlinked_grace=settings.unlinked_upload_grace)
+                    if settings.periodic_jobs
+                    else nullcontext(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):

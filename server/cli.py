@@ -94,7 +94,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             # edits, which the jobs' working hours and deadlines count with.
             async with (
                 live_inbox(settings.database_url, Broker()),
-                periodic_jobs(),
+                periodic_jobs(unlinked_grace=settings.unlinked_upload_grace),
                 push_delivery(worker_settings),
             ):
                 print(

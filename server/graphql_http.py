@@ -37,7 +37,7 @@ from strawberry.types.graphql import OperationType
 from models.access import Actor
 from models.db_unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
-from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
+from models.ops.attachments import MAX_UPLOAD_BYTES, MIB, UploadQuota
 from models.session_cache import SESSIONS
 from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries
@@ -448,6 +448,7 @@ class GraphQLEndpoint:
             "TOO_MANY_TOKENS": settings.max_query_tokens,
         }
         self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
+        self.upload_quota = UploadQuota(settings.upload_quota_files, settings.upload_quota_bytes)
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -539,6 +540,7 @@ class GraphQLEndpoint:
             client=client_address(request),
             secret_key=self.settings.secret_key,
             request=request,
+            upload_quota=self.upload_quota,
         )
         if self.compiled is not None and OperationType.QUERY in allowed:
             data = await self.compiled.execute(query, op_name, variables, context)

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from notifications.config import PushConfig
@@ -48,6 +49,11 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # Uploads not yet linked to anything, per account (models.ops.attachments.UploadQuota), and
+    # how long they are kept before the scheduler deletes them.
+    upload_quota_files: int = 100
+    upload_quota_bytes: int = 200 * 1024 * 1024
+    unlinked_upload_grace: timedelta = timedelta(hours=24)
 
     @property
     def production(self) -> bool:
@@ -108,6 +114,27 @@ def _switch(env: dict[str, str], name: str) -> bool:
     return value in ("on", "true", "1")
 
 
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 < value < float("inf"):  # NaN too
+        raise SettingsError(f"{name} must be more than 0")
+    return value
+
+
+def _count(env: dict[str, str], name: str, default: int, *, least: int) -> int:
+    raw = env.get(name, "").strip()
+    if raw and not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    value = int(raw) if raw else default
+    if value < least:
+        raise SettingsError(f"{name} must be at least {least}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -152,4 +179,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        upload_quota_files=_count(env, "UPLOAD_QUOTA_FILES", 100, least=1),
+        upload_quota_bytes=_count(env, "UPLOAD_QUOTA_MB", 200, least=1) * 1024 * 1024,
+        unlinked_upload_grace=timedelta(hours=_positive(env, "UNLINKED_UPLOAD_HOURS", 24)),
     )
