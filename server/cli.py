@@ -49,12 +49,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_jobs:
         os.environ["PERIODIC_JOBS"] = "off"
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
-    from server.http_protocol import CoalescingHttpToolsProtocol
+    from server.http_protocol import http_protocol
 
     uvicorn.run(
         "server.app:create_app",
         factory=True,
-        http=CoalescingHttpToolsProtocol,
+        # The settings' request timeouts and per-address bound (server.http_protocol).
+        http=http_protocol(settings),
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -49,6 +49,14 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # How often a live-inbox subscription re-reads the inbox without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
+    # Slow clients (server.http_protocol): the request head must arrive within
+    # REQUEST_HEAD_TIMEOUT seconds; a body may pause REQUEST_BODY_TIMEOUT seconds and must average
+    # REQUEST_BODY_MIN_RATE bytes/s after that (0: no rate); an address may hold
+    # PENDING_CONNECTIONS_PER_ADDRESS connections whose request has not fully arrived (0: off).
+    request_head_timeout: float = 20.0
+    request_body_timeout: float = 30.0
+    request_body_min_rate: int = 1024
+    pending_connections_per_address: int = 32
     # Uploads not yet linked to anything, per account (models.ops.attachments.UploadQuota), and
     # how long they are kept before the scheduler deletes them.
     upload_quota_files: int = 100
@@ -179,6 +187,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_rate_limits=rates,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
+        request_head_timeout=_positive(env, "REQUEST_HEAD_TIMEOUT", 20),
+        request_body_timeout=_positive(env, "REQUEST_BODY_TIMEOUT", 30),
+        request_body_min_rate=_count(env, "REQUEST_BODY_MIN_RATE", 1024, least=0),
+        pending_connections_per_address=_count(env, "PENDING_CONNECTIONS_PER_ADDRESS", 32, least=0),
         upload_quota_files=_count(env, "UPLOAD_QUOTA_FILES", 100, least=1),
         upload_quota_bytes=_count(env, "UPLOAD_QUOTA_MB", 200, least=1) * 1024 * 1024,
         unlinked_upload_grace=timedelta(hours=_positive(env, "UNLINKED_UPLOAD_HOURS", 24)),

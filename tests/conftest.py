@@ -100,7 +100,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from server.app import create_app  # noqa: E402
-from server.http_protocol import CoalescingHttpToolsProtocol  # noqa: E402
+from server.http_protocol import http_protocol  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -122,7 +122,7 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
             port=port,
             log_level="warning",
             lifespan="on",
-            http=CoalescingHttpToolsProtocol,  # as `enterprise-desk serve` runs it
+            http=http_protocol(settings),  # as `enterprise-desk serve` runs it
         )
     )
     task = asyncio.create_task(server.serve())
