@@ -83,7 +83,7 @@ class _CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """`enterprise-desk serve` passes this class to uvicorn as its HTTP protocol."""
+    """The writes of one step joined; `enterprise-desk serve` runs its subclass below."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         wrapped: Any = _CoalescingTransport(transport, asyncio.get_running_loop())
@@ -130,6 +130,10 @@ class ClientGuard:
             self.pending.pop(address, None)
 
 
+# For the class given to uvicorn as it is: the default limits, shared by its connections.
+_DEFAULT_GUARD = ClientGuard(ClientLimits())
+
+
 def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
     """The HTTP protocol to give uvicorn (`Config(http=...)`), with the settings' limits."""
     guard = ClientGuard(ClientLimits.from_settings(settings))
@@ -145,7 +149,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     def __init__(self, *args: Any, guard: ClientGuard | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.guard = guard or ClientGuard(ClientLimits())
+        self.guard = guard or _DEFAULT_GUARD
         self._address: str | None = None
         self._phase: Phase = "idle"
         self._placed = False  # holds one of its address's places

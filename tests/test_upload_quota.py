@@ -72,16 +72,15 @@ async def test_an_account_keeps_only_so_many_unused_uploads(db, gql, world, stor
         code, text = refused(await upload(http, cadre, "现场3.png", make_png()), 429)
         assert code == "TOO_MANY_UNLINKED_UPLOADS"
         assert text == "已上传但尚未使用的文件已达 3 个，请先提交使用这些文件，再上传新的文件"
-        over_graphql = payload(
-            await graphql_upload(http, cadre, "现场3.png", make_png(), **{"Accept-Language": "en"})
+        over_graphql = await graphql_upload(
+            http, cadre, "现场3.png", make_png(), **{"Accept-Language": "en"}
         )
-        assert over_graphql["attachment"] is None
-        assert over_graphql["errors"] == [
+        assert over_graphql.status_code == 429, over_graphql.text
+        assert over_graphql.json()["errors"] == [
             {
-                "code": "TOO_MANY_UNLINKED_UPLOADS",
-                "field": "file",
                 "message": "You already have 3 uploaded files not yet used: "
                 "submit them before uploading more",
+                "extensions": {"code": "TOO_MANY_UNLINKED_UPLOADS"},
             }
         ]
         assert len(stored_files(storage)) == 3
@@ -137,9 +136,16 @@ async def test_uploads_sent_at_once_cannot_pass_the_quota_together(db, gql, worl
             *(graphql_upload(http, cadre, f"并发{i}.png", make_png()) for i in range(3, 8)),
         )
     stored = [a for a in answers[:3] if a.status_code == 201] + [
-        a for a in answers[3:] if a.json()["data"]["uploadAttachment"]["attachment"]
+        a
+        for a in answers[3:]
+        if a.status_code == 200 and a.json()["data"]["uploadAttachment"]["attachment"]
     ]
     assert len(stored) == 3
+    # The others were refused, each with the quota's code.
+    for a in answers:
+        if a not in stored:
+            assert a.status_code in (200, 429), a.text
+            assert "TOO_MANY_UNLINKED_UPLOADS" in a.text
     assert await Attachment.all().count() == 3
     assert len(stored_files(storage)) == 3
 
