@@ -341,11 +341,11 @@ class FileEndpoints:
         if actor is None:
             return _error("UNAUTHENTICATED", locale)
         try:
-            await check_upload_quota(actor, self.quota)  # a full quota: the body is not read
+            await check_upload_quota(actor, self.quota)  # a full quota: the body is not parsed
         except DomainError as err:
-            response = _error(err.problems[0].code, locale, **err.problems[0].params)
-            response.headers["Connection"] = "close"
-            return response
+            # As for 401: uvicorn drops the unread body and keeps the connection, so the
+            # client reads this answer (a close with its body unread could reset it first).
+            return _error(err.problems[0].code, locale, **err.problems[0].params)
         try:
             file_name, claimed_type, data = await _read_upload(request)
         except _Refusal as refusal:

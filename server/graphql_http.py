@@ -9,7 +9,7 @@ the variables at its paths (where the client left null) as a starlette `UploadFi
 `Upload` scalar hands to the mutation. Only mutations, only signed-in users (refused with 401
 before the body is read: the bearer token is the only credential, so a cross-site form post
 carries none and needs no CSRF preflight header), only while the account's unlinked uploads
-leave room (429 before the body is read; `uploadAttachment` holds each file to the quota too).
+leave room (429 before the body is parsed; `uploadAttachment` holds each file to the quota too).
 Limits: `MAX_UPLOAD_FILES` files of `MAX_UPLOAD_BYTES` each, `MAX_MULTIPART_BODY_BYTES` in all
 (refused with 413 before reading further), `operations` at most 1 MB and `map` 8 KB;
 everything malformed is a 400 whose `errors[0].extensions.code` says what (messages in Chinese,
@@ -500,13 +500,13 @@ class GraphQLEndpoint:
         actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
         if actor is None:  # uploads are for signed-in users: refused before the body is read
             return _coded_error("UNAUTHENTICATED", locale, 401, media)
-        try:  # an account whose unlinked uploads fill its quota: nor is its body read
+        try:  # an account whose unlinked uploads fill its quota: its body is not even parsed
             await check_upload_quota(actor, self.upload_quota)
         except DomainError as err:
+            # As for 401: uvicorn drops the unread body and keeps the connection, so the
+            # client reads this answer (a close with its body unread could reset it first).
             p = err.problems[0]
-            response = _coded_error(p.code, locale, 429, media, **p.params)
-            response.headers["Connection"] = "close"
-            return response
+            return _coded_error(p.code, locale, 429, media, **p.params)
         form = _OperationsForm(self.settings.max_query_tokens)
         try:
             try:

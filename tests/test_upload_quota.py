@@ -122,7 +122,7 @@ async def test_an_account_keeps_only_so_many_unused_bytes(db, gql, world, storag
         assert len(stored_files(storage)) == 1
         # What still fits is taken, up to the last byte.
         assert (await upload(http, cadre, "材料三.pdf", padded_pdf(424 * KIB))).status_code == 201
-        # Once the quota is full, the next upload is refused before its body is read.
+        # Once the quota is full, the next upload is refused before its body is parsed.
         code, _ = refused(await upload(http, cadre, "材料四.pdf", PDF_BYTES), 429)
         assert code == "UNLINKED_UPLOADS_TOO_LARGE"
     assert len(stored_files(storage)) == 2
