@@ -162,6 +162,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "An attachment does not exist, was not uploaded by you, or is already used",
     ),
     "TOO_MANY_ATTACHMENTS": ("附件不能超过 {max} 个", "At most {max} attachments are allowed"),
+    "TOO_MANY_UNLINKED_UPLOADS": (
+        "已上传但尚未使用的文件已达 {max} 个，请先提交使用这些文件，再上传新的文件",
+        "You already have {max} uploaded files not yet used: submit them before uploading more",
+    ),
+    "UNLINKED_UPLOADS_TOO_LARGE": (
+        "已上传但尚未使用的文件合计不能超过 {max} MB，请先提交使用这些文件，再上传新的文件",
+        "Uploaded files not yet used may total at most {max} MB: submit them before uploading more",
+    ),
     # GraphQL multipart requests (uploads through /graphql).
     "UPLOAD_EXPECTED": (
         "请按 GraphQL multipart 请求规范以 multipart/form-data 上传文件",

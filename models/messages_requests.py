@@ -4,6 +4,19 @@ documents that do not parse or validate, and text with characters no field may h
 from __future__ import annotations
 
 REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
+    # Slow clients, answered by the HTTP protocol itself (server.http_protocol).
+    "REQUEST_HEAD_TIMEOUT": (
+        "请求发送超时，请重新发送",
+        "The request took too long to arrive; please send it again",
+    ),
+    "REQUEST_BODY_TIMEOUT": (
+        "请求内容发送过慢或中断，请重新发送",
+        "The request body arrived too slowly or stalled; please send it again",
+    ),
+    "TOO_MANY_CONNECTIONS": (
+        "您所在地址的未完成连接过多，请稍后重试",
+        "Too many unfinished connections from your address; please try again shortly",
+    ),
     "INVALID_JSON": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
     "BATCH_NOT_SUPPORTED": (
         "请求体须为一个 JSON 对象，不支持批量请求",

@@ -7,6 +7,7 @@ from typing import Any
 
 from models.access import Actor
 from models.errors import DomainError
+from models.ops.attachments import DEFAULT_UPLOAD_QUOTA, UploadQuota
 from schema.live import Broker
 from schema.loaders import Loaders
 
@@ -24,6 +25,8 @@ class Context:
     # The process's live-inbox broker (subscriptions), and a websocket's connection_init payload.
     broker: Broker = field(default_factory=Broker)
     connection_params: dict[str, Any] | None = None
+    # What an account may keep uploaded and unlinked (the server's settings).
+    upload_quota: UploadQuota = DEFAULT_UPLOAD_QUOTA
 
     def require_actor(self) -> Actor:
         if self.actor is None:

@@ -11,6 +11,8 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
@@ -83,6 +85,13 @@ async def push_delivery(settings: Settings) -> AsyncIterator[httpx.AsyncClient |
         await client.aclose()
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client left mid-body, or server.http_protocol cut it for sending too slowly: nobody
+    reads this answer, and it is no server error (a traceback each would let anyone flood the
+    log)."""
+    return Response(status_code=400)
+
+
 class SecuredStarlette(Starlette):
     """Starlette with server.security's headers outside everything, its error page too."""
 
@@ -123,7 +132,9 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                 async with (
                     read_replica(settings.database_read_url),
                     screen_reads(settings.database_url),
-                    periodic_jobs() if settings.periodic_jobs else nullcontext(),
+                    periodic_jobs(unlinked_grace=settings.unlinked_upload_grace)
+                    if settings.periodic_jobs
+                    else nullcontext(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
                 ):
@@ -165,6 +176,6 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             Route("/metrics", metrics.handle, methods=["GET"]),
         ],
         middleware=middleware,
-        exception_handlers=database_error_handlers(),
+        exception_handlers={**database_error_handlers(), ClientDisconnect: client_gone},
         lifespan=lifespan,
     )

@@ -49,13 +49,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_jobs:
         os.environ["PERIODIC_JOBS"] = "off"
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
-    from server.http_protocol import CoalescingHttpToolsProtocol
+    from server.http_protocol import http_protocol
     from server.live_socket import MAX_MESSAGE_BYTES
 
     uvicorn.run(
         "server.app:create_app",
         factory=True,
-        http=CoalescingHttpToolsProtocol,
+        # The settings' request timeouts and per-address bound (server.http_protocol).
+        http=http_protocol(settings),
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -96,7 +97,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             # edits, which the jobs' working hours and deadlines count with.
             async with (
                 live_inbox(settings.database_url, Broker()),
-                periodic_jobs(),
+                periodic_jobs(unlinked_grace=settings.unlinked_upload_grace),
                 push_delivery(worker_settings),
             ):
                 print(

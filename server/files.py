@@ -23,7 +23,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from models.errors import DomainError
 from models.messages import message, resolve_locale
-from models.ops.attachments import MAX_UPLOAD_BYTES, MIB, open_attachment, store_upload
+from models.ops.attachments import (
+    MAX_UPLOAD_BYTES,
+    MIB,
+    UploadQuota,
+    check_upload_quota,
+    open_attachment,
+    store_upload,
+)
 from schema.relay import from_global_id, to_global_id
 from schema.types.files import file_url
 from server.auth import actor_from_token, bearer_token
@@ -46,6 +53,9 @@ _STATUS: dict[str, int] = {
     "UNSUPPORTED_FILE_TYPE": 415,
     "EMPTY_FILE": 400,
     "INVALID_UPLOAD": 400,
+    # The account's unlinked uploads are at their quota: linking them, or their purge, frees it.
+    "TOO_MANY_UNLINKED_UPLOADS": 429,
+    "UNLINKED_UPLOADS_TOO_LARGE": 429,
 }
 
 # --- the streaming multipart reader ------------------------------------------------------
@@ -323,12 +333,19 @@ def content_disposition(file_name: str, fallback: str | None = None) -> str:
 class FileEndpoints:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.quota = UploadQuota(settings.upload_quota_files, settings.upload_quota_bytes)
 
     async def upload(self, request: Request) -> Response:
         locale = resolve_locale(request.headers.get("accept-language"))
         actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
         if actor is None:
             return _error("UNAUTHENTICATED", locale)
+        try:
+            await check_upload_quota(actor, self.quota)  # a full quota: the body is not parsed
+        except DomainError as err:
+            # As for 401: uvicorn drops the unread body and keeps the connection, so the
+            # client reads this answer (a close with its body unread could reset it first).
+            return _error(err.problems[0].code, locale, **err.problems[0].params)
         try:
             file_name, claimed_type, data = await _read_upload(request)
         except _Refusal as refusal:
@@ -337,7 +354,7 @@ class FileEndpoints:
             response.headers["Connection"] = "close"
             return response
         try:
-            row = await store_upload(actor, file_name, claimed_type, data)
+            row = await store_upload(actor, file_name, claimed_type, data, self.quota)
         except DomainError as err:
             p = err.problems[0]
             return _error(p.code, locale, field=p.field, **p.params)

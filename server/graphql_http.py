@@ -8,10 +8,12 @@ the field `operations` (the usual {query, variables, operationName} as JSON), th
 the variables at its paths (where the client left null) as a starlette `UploadFile`, which the
 `Upload` scalar hands to the mutation. Only mutations, only signed-in users (refused with 401
 before the body is read: the bearer token is the only credential, so a cross-site form post
-carries none and needs no CSRF preflight header). Limits: `MAX_UPLOAD_FILES` files of
-`MAX_UPLOAD_BYTES` each, `MAX_MULTIPART_BODY_BYTES` in all (refused with 413 before reading
-further), `operations` at most 1 MB and `map` 8 KB; everything malformed is a 400 whose
-`errors[0].extensions.code` says what (messages in Chinese, English on Accept-Language: en).
+carries none and needs no CSRF preflight header), only while the account's unlinked uploads
+leave room (429 before the body is parsed; `uploadAttachment` holds each file to the quota too).
+Limits: `MAX_UPLOAD_FILES` files of `MAX_UPLOAD_BYTES` each, `MAX_MULTIPART_BODY_BYTES` in all
+(refused with 413 before reading further), `operations` at most 1 MB and `map` 8 KB;
+everything malformed is a 400 whose `errors[0].extensions.code` says what (messages in Chinese,
+English on Accept-Language: en).
 The body is read by the same streaming reader as POST /uploads (server/files.py)."""
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from strawberry.types.graphql import OperationType
 
 from models.access import Actor
 from models.db_unavailable import is_database_unavailable
+from models.errors import DomainError
 from models.messages import message, resolve_locale
-from models.ops.attachments import MAX_UPLOAD_BYTES, MIB
+from models.ops.attachments import MAX_UPLOAD_BYTES, MIB, UploadQuota, check_upload_quota
 from models.session_cache import SESSIONS
 from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries
@@ -457,6 +460,7 @@ class GraphQLEndpoint:
         # What each limit code's message names.
         self.limits = settings.document_limits
         self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
+        self.upload_quota = UploadQuota(settings.upload_quota_files, settings.upload_quota_bytes)
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
@@ -505,6 +509,13 @@ class GraphQLEndpoint:
         actor = await actor_from_token(bearer_token(request), self.settings.secret_key)
         if actor is None:  # uploads are for signed-in users: refused before the body is read
             return _coded_error("UNAUTHENTICATED", locale, 401, media)
+        try:  # an account whose unlinked uploads fill its quota: its body is not even parsed
+            await check_upload_quota(actor, self.upload_quota)
+        except DomainError as err:
+            # As for 401: uvicorn drops the unread body and keeps the connection, so the
+            # client reads this answer (a close with its body unread could reset it first).
+            p = err.problems[0]
+            return _coded_error(p.code, locale, 429, media, **p.params)
         form = _OperationsForm(self.settings.max_query_tokens)
         try:
             try:
@@ -548,6 +559,7 @@ class GraphQLEndpoint:
             client=client_address(request),
             secret_key=self.settings.secret_key,
             request=request,
+            upload_quota=self.upload_quota,
         )
         if self.compiled is not None and OperationType.QUERY in allowed:
             data = await self.compiled.execute(query, op_name, variables, context)

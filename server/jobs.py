@@ -1,5 +1,6 @@
 """Background jobs of a server process (the scheduler): automatic escalation, deadline warnings
-and overdue notices, return-visit and visit-tomorrow reminders, pruning the sign-in throttle.
+and overdue notices, return-visit and visit-tomorrow reminders, pruning the sign-in throttle,
+and deleting uploads left unlinked past their grace period.
 
 Several processes may run them at once: every escalation is conditional on the demand's
 version, and every notice has a unique key, so nothing happens twice. Notices go out in working
@@ -11,7 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from functools import partial
 
+from models.ops.attachments import purge_unlinked
 from models.ops.auth import forget_old_sign_in_failures
 from models.ops.demand_jobs import escalate_overdue
 from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
@@ -19,6 +23,7 @@ from models.ops.visit_jobs import remind_visits_tomorrow
 
 log = logging.getLogger("enterprise_desk.jobs")
 INTERVAL_SECONDS = 300.0
+UNLINKED_GRACE = timedelta(hours=24)  # the default of UNLINKED_UPLOAD_HOURS
 JOBS = (
     ("escalation", escalate_overdue),
     ("deadline notices", send_deadline_notices),
@@ -28,23 +33,26 @@ JOBS = (
 )
 
 
-async def run_jobs_once() -> None:
-    for name, job in JOBS:
+async def run_jobs_once(unlinked_grace: timedelta = UNLINKED_GRACE) -> None:
+    purge = ("unlinked uploads", partial(purge_unlinked, unlinked_grace))
+    for name, job in (*JOBS, purge):
         try:
             await job()
         except Exception:  # a failed job must not stop the others; the next round retries
             log.exception("%s failed", name)
 
 
-async def _loop(interval: float) -> None:
+async def _loop(interval: float, unlinked_grace: timedelta) -> None:
     while True:
-        await run_jobs_once()
+        await run_jobs_once(unlinked_grace)
         await asyncio.sleep(interval)
 
 
 @contextlib.asynccontextmanager
-async def periodic_jobs(interval: float = INTERVAL_SECONDS) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(interval), name="demand-checks")
+async def periodic_jobs(
+    interval: float = INTERVAL_SECONDS, *, unlinked_grace: timedelta = UNLINKED_GRACE
+) -> AsyncIterator[None]:
+    task = asyncio.create_task(_loop(interval, unlinked_grace), name="demand-checks")
     try:
         yield
     finally:

@@ -66,6 +66,19 @@ class Settings:
     # before delays start, LOGIN_MAX_DELAY_MINUTES their cap, LOGIN_ADDRESS_MAX_FAILURES per
     # address in 15 minutes, LOGIN_ACCOUNT_MAX_FAILURES per username in an hour (0: off).
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    # Slow clients (server.http_protocol): the request head must arrive within
+    # REQUEST_HEAD_TIMEOUT seconds; a body may pause REQUEST_BODY_TIMEOUT seconds and must average
+    # REQUEST_BODY_MIN_RATE bytes/s after that (0: no rate); an address may hold
+    # PENDING_CONNECTIONS_PER_ADDRESS connections whose request has not fully arrived (0: off).
+    request_head_timeout: float = 20.0
+    request_body_timeout: float = 30.0
+    request_body_min_rate: int = 1024
+    pending_connections_per_address: int = 32
+    # Uploads not yet linked to anything, per account (models.ops.attachments.UploadQuota), and
+    # how long they are kept before the scheduler deletes them.
+    upload_quota_files: int = 100
+    upload_quota_bytes: int = 200 * 1024 * 1024
+    unlinked_upload_grace: timedelta = timedelta(hours=24)
 
     @property
     def production(self) -> bool:
@@ -162,6 +175,17 @@ def _login_limits(env: dict[str, str]) -> LoginLimits:
     )
 
 
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 < value < float("inf"):  # NaN too
+        raise SettingsError(f"{name} must be more than 0")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -213,6 +237,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         live_sockets_per_address=per_address,
         cache_seconds=_cache_seconds(env.get("CACHE_SECONDS", "")),
         login_limits=_login_limits(env),
+        request_head_timeout=_positive(env, "REQUEST_HEAD_TIMEOUT", 20),
+        request_body_timeout=_positive(env, "REQUEST_BODY_TIMEOUT", 30),
+        request_body_min_rate=_whole(env, "REQUEST_BODY_MIN_RATE", 1024, 0),
+        pending_connections_per_address=_whole(env, "PENDING_CONNECTIONS_PER_ADDRESS", 32, 0),
+        upload_quota_files=_whole(env, "UPLOAD_QUOTA_FILES", 100),
+        upload_quota_bytes=_whole(env, "UPLOAD_QUOTA_MB", 200) * 1024 * 1024,
+        unlinked_upload_grace=timedelta(hours=_positive(env, "UNLINKED_UPLOAD_HOURS", 24)),
     )
 
 

@@ -100,7 +100,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from server.app import create_app  # noqa: E402
-from server.http_protocol import CoalescingHttpToolsProtocol  # noqa: E402
+from server.http_protocol import http_protocol  # noqa: E402
 from server.live_socket import MAX_MESSAGE_BYTES  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
@@ -123,7 +123,7 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
             port=port,
             log_level="warning",
             lifespan="on",
-            http=CoalescingHttpToolsProtocol,  # as `enterprise-desk serve` runs it
+            http=http_protocol(settings),  # as `enterprise-desk serve` runs it
             ws_max_size=MAX_MESSAGE_BYTES,
         )
     )

@@ -158,3 +158,46 @@ def test_demo_county_then_cadre_and_enterprise_see_their_own(workdir):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    """What the server sends on this socket until it closes it."""
+    sock.settimeout(30)  # a bound for a server that never closes it: the test then fails
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def test_production_serve_cuts_slow_clients_in_every_worker(workdir):
+    """As an attacker meets a fresh install: unfinished heads are answered 408 when their time
+    is up, and beyond each worker's bound per address 429, while others are served."""
+    cwd, env = workdir
+    env = {
+        **env,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": "a-production-secret-of-more-than-32-characters",
+        "REQUEST_HEAD_TIMEOUT": "3",  # room for a loaded machine between connect and send
+        "PENDING_CONNECTIONS_PER_ADDRESS": "2",
+    }
+    proc, url = serve(cwd, env, "--workers", "2")
+    host, port = url.removeprefix("http://").split(":")
+    slow = [socket.create_connection((host, int(port))) for _ in range(10)]
+    try:
+        for sock in slow:
+            sock.sendall(b"POST /uploads HTTP/1.1\r\nHost: desk\r\n")  # and never the rest
+        answers = [_until_closed(sock) for sock in slow]
+        served = httpx.get(f"{url}/healthz", timeout=5).status_code
+    finally:
+        for sock in slow:
+            sock.close()
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    statuses = [int(raw.split()[1]) if raw else 0 for raw in answers]  # 0: closed, no answer
+    # Each of the two workers keeps at most two waiting; the others are refused.
+    assert 2 <= statuses.count(408) <= 4, output
+    assert statuses.count(429) == len(statuses) - statuses.count(408), output
+    assert served == 200

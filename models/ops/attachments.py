@@ -5,7 +5,8 @@ An upload is stored first and linked later: the app uploads each file (POST /upl
 gets its id, and passes the ids to the operation that creates the demand, reply or timeline
 event (`attach_files`, inside that operation's transaction) or logs the visit (its photos).
 Until then only the uploader sees the file; afterwards everyone who may read the demand, or the
-visit, does. Unlinked uploads are removed by `purge_unlinked`.
+visit, does. What an account may keep unlinked is bounded (`UploadQuota`: files and bytes),
+and unlinked uploads past a grace period are removed by `purge_unlinked` (the scheduler's).
 
 The bytes decide the type: the content is sniffed from its magic bytes and must agree with the
 name's extension; the client's claimed Content-Type is never stored. The display name is
@@ -24,9 +25,11 @@ import unicodedata
 import uuid
 import zipfile
 import zlib
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from models.access import Actor, agency_scope, demand_scope, visit_scope
@@ -34,6 +37,7 @@ from models.agency import AgencyRequest
 from models.demands import Attachment, Demand, MutationReceipt
 from models.errors import DomainError
 from models.ops import receipts
+from models.row_query import is_postgres
 from models.rules.clock import now
 from models.rules.image_size import image_size
 from models.rules.photo_meta import photo_meta
@@ -51,6 +55,20 @@ MAX_CONTENT_TYPES_XML_BYTES = 1 * MIB
 # Images declaring more pixels than this are refused (decompression bombs: whoever shows the
 # file would decode it). A 108 MP phone photo passes; it is 20 MB already.
 MAX_IMAGE_MEGAPIXELS = 120
+
+
+@dataclass(frozen=True)
+class UploadQuota:
+    """What one account may keep uploaded but not yet linked to anything. A cadre's offline
+    queue of a day's visits (up to ~10 photos each, a few MB a photo) fits; a script that
+    uploads without ever submitting stops here instead of filling the disk."""
+
+    files: int = 100
+    bytes: int = 200 * MIB
+
+
+DEFAULT_UPLOAD_QUOTA = UploadQuota()
+_QUOTA_LOCK = 7_201_357  # the advisory lock's first key; the second is the account
 
 DEFAULT_STORAGE_ROOT = Path("var/files")
 _storage_root: Path = DEFAULT_STORAGE_ROOT
@@ -365,13 +383,41 @@ def _check_upload(actor: Actor | None, data: bytes) -> Actor:
     return actor
 
 
+# An upload nothing holds yet: free to link, and purged when left so too long.
+UNLINKED: dict[str, None] = {"demand_id": None, "visit_id": None, "agency_request_id": None}
+
+
+async def _check_quota(user_id: int, quota: UploadQuota, size: int, *, counted: bool) -> None:
+    """Refuse when the account's unlinked uploads, with one of `size` bytes (already among
+    them when `counted`), would pass the quota."""
+    usage = await (
+        Attachment.filter(uploaded_by_id=user_id, **UNLINKED)
+        .annotate(files=Count("id"), total=Sum("size"))
+        .values("files", "total")
+    )
+    files, total = int(usage[0]["files"] or 0), int(usage[0]["total"] or 0)
+    if not counted:
+        files, total = files + 1, total + size
+    if files > quota.files:
+        raise DomainError("TOO_MANY_UNLINKED_UPLOADS", "file", max=quota.files)
+    if total > quota.bytes:
+        raise DomainError("UNLINKED_UPLOADS_TOO_LARGE", "file", max=quota.bytes // MIB)
+
+
+async def check_upload_quota(actor: Actor, quota: UploadQuota) -> None:
+    """Refuse an upload before its body is read when the account's quota is already full."""
+    await _check_quota(actor.user_id, quota, 1, counted=False)
+
+
 async def _store(
     actor: Actor,
     file_name: str,
     claimed_type: str | None,
     data: bytes,
+    quota: UploadQuota,
     receipt: receipts.Receipt | None = None,
 ) -> Attachment:
+    await _check_quota(actor.user_id, quota, len(data), counted=False)  # before any writing
     name = clean_file_name(file_name)
     try:
         content_type, meta = await asyncio.to_thread(_inspect, name, claimed_type, data)
@@ -383,7 +429,14 @@ async def _store(
     path = storage_path(storage_key)
     sha256 = await asyncio.to_thread(_write_file, path, data)
     try:
-        async with in_transaction():
+        async with in_transaction() as conn:
+            # Concurrent uploads of one account take turns, so together they cannot pass the
+            # quota: on PostgreSQL an advisory lock per account, on SQLite the insert's write
+            # lock (taken first: a read before it could not be upgraded once others wrote).
+            if is_postgres(conn):
+                await conn.execute_query(
+                    "SELECT pg_advisory_xact_lock($1, $2)", [_QUOTA_LOCK, actor.user_id]
+                )
             row = await Attachment.create(
                 uploaded_by_id=actor.user_id,
                 file_name=name,
@@ -393,6 +446,7 @@ async def _store(
                 storage_key=storage_key,
                 meta=meta,
             )
+            await _check_quota(actor.user_id, quota, len(data), counted=True)
             await receipts.write_receipt(actor, receipt, row.id)
         return row
     except BaseException:
@@ -401,10 +455,14 @@ async def _store(
 
 
 async def store_upload(
-    actor: Actor | None, file_name: str, claimed_type: str | None, data: bytes
+    actor: Actor | None,
+    file_name: str,
+    claimed_type: str | None,
+    data: bytes,
+    quota: UploadQuota = DEFAULT_UPLOAD_QUOTA,
 ) -> Attachment:
     """Keep an uploaded file for the signed-in user; it is linked to something later."""
-    return await _store(_check_upload(actor, data), file_name, claimed_type, data)
+    return await _store(_check_upload(actor, data), file_name, claimed_type, data, quota)
 
 
 async def upload_attachment(
@@ -413,6 +471,7 @@ async def upload_attachment(
     claimed_type: str | None,
     data: bytes,
     client_id: str | None,
+    quota: UploadQuota = DEFAULT_UPLOAD_QUOTA,
 ) -> Attachment:
     """`store_upload` once per client-made id (a UUID): a retry of the same file under the same
     name returns the first attachment; the same id with other bytes or another name is
@@ -430,16 +489,12 @@ async def upload_attachment(
         )
 
     async def run() -> Attachment:
-        return await _store(checked, file_name, claimed_type, data, receipt)
+        return await _store(checked, file_name, claimed_type, data, quota, receipt)
 
     async def load(pk: int) -> Attachment:
         return await Attachment.get(id=pk)
 
     return await receipts.idempotent(checked, receipt, run, load, field="clientId")
-
-
-# An upload nothing holds yet: free to link, and purged when left so too long.
-UNLINKED: dict[str, None] = {"demand_id": None, "visit_id": None, "agency_request_id": None}
 
 
 async def attach_files(

@@ -57,7 +57,12 @@ class FileMutations:
             await upload.seek(0)
             data = await upload.read(ops.MAX_UPLOAD_BYTES + 1)
             stored = await ops.upload_attachment(
-                actor, upload.filename or "", upload.content_type, data, input.client_id
+                actor,
+                upload.filename or "",
+                upload.content_type,
+                data,
+                input.client_id,
+                ctx.upload_quota,
             )
             return Attachment.from_row(row(stored, ATTACHMENT_COLUMNS))
 
