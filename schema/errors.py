@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from models.db_unavailable import is_database_unavailable
 from models.errors import DomainError
@@ -53,13 +54,18 @@ def public(err: DomainError, locale: str) -> PublicError:
     return PublicError(p.code, locale, field=p.field, **p.params)
 
 
+# What an error may wrap and still be the client's own doing: our public errors, graphql-core's
+# reports, and an operation of a kind the transport does not run or cannot pick.
+_CLIENTS_OWN = (PublicError, GraphQLError, InvalidOperationTypeError, CannotGetOperationTypeError)
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask exceptions raised inside the server, except our public errors. Errors without an
     original exception are about the client's document (syntax, validation) and stay, and so
     do those wrapping graphql-core's own report on a client's variable value ("Variable '$d'
     has invalid value: …"), which is not a server fault."""
     original = error.original_error
-    return original is not None and not isinstance(original, (PublicError, GraphQLError))
+    return original is not None and not isinstance(original, _CLIENTS_OWN)
 
 
 class CodedMaskErrors(MaskErrors):
@@ -83,7 +89,7 @@ def _refusal(error: GraphQLError) -> str | None:
     if isinstance(original, PublicError):
         where = ".".join(map(str, error.path or ()))
         return f"{original.code} at {where}" if where else original.code
-    if original is None or isinstance(original, GraphQLError):
+    if original is None or isinstance(original, _CLIENTS_OWN):
         code = (error.extensions or {}).get("code")
         # A variable's value may be a password: its report is cut before the value.
         value_report = _VARIABLE_VALUE.match(error.message)
