@@ -58,6 +58,10 @@ async def _database() -> AsyncIterator[str]:
     await Tortoise.init(config=tortoise_config(DB_URL))
     yield DB_URL
     await Tortoise.close_connections()
+    if IS_POSTGRES:
+        from tests.processes import drop_side_databases
+
+        await drop_side_databases()  # tests own what they make
 
 
 async def truncate_all() -> None:

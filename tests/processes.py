@@ -102,6 +102,23 @@ async def ready(p: Process, *, line: str | None = None, seconds: float = 45) -> 
     raise AssertionError(f"{p.log.name} not ready in {seconds} s:\n{p.output()}")
 
 
+# Side databases made in this test process: dropped when the session ends (tests.conftest).
+SIDE_DATABASES: set[str] = set()
+
+
+async def drop_side_databases() -> None:
+    if not SIDE_DATABASES:
+        return
+    admin = await asyncpg.connect(libpq_dsn(DB_URL))
+    try:
+        for url in sorted(SIDE_DATABASES):
+            name = urlsplit(url).path.lstrip("/")
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    SIDE_DATABASES.clear()
+
+
 def side_url(suffix: str) -> str:
     """TEST_DATABASE_URL's database name + `_suffix`, on the same server."""
     parts = urlsplit(DB_URL)
@@ -114,6 +131,7 @@ async def fresh_side_database(suffix: str, *, migrate: bool = True) -> str:
     tortoise's connections); returns its URL."""
     url = side_url(suffix)
     name = urlsplit(url).path.lstrip("/")
+    SIDE_DATABASES.add(url)
     admin = await asyncpg.connect(libpq_dsn(DB_URL))
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
