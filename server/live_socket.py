@@ -142,9 +142,6 @@ class LiveSockets:
             for session in sessions or ():
                 session.wake.set()
 
-    def count(self) -> int:
-        return sum(self.by_address.values())
-
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
         """Hear the session cache's changes while the app runs."""

@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from models.rules.sign_in import LoginLimits
@@ -161,10 +162,7 @@ def _whole(env: dict[str, str], name: str, default: int, least: int = 1) -> int:
 
 def _login_limits(env: dict[str, str]) -> LoginLimits:
     default = LoginLimits()
-
-    def number(name: str, value: int, least: int) -> int:
-        return _whole(env, name, value, least)
-
+    number = partial(_whole, env)
     return LoginLimits(
         free_failures=number("LOGIN_FREE_FAILURES", default.free_failures, 1),
         max_delay=timedelta(
