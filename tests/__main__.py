@@ -1,26 +1,23 @@
 """The test command: `python -m tests [pytest args]`.
 
 Runs the whole suite twice, in separate pytest processes (tortoise caches SQL across
-re-inits): once on SQLite, once on PostgreSQL at TEST_DATABASE_URL (default: the local
-`test` database). They run side by side, each into a log of its own printed when all are
-done: one after the other they took 18 minutes on the 2-core CI machine, most of it waiting
-(servers starting, timeouts running out), not computing. Without arguments the PostgreSQL
-suite is split by file in two halves, the second on a database of its own
-(`<TEST_DATABASE_URL's database>_half2`, made for the run and dropped after it). With CI=true,
-a PostgreSQL run that skips any test fails."""
+re-inits): once on SQLite, once on PostgreSQL at TEST_DATABASE_URL (default: the server at
+127.0.0.1:5432 as `postgres`, connecting to its `test` database). They run side by side, each
+into a log of its own printed when all are done: one after the other they took 18 minutes on
+the 2-core CI machine, most of it waiting (servers starting, timeouts running out), not
+computing. Without arguments the PostgreSQL suite is split by file in two halves. Every pytest
+process on PostgreSQL makes its own databases and drops them when it ends
+(tests.owned_databases): the database TEST_DATABASE_URL names is only connected to, and the
+role needs CREATEDB. With CI=true, a PostgreSQL run that skips any test fails."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test"
 
@@ -48,28 +45,6 @@ def _halves() -> tuple[list[str], list[str]]:
     return files[0::2], files[1::2]
 
 
-def _side(url: str, suffix: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
-
-
-async def _database(url: str, *, create: bool) -> None:
-    """Create, or drop, the database `url` names, with the side databases the tests made beside
-    it (`<name>_<suffix>`, tests.processes.fresh_side_database)."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    conn = await asyncpg.connect(admin)
-    try:
-        for (found,) in await conn.fetch("SELECT datname FROM pg_database"):
-            if found == name or found.startswith(f"{name}_"):
-                await conn.execute(f'DROP DATABASE "{found}" WITH (FORCE)')
-        if create:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 def main() -> int:
     args = sys.argv[1:]
     tmp = Path(tempfile.mkdtemp(prefix="enterprise-desk-junit-"))
@@ -77,28 +52,21 @@ def main() -> int:
     pg_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
     pg_env = {**base_env, "TEST_DATABASE_URL": pg_url}
     runs = {"SQLite": (base_env, args), "PostgreSQL": (pg_env, args)}
-    half2 = None
     if not args:
         first, second = _halves()
-        half2 = _side(pg_url, "half2")
-        asyncio.run(_database(half2, create=True))
         runs["PostgreSQL"] = (pg_env, first)
-        runs["PostgreSQL, second half"] = ({**base_env, "TEST_DATABASE_URL": half2}, second)
-    try:
-        running = {
-            label: _start(env, run_args, tmp / f"{label}.xml", tmp / f"{label}.log")
-            for label, (env, run_args) in runs.items()
-        }
-        parts = {}
-        for label, proc in running.items():
-            code = proc.wait()
-            print(f"\n===== {label} =====", flush=True)
-            sys.stdout.buffer.write((tmp / f"{label}.log").read_bytes())
-            sys.stdout.flush()
-            parts[label] = _counts(code, tmp / f"{label}.xml")
-    finally:
-        if half2 is not None:
-            asyncio.run(_database(half2, create=False))
+        runs["PostgreSQL, second half"] = (pg_env, second)
+    running = {
+        label: _start(env, run_args, tmp / f"{label}.xml", tmp / f"{label}.log")
+        for label, (env, run_args) in runs.items()
+    }
+    parts = {}
+    for label, proc in running.items():
+        code = proc.wait()
+        print(f"\n===== {label} =====", flush=True)
+        sys.stdout.buffer.write((tmp / f"{label}.log").read_bytes())
+        sys.stdout.flush()
+        parts[label] = _counts(code, tmp / f"{label}.xml")
     results = {"SQLite": parts["SQLite"], "PostgreSQL": parts["PostgreSQL"]}
     if "PostgreSQL, second half" in parts:
         other = parts["PostgreSQL, second half"]

@@ -1,5 +1,7 @@
 """Shared fixtures: one real database per pytest process (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set), migrated with the committed migrations, emptied before each test."""
+TEST_DATABASE_URL is set), migrated with the committed migrations, emptied before each test.
+On PostgreSQL it is a database this process makes and drops (tests.owned_databases): the one
+TEST_DATABASE_URL names is only connected to."""
 
 from __future__ import annotations
 
@@ -17,13 +19,21 @@ from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache
 from models.rules.passwords import use_test_cost
 from models.session_cache import SESSIONS
+from tests.owned_databases import (
+    admin_connect,
+    create_owned,
+    database_name,
+    drop_abandoned,
+    drop_owned,
+    run_url,
+)
 
 _TMP = Path(tempfile.mkdtemp(prefix="enterprise-desk-tests-"))
+# The database TEST_DATABASE_URL names: PostgreSQL's server, role and a database to connect to.
+GIVEN_URL = normalize_db_url(os.environ.get("TEST_DATABASE_URL") or "")
 # Test databases are thrown away: commits need not wait for the disk (SQLite synchronous=OFF,
-# PostgreSQL synchronous_commit off below). What the tests check is unchanged by it.
-DB_URL = normalize_db_url(
-    os.environ.get("TEST_DATABASE_URL") or f"sqlite://{_TMP / 'test.sqlite3'}?synchronous=OFF"
-)
+# PostgreSQL synchronous_commit off, tests.owned_databases). What the tests check is unchanged.
+DB_URL = run_url(GIVEN_URL) if GIVEN_URL else f"sqlite://{_TMP / 'test.sqlite3'}?synchronous=OFF"
 IS_POSTGRES = DB_URL.startswith("postgres")
 # Test users' passwords are hashed at argon2's cheapest cost (see use_test_cost).
 use_test_cost()
@@ -33,35 +43,42 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {'PostgreSQL' if IS_POSTGRES else 'SQLite'}"
 
 
-async def _reset_postgres_schema() -> None:
-    # A fresh schema each run, so the committed migrations are what builds it.
-    import asyncpg
-
-    conn = await asyncpg.connect(DB_URL.replace("postgres://", "postgresql://", 1))
+async def _create_run_database() -> None:
+    # A new database each run, so the committed migrations are what builds it.
+    admin = await admin_connect(GIVEN_URL)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        # For every later session on this database (the test servers' too).
-        name = await conn.fetchval("SELECT current_database()")
-        await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
+        await drop_abandoned(admin)
+        await create_owned(admin, database_name(DB_URL))
     finally:
-        await conn.close()
+        await admin.close()
+
+
+async def _drop_run_databases() -> None:
+    from tests.processes import drop_side_databases
+
+    await drop_side_databases()
+    admin = await admin_connect(GIVEN_URL)
+    try:
+        await drop_owned(admin, database_name(DB_URL))
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
 async def _database() -> AsyncIterator[str]:
     if IS_POSTGRES:
         try:
-            await _reset_postgres_schema()
+            await _create_run_database()
         except (OSError, Exception) as exc:
-            pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}", returncode=3)
-    await migrate_database(DB_URL)
-    await Tortoise.init(config=tortoise_config(DB_URL))
-    yield DB_URL
-    await Tortoise.close_connections()
-    if IS_POSTGRES:
-        from tests.processes import drop_side_databases
-
-        await drop_side_databases()  # tests own what they make
+            pytest.exit(f"PostgreSQL at TEST_DATABASE_URL: {exc}", returncode=3)
+    try:
+        await migrate_database(DB_URL)
+        await Tortoise.init(config=tortoise_config(DB_URL))
+        yield DB_URL
+        await Tortoise.close_connections()
+    finally:
+        if IS_POSTGRES:
+            await _drop_run_databases()  # tests own what they make, and only that
 
 
 async def truncate_all() -> None:

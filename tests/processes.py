@@ -10,13 +10,18 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 
-from models.db import libpq_dsn
-from tests.conftest import DB_URL, TEST_SECRET
+from tests.conftest import DB_URL, GIVEN_URL, TEST_SECRET
+from tests.owned_databases import (
+    admin_connect,
+    create_owned,
+    database_name,
+    drop_owned,
+    is_owned,
+    with_database,
+)
 from tests.test_cli import BIN, _free_port
 
 
@@ -109,40 +114,34 @@ SIDE_DATABASES: set[str] = set()
 async def drop_side_databases() -> None:
     if not SIDE_DATABASES:
         return
-    admin = await asyncpg.connect(libpq_dsn(DB_URL))
+    admin = await admin_connect(GIVEN_URL)
     try:
         for url in sorted(SIDE_DATABASES):
-            name = urlsplit(url).path.lstrip("/")
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_owned(admin, database_name(url))
     finally:
         await admin.close()
     SIDE_DATABASES.clear()
 
 
 def side_url(suffix: str) -> str:
-    """TEST_DATABASE_URL's database name + `_suffix`, on the same server."""
-    parts = urlsplit(DB_URL)
-    return urlunsplit(parts._replace(path=f"{parts.path}_{suffix}"))
+    """This run's database name + `_suffix`, on the same server."""
+    return with_database(DB_URL, f"{database_name(DB_URL)}_{suffix}")
 
 
 async def fresh_side_database(suffix: str, *, migrate: bool = True) -> str:
-    """An empty database `<test db>_<suffix>` (created when missing), migrated by
-    `enterprise-desk migrate` unless told not to (in this process, migrating would re-point
-    tortoise's connections); returns its URL."""
+    """An empty database `<run db>_<suffix>` that this run makes (or made earlier, and then
+    empties), migrated by `enterprise-desk migrate` unless told not to (in this process,
+    migrating would re-point tortoise's connections); returns its URL."""
     url = side_url(suffix)
-    name = urlsplit(url).path.lstrip("/")
-    SIDE_DATABASES.add(url)
-    admin = await asyncpg.connect(libpq_dsn(DB_URL))
+    name = database_name(url)
+    admin = await admin_connect(GIVEN_URL)
     try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
+        if url in SIDE_DATABASES and await is_owned(admin, name):
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        SIDE_DATABASES.add(url)
+        await create_owned(admin, name)
     finally:
         await admin.close()
-    conn = await asyncpg.connect(libpq_dsn(url))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
     if migrate:
         env = {**os.environ, "DATABASE_URL": url}
         done = await asyncio.to_thread(

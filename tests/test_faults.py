@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -42,9 +41,10 @@ from models.rules.clock import acting_at, shanghai
 from models.visits import Visit
 from schema.relay import to_global_id
 from server.jobs import run_jobs_once
-from tests.conftest import DB_URL, IS_POSTGRES
+from tests.conftest import DB_URL, GIVEN_URL, IS_POSTGRES
 from tests.demand_world import DemandWorld, build_demand_world
 from tests.factories import make_user
+from tests.owned_databases import admin_connect, database_name
 from tests.processes import Process, base_env, ready, spawn, spawn_server
 from tests.test_api_live_inbox import token_of
 from tests.test_cli import BIN
@@ -426,14 +426,9 @@ LIST = "{ demands(first: 5) { totalCount edges { node { state } } } }"
 async def take_database_away(away: bool) -> None:
     """What clients see of a PostgreSQL restart, for this database only: the server's
     sessions terminated and new ones refused (the rest of the cluster is not disturbed)."""
-    import asyncpg
-
-    from models.db import libpq_dsn
-
-    parts = urlsplit(libpq_dsn(DB_URL))
-    name = parts.path.lstrip("/")
-    # From the maintenance database: a database cannot refuse its own sessions.
-    conn = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    name = database_name(DB_URL)
+    # From the database TEST_DATABASE_URL names: a database cannot refuse its own sessions.
+    conn = await admin_connect(GIVEN_URL)
     try:
         await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(not away).lower()}')
         if away:
