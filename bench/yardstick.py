@@ -10,9 +10,10 @@ product.
 Per request: the body parsed, the product's access token decoded (pyjwt, the server's secret),
 and one SQL statement for S2, two for S3 (the demand, then its timeline). The statements do
 the product's per-user work: the account is active and has not ended its sessions since the
-token, nor this session (its refresh-token family), the demand scope of DESIGN section 3 (the handler's departments leading or assisting,
-regional staff's subtrees, an enterprise contact's enterprises, one's own submissions), the
-working days left from the working-day index the supervisor figures also join."""
+token, nor this session (its refresh-token family), the demand scope of docs/design.md section
+2.2 (the handler's departments leading or assisting, regional staff's subtrees, an enterprise
+contact's enterprises, one's own submissions), the working days left from the working-day index
+the supervisor figures also join."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ department 主办, category, source) *submitted* in the period (Asia/Shanghai da
 included). Derived values are as of the day of the export:
 
 - demands (诉求明细): every such demand, whatever became of it.
-- problem-list (问题清单, DESIGN section 5): the problems actually taken on — rejected (不予受理),
+- problem-list (问题清单, docs/design.md section 8.7): the problems actually taken on — rejected (不予受理),
   withdrawn and merged demands are left out — with what was asked (title and the first
   120 characters of the description), who handles it, where it stands, its deadline, whether it
   is overdue now and the reply's outcome.

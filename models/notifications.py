@@ -1,4 +1,4 @@
-"""Notifications (DESIGN.md section 7): what happened, who was told, and the push outbox.
+"""Notifications (docs/design.md section 9): what happened, who was told, and the push outbox.
 
 An event (what happened) is written in the same transaction as the change that caused it, with
 one inbox row per person it concerns and one outbox row per device of theirs that should buzz;

@@ -1,4 +1,4 @@
-"""The outbox dispatcher (DESIGN.md section 7): claims due `push_message` rows, sends them
+"""The outbox dispatcher (docs/design.md section 9.5): claims due `push_message` rows, sends them
 through the gateways and records each row's outcome.
 
 One round (`run_once`):

@@ -1,4 +1,4 @@
-"""Flow control per gateway (DESIGN.md section 7): a token bucket that paces the dispatcher's
+"""Flow control per gateway (docs/design.md section 9.5): a token bucket that paces the dispatcher's
 calls, and a circuit breaker that stops it from hammering a gateway that is down.
 
 - The bucket counts **messages** (device tokens) per second: a gorush call carrying 500 tokens

@@ -3,8 +3,8 @@
 The dispatcher hands an adapter a batch of messages (at most its `max_batch`), one per device
 token, and gets back exactly one `SendResult` per message, in any order, matched by
 `message_id`. An adapter never raises for what the gateway answered or for network trouble:
-it maps every answer to an `Outcome`, so the dispatcher can record it per token (DESIGN.md
-section 7): delivered with the gateway's id; the token is dead (delete the device); retry later
+it maps every answer to an `Outcome`, so the dispatcher can record it per token (docs/design.md
+section 9.5): delivered with the gateway's id; the token is dead (delete the device); retry later
 (5xx, 429, connect and read errors; with the gateway's `Retry-After` when it gave one); or
 permanent (4xx: the message will never be accepted)."""
 

@@ -1,5 +1,6 @@
 """A resolver's look at its own selection, so that it fetches what the fields below it will
-show in its own statement (DESIGN section 6: the selection looked ahead from `info`)."""
+show in its own statement (docs/design.md section 12.2: the selection looked ahead
+from `info`)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ _REFUSALS = (
 @strawberry.type
 class StatsQueries:
     @strawberry.field(
-        description="The demand figures of DESIGN section 5 for a period and a scope "
+        description="The demand figures of docs/design.md section 8 for a period and a scope "
         "(supervisors, dispatchers and administrators, over their own regions). Refusals: "
         "FORBIDDEN for other roles, REGION_OUT_OF_SCOPE for a region outside the asker's, "
         "PERIOD_INVALID when `to` is before `from`, PERIOD_TOO_LONG."
@@ -102,8 +102,8 @@ class StatsQueries:
         return await guarded(info, run)
 
     @strawberry.field(
-        description="The visit figures of DESIGN section 5 for a period and a region scope: "
-        "包联 coverage in total, by leader and by region, visits against the region policy's "
+        description="The visit figures of docs/design.md section 8 for a period and a region "
+        "scope: 包联 coverage in total, by leader and by region, visits against the region policy's "
         "cadence, trusted-location and photo shares, demands per visit. Coverage and cadence "
         "follow the enterprise's region, the other figures the visit's region; departmentId, "
         "categoryId, source and servicePointId do not apply to visits and are ignored. " + _REFUSALS

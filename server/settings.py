@@ -39,7 +39,7 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 1000  # schema.request_limits.Limits says why
     max_aliases: int = 30
-    # Push (DESIGN.md section 7): the gateways, whether this process drains the outbox
+    # Push (docs/design.md section 9): the gateways, whether this process drains the outbox
     # (PUSH_DISPATCHER=off, or `serve --no-dispatcher`, when `worker` processes do it), its
     # batch size, per-gateway rates in messages/s, and the bearer token of GET /metrics.
     push: PushConfig = field(default_factory=PushConfig)

@@ -1,5 +1,5 @@
-"""Access-matrix probes of the demand loop's mutations (DESIGN.md section 3), dispatchDemand
-aside (tests/access_probes_core.py).
+"""Access-matrix probes of the demand loop's mutations (docs/design.md section 5),
+dispatchDemand aside (tests/access_probes_core.py).
 
 Each cell sends one mutation on a demand of its county ("in": 清河县, "out": 东岭县) in the
 state where the operation is valid for the role that may do it, so that every other column's
@@ -13,8 +13,8 @@ dispatched now with 5 working days, so the return window (2 working days from di
 the deadline are still ahead whatever day the matrix runs.
 
 `verify` of a cell answered `ok` checks that the demand moved one version, is in the state
-DESIGN.md's table names, that its last timeline event is this action by the column's user, and
-the columns the action sets."""
+the table of docs/design.md section 5.2 names, that its last timeline event is this action by
+the column's user, and the columns the action sets."""
 
 from __future__ import annotations
 

@@ -1,16 +1,18 @@
-"""The demand lifecycle matrix: every transition of DESIGN.md section 3, on the real database.
+"""The demand lifecycle matrix: every transition of docs/design.md section 5, on the real
+database.
 
 For each operation:
   (a) its role succeeds from each valid state, and the demand's state and last timeline event
-      are what DESIGN.md says;
+      are what docs/design.md section 5 says;
   (b) every other actor of the world is refused: FORBIDDEN when it can see the demand,
       NOT_FOUND when it cannot (nobody learns a demand they may not see exists);
   (c) its role is refused in every wrong state with INVALID_STATE or the rule's specific code;
 and a refusal writes nothing (timeline, requests, receipts and the demand's version unchanged).
 
-The expectations below are written from DESIGN.md, not read from `RULES`, so the rule table
-is checked rather than restated. The cases where the models once disagreed with DESIGN.md
-(found by this file, then fixed) are kept in DISAGREEMENTS with their own regression test.
+The expectations below are written from docs/design.md section 5, not read from `RULES`, so the
+rule table is checked rather than restated. The cases where the models once disagreed with the
+design (found by this file, then fixed) are kept in DISAGREEMENTS with their own regression
+test.
 
 Speed: the world (argon2 password hashes) and a catalog of demands in every state are built
 once for the module; refusals leave the catalog untouched (each test asserts it), and the
@@ -61,7 +63,8 @@ HANDLERS = frozenset({"handler", "handler2", "lead"})  # the lead is a handler o
 
 @dataclass(frozen=True)
 class Shape:
-    """What a prepared demand looks like, as far as DESIGN.md's rules are concerned."""
+    """What a prepared demand looks like, as far as the rules of docs/design.md section 5 are
+    concerned."""
 
     state: DemandState
     pending: PendingKind | None = None
@@ -280,8 +283,8 @@ async def env(_database: str) -> Env:
 
 
 def sees(actor: str, shape: Shape) -> bool:
-    """DESIGN.md section 1: staff see their region's demands, a department its own (and those it
-    assists), an enterprise user only their enterprise's; a draft only its author (the
+    """docs/design.md section 2.2: staff see their region's demands, a department its own (and
+    those it assists), an enterprise user only their enterprise's; a draft only its author (the
     contact, in this world)."""
     if shape.state is S.DRAFT:
         return actor == "contact"
@@ -296,12 +299,12 @@ def sees(actor: str, shape: Shape) -> bool:
 
 # --------------------------------------------------------------------------- expectations
 # Each returns None when the operation's role may act on a demand of this shape, else the
-# refusal code DESIGN.md's table implies.
+# refusal code the table of docs/design.md section 5.2 implies.
 
 Expect = Callable[[Shape], "str | None"]
 _FINAL = {S.CLOSED, S.REJECTED, S.WITHDRAWN, S.MERGED}
 _RATED = set(S) - {S.DRAFT, S.SUBMITTED, S.REJECTED, S.WITHDRAWN, S.MERGED}
-_WITHDRAWABLE = {  # open (and a draft): DESIGN.md "withdrawn by the enterprise while open"
+_WITHDRAWABLE = {  # docs/design.md section 5.2: a draft or any open state
     S.DRAFT,
     S.SUBMITTED,
     S.DISPATCHED,
@@ -444,7 +447,7 @@ OPS: tuple[Op, ...] = (
         in_state(S.DRAFT),
         (
             Success("contact", "draft", S.SUBMITTED),
-            # DESIGN.md: "a cadre can raise it during a visit, offline", then submits it.
+            # docs/design.md section 5.2: a draft is submitted by its author, a cadre too.
             Success("cadre", "cadre_draft", S.SUBMITTED, label="the cadre's own draft"),
         ),
     ),
@@ -630,7 +633,7 @@ OPS: tuple[Op, ...] = (
         "resume_demand",
         A.RESUME,
         lambda env, a, i: ops.resume_demand(a, i, note="材料已补齐"),
-        HANDLERS | _CONTACT,  # DESIGN.md: "resume by handler, enterprise or automatically"
+        HANDLERS | _CONTACT,  # docs/design.md section 5.2: the handler or the contact
         in_state(S.SUSPENDED),
         each(
             HANDLERS | _CONTACT,
@@ -845,19 +848,19 @@ OPS_BY_NAME = {op.name: op for op in OPS}
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A case where the models once did not do what DESIGN.md section 3 says (now fixed)."""
+    """A case where the models once did not do what docs/design.md section 5 says (now fixed)."""
 
     op: str
     actor: str
     key: str  # a Maker key: the test builds a fresh demand, so a wrong success harms nothing
-    design: str | None  # what DESIGN.md implies: None = allowed, else the refusal code
+    design: str | None  # what docs/design.md implies: None = allowed, else the refusal code
     why: str
 
 
 _CLAIM_CONFLICT = (
     "a refused CLAIM on a demand that has a handler is reported as CONFLICT "
-    "(demand_runner._stale) even in states no race explains; DESIGN.md: each transition "
-    "checks the current state and the refusal says so (INVALID_STATE)"
+    "(demand_runner._stale) even in states no race explains; docs/design.md section 5.7: "
+    "a refusal names its cause, CONFLICT only for a lost race (INVALID_STATE here)"
 )
 
 DISAGREEMENTS: tuple[Disagreement, ...] = (
@@ -866,7 +869,7 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
         "dispatcher",
         "suspended",
         "FORBIDDEN",
-        "DESIGN.md: 'resume by handler, enterprise or automatically'; "
+        "docs/design.md section 5.2: resumed by the handler or the enterprise's contact; "
         "RULES[RESUME] also lets the dispatcher resume",
     ),
     Disagreement(
@@ -874,7 +877,8 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
         "contact",
         "pending_visit",
         None,
-        "DESIGN.md: 'WITHDRAWN (撤回 by the enterprise while open)'; PENDING_VISIT is open "
+        "docs/design.md section 5.2: withdrawn by the enterprise from any open state; "
+        "PENDING_VISIT is open "
         "(OPEN_STATES) but RULES[WITHDRAW] refuses it with INVALID_STATE",
     ),
     Disagreement(
@@ -882,7 +886,8 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
         "cadre",
         "cadre_submitted",
         "FORBIDDEN",
-        "DESIGN.md: withdrawn 'by the enterprise'; RULES[WITHDRAW] lets any submitter "
+        "docs/design.md section 5.2: withdrawn by the enterprise's contact alone; "
+        "RULES[WITHDRAW] lets any submitter "
         "(a cadre who raised it during a visit) withdraw",
     ),
     Disagreement(
@@ -890,7 +895,8 @@ DISAGREEMENTS: tuple[Disagreement, ...] = (
         "cadre",
         "cadre_pending_visit",
         "FORBIDDEN",
-        "DESIGN.md: 'return visit (dispatcher) or in-app rating (the enterprise itself)'; "
+        "docs/design.md section 5.2: rated by the enterprise's contact or on the office's "
+        "return visit; "
         "RULES[RATE] lets any submitter (a cadre) rate the result",
     ),
     *(
@@ -981,7 +987,8 @@ async def test_catalog_has_the_shapes_it_claims(env: Env) -> None:
 @pytest.mark.parametrize("op", OP_PARAMS)
 async def test_allowed_role_succeeds(env: Env, op: Op) -> None:
     """(a) From each valid state the role's call goes through, writes exactly one timeline
-    event (action, actor, from → to) and leaves the demand in the state DESIGN.md names."""
+    event (action, actor, from → to) and leaves the demand in the state docs/design.md section
+    5.2 names."""
     assert op.successes, op.name
     problems: list[str] = []
     with acting_at(NOW):
@@ -1070,7 +1077,8 @@ def test_every_action_has_an_operation_and_a_rule() -> None:
     ],
 )
 async def test_design_disagreement(env: Env, case: Disagreement) -> None:
-    """What DESIGN.md says, where the models once did otherwise (see DISAGREEMENTS)."""
+    """What docs/design.md section 5 says, where the models once did otherwise (see
+    DISAGREEMENTS)."""
     op = OPS_BY_NAME[case.op]
     with acting_at(NOW):
         d = await env.maker.make(case.key)

@@ -1,6 +1,6 @@
-"""The outbox dispatcher (DESIGN.md section 7) against a real database (SQLite and PostgreSQL)
-and the real adapters over HTTP to the loopback fakes; the flow control (token bucket, circuit
-breaker) with a fake clock; GET /metrics; the `worker` command."""
+"""The outbox dispatcher (docs/design.md section 9.5) against a real database (SQLite and
+PostgreSQL) and the real adapters over HTTP to the loopback fakes; the flow control (token
+bucket, circuit breaker) with a fake clock; GET /metrics; the `worker` command."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Scale-out on one PostgreSQL (DESIGN.md section 8): two real `enterprise-desk serve` processes
-(A and B, `--no-dispatcher`) and two `enterprise-desk worker` processes, configured through the
-environment as an operator would, pushing to a loopback gorush. What one process does holds
-on the others: a subscription on A hears a mutation sent to B, a sign-in delay made on A holds
-on B, a sign-out on A and a calendar edit on B count on the other at once, and two workers send
-each push exactly once."""
+"""Scale-out on one PostgreSQL (docs/design.md section 13): two real `enterprise-desk serve`
+processes (A and B, `--no-dispatcher`) and two `enterprise-desk worker` processes, configured
+through the environment as an operator would, pushing to a loopback gorush. What one process
+does holds on the others: a subscription on A hears a mutation sent to B, a sign-in delay made
+on A holds on B, a sign-out on A and a calendar edit on B count on the other at once, and two
+workers send each push exactly once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Agency request operations (帮办代办, DESIGN.md section 4): submission and every transition.
+"""Agency request operations (帮办代办, docs/design.md section 7): submission and every transition.
 
 Each operation validates its input, then hands `run_agency_transition` a small function that
 turns the checked context into an `AgencyChange`; the runner does the rest in one transaction.

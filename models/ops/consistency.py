@@ -18,7 +18,7 @@ outbox rows, models.ops.demand_runner and agency_runner):
 - demands: a pending marker (`pending`, `appeal = PENDING`) exactly when one request of that
   kind awaits a decision.
 
-Notifications (models.ops.notify, DESIGN.md section 7):
+Notifications (models.ops.notify, docs/design.md section 9):
 - an event has one inbox row per recipient it names, and no inbox row for anyone else;
 - a notice of a transition (about a demand or an agency request, without a dedup key) has the
   timeline event of that transition at the same moment: nothing told of a change that did not

@@ -1,4 +1,4 @@
-"""Which demand transitions tell whom (DESIGN.md sections 3 and 7), written by the transition's
+"""Which demand transitions tell whom (docs/design.md sections 5 and 9), written by the transition's
 own transaction through models.ops.notify.
 
 - dispatched → the lead department's handlers (新诉求待签收);

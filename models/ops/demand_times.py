@@ -1,5 +1,6 @@
 """Each demand's response and handling times as the supervisor figures count them, kept on the
-demand row so that a year of a province is one scan without joins (DESIGN 5 and 6):
+demand row so that a year of a province is one scan without joins (docs/design.md sections
+8.8 and 12.2):
 
 - response_working_days = working days after the dispatch day up to and including the claim
   day; response_seconds = claim − dispatch;

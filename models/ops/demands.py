@@ -1,4 +1,4 @@
-"""Demand operations: submission and every transition of DESIGN.md section 3.
+"""Demand operations: submission and every transition of docs/design.md section 5.
 
 Each operation validates its input, then hands `run_transition` a small function that turns
 the checked context into a `Change`; the runner does the rest in one transaction."""

@@ -1,5 +1,5 @@
 """Telling people: one call writes the event, an inbox row per recipient and an outbox row per
-device that should buzz, inside the caller's transaction (DESIGN.md section 7), so nothing is
+device that should buzz, inside the caller's transaction (docs/design.md section 9.1), so nothing is
 sent for a change that rolled back and nothing is lost while a gateway is down.
 
 Who is told is resolved here from the org data (a department's handlers, a region's

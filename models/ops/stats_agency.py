@@ -1,6 +1,6 @@
-"""The supervisor's agency-request figures (帮办代办, DESIGN sections 4 and 5), per service point
-and in total, computed in the database: one SQL statement whatever the number of requests,
-never a request row loaded into Python.
+"""The supervisor's agency-request figures (帮办代办, docs/design.md sections 7 and 8), per
+service point and in total, computed in the database: one SQL statement whatever the number of
+requests, never a request row loaded into Python.
 
 Scope: the service point's (current) region in the filter's or the asker's regions
 (`stats_scope`, the STATS roles only), the filter's service point, and the procedure's

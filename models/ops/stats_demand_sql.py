@@ -401,13 +401,14 @@ def cohort_statement(
 
 
 def on_time_statement(sql: Sql, scope: StatsScope, today: date, grouping: Grouping = WHOLE) -> str:
-    """DESIGN 5: replied on or before the effective deadline ÷ demands whose effective deadline
-    fell in the period, those still open past it counting as late; one row per group. Per demand
-    this is the SQL form of models.rules.demand_view.replied_on_time (the exports judge with
-    it): late while with the department (DISPATCHED, IN_PROGRESS, PENDING_APPROVAL) past the
-    deadline; undecided, so left out, while with the department before it or suspended (its
-    deadline moves); otherwise judged by the Shanghai day of the latest reply. A reply sent
-    back or reopened by a bad rating is with the department again and no longer counts."""
+    """docs/design.md section 8.2: replied on or before the effective deadline ÷ demands whose
+    effective deadline fell in the period, those still open past it counting as late; one row
+    per group. Per demand this is the SQL form of models.rules.demand_view.replied_on_time (the
+    exports judge with it): late while with the department (DISPATCHED, IN_PROGRESS,
+    PENDING_APPROVAL) past the deadline; undecided, so left out, while with the department
+    before it or suspended (its deadline moves); otherwise judged by the Shanghai day of the
+    latest reply. A reply sent back or reopened by a bad rating is with the department again and
+    no longer counts."""
     flt = scope.filter
     fine = _fine(sql, grouping)
     # Counted per group and state first (as cohort_statement does), then summed by state.

@@ -1,4 +1,4 @@
-"""The supervisor's demand figures (DESIGN section 5), computed in the database: two SQL
+"""The supervisor's demand figures (docs/design.md section 8.2), computed in the database: two SQL
 statements whatever the number of demands (models.ops.stats_demand_sql), never a demand row
 loaded into Python; the same figures per group (department, region, period bucket) from the
 same two statements grouped.

@@ -1,5 +1,5 @@
-"""Ranking departments and regions (DESIGN section 5): the demand figures per group from the
-same two grouped statements as the scope's figures, and a composite score whose weights are
+"""Ranking departments and regions (docs/design.md section 8.3): the demand figures per group
+from the same two grouped statements as the scope's figures, and a composite score whose weights are
 the region policy's `ranking_weights`.
 
 score = 100 × Σ weight × ratio ÷ Σ weight, over the weighted rates that have a denominator

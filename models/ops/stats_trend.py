@@ -1,7 +1,7 @@
-"""The demand figures per day, week (Monday to Sunday) or month of the period (DESIGN section 5
-trend): the same two statements as the period's figures, grouped by the bucket of the day a
-demand was submitted (the on-time rate: of the day its effective deadline fell). Every bucket of
-the period is returned, with zeros where nothing happened; the first and last are cut to the
+"""The demand figures per day, week (Monday to Sunday) or month of the period (docs/design.md
+section 8.4): the same two statements as the period's figures, grouped by the bucket of the day
+a demand was submitted (the on-time rate: of the day its effective deadline fell). Every bucket
+of the period is returned, with zeros where nothing happened; the first and last are cut to the
 period."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The supervisor's visit figures (DESIGN section 5: coverage by leader and by region, visits
-against the cadence, trusted-location and photo shares, demands per visit), computed in the
-database: two SQL statements whatever the number of visits, never a visit row loaded into Python.
+"""The supervisor's visit figures (docs/design.md section 8.5: coverage by leader and by region,
+visits against the cadence, trusted-location and photo shares, demands per visit), computed in
+the database: two SQL statements whatever the number of visits, never a visit row loaded into
+Python.
 
 Definitions (the GraphQL descriptions in schema.types.stats_visits say the same):
 - The period is whole Asia/Shanghai days; a visit falls in it by the moment it took place
@@ -12,7 +13,7 @@ Definitions (the GraphQL descriptions in schema.types.stats_visits say the same)
 - Coverage (包联覆盖率): an assigned enterprise is visited when a leader assigned to it took part
   (lead or accompanying) in a completed visit of it in the period with a TRUSTED check-in; a
   DOUBTFUL or UNVERIFIED one (video, phone, no check-in, far away, mock location) is left out,
-  as DESIGN section 2 says and the cadres' own visitCoverage counts. Visits by people not
+  as docs/design.md section 6.2 says and the cadres' own visitCoverage counts. Visits by people not
   assigned to the enterprise do not count, so the regions' figures add up to the total.
 - Cadence: the scope's region policy `visit_cadence` (one visit per MONTH, QUARTER, HALF_YEAR or
   YEAR per assigned enterprise). Each leader-enterprise assignment owes one visit per cadence

@@ -1,4 +1,4 @@
-"""Visit operations: plan, log, complete, cancel, and correct notes (DESIGN.md section 2).
+"""Visit operations: plan, log, complete, cancel, and correct notes (docs/design.md section 6).
 
 Each runs in one transaction: the visit row, its participants, the photos linked to it, the
 demands raised during it (VISIT-source demands with their SUBMIT events) and the client's

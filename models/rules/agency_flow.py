@@ -1,4 +1,4 @@
-"""Who may act on an agency request in which state: DESIGN.md section 4 as a table.
+"""Who may act on an agency request in which state: docs/design.md section 7.3 as a table.
 
 Pure, like the demand rules: operations check with `check_agency_action` before writing and
 `allowedActions` lists what that check lets through."""

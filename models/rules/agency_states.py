@@ -1,4 +1,4 @@
-"""The agency request's vocabulary (帮办代办, DESIGN.md section 4): states and actions."""
+"""The agency request's vocabulary (帮办代办, docs/design.md section 7): states and actions."""
 
 from __future__ import annotations
 

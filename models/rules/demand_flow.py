@@ -1,4 +1,4 @@
-"""Who may perform which transition on a demand, in which state: DESIGN.md section 3's table.
+"""Who may perform which transition on a demand, in which state (docs/design.md section 5.2).
 
 Pure: the operations check a transition with `check_action` before writing, and the API's
 `allowedActions` lists exactly the transitions that check would let through, so the app's

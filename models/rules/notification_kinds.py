@@ -1,4 +1,4 @@
-"""What people are told about, and when a push may buzz (DESIGN.md section 7).
+"""What people are told about, and when a push may buzz (docs/design.md section 9).
 
 Pure: the kinds of notification, the outbox row states, and the quiet-hours rule that moves a
 push out of the night and off holidays (the inbox row is written at once regardless)."""

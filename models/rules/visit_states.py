@@ -1,4 +1,4 @@
-"""Visit status and mode (DESIGN.md section 2: PLANNED → COMPLETED | CANCELLED)."""
+"""Visit status and mode (docs/design.md section 6.1: PLANNED → COMPLETED | CANCELLED)."""
 
 from __future__ import annotations
 

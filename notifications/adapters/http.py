@@ -2,7 +2,7 @@
 mapping of status codes and transport errors to outcomes, `Retry-After` parsing, scrubbing
 device tokens out of gateway text, and the check that an enabled gateway is configured.
 
-The outcome rules are DESIGN.md section 7: 2xx delivered; 408/425/429 and 5xx retryable (with
+The outcome rules are docs/design.md section 9.5: 2xx delivered; 408/425/429 and 5xx retryable (with
 the gateway's `Retry-After`); any other 4xx permanent. A transport error is always retryable,
 and its code says whether the gateway may have received the request: nothing was sent on
 "connect", "connect_timeout" and "pool_timeout"; "timeout", "read", "protocol" and the rest

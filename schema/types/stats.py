@@ -1,5 +1,5 @@
-"""The supervisor view's figures (DESIGN section 5) as GraphQL types. Every description states
-the definition the number is computed with, so a reader can check it."""
+"""The supervisor view's figures (docs/design.md section 8) as GraphQL types. Every
+description states the definition the number is computed with, so a reader can check it."""
 
 from __future__ import annotations
 
@@ -110,9 +110,9 @@ class HandlingTimes:
 
 
 @strawberry.type(
-    description="The supervisor's demand figures (DESIGN section 5) for a period and a scope, "
-    "computed in the database. Unless a field says otherwise, they cover the demands of the "
-    "scope SUBMITTED in the period (the cohort), in their state today."
+    description="The supervisor's demand figures (docs/design.md section 8) for a period and "
+    "a scope, computed in the database. Unless a field says otherwise, they cover the demands "
+    "of the scope SUBMITTED in the period (the cohort), in their state today."
 )
 class DemandStats:
     from_: datetime.date = strawberry.field(name="from")

@@ -36,8 +36,8 @@ class AgencyHandlingTimes:
 
 
 @strawberry.type(
-    description="Agency-request figures (DESIGN section 5) of a service point or of all of the "
-    "scope's, computed in the database."
+    description="Agency-request figures (docs/design.md section 8) of a service point or of "
+    "all of the scope's, computed in the database."
 )
 class AgencyFigures:
     submitted: int = strawberry.field(description="Requests submitted in the period.")
@@ -128,8 +128,8 @@ class AgencyPointStats(AgencyFigures):
 
 
 @strawberry.type(
-    description="The agency-request figures (帮办代办, DESIGN section 5) for a period and a "
-    "scope, per service point and in total."
+    description="The agency-request figures (帮办代办, docs/design.md section 8) for a period "
+    "and a scope, per service point and in total."
 )
 class AgencyStats:
     from_: datetime.date = strawberry.field(name="from")

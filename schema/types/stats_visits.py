@@ -1,5 +1,6 @@
-"""The supervisor's visit figures (DESIGN section 5) as GraphQL types. Every description states
-the definition the number is computed with (models.ops.stats_visits), so a reader can check it."""
+"""The supervisor's visit figures (docs/design.md section 8) as GraphQL types. Every
+description states the definition the number is computed with (models.ops.stats_visits), so a
+reader can check it."""
 
 from __future__ import annotations
 
@@ -104,9 +105,10 @@ class RegionVisitStats:
 
 
 @strawberry.type(
-    description="The supervisor's visit figures (DESIGN section 5) for a period and a region "
-    "scope, computed in the database. A visit falls in the period by the Asia/Shanghai day it "
-    "took place (its visit time); only COMPLETED visits count. Assignments (包联) count when "
+    description="The supervisor's visit figures (docs/design.md section 8) for a period and "
+    "a region scope, computed in the database. A visit falls in the period by the "
+    "Asia/Shanghai day it took place (its visit time); only COMPLETED visits count. "
+    "Assignments (包联) count when "
     "active at some time in the period (one per leader and enterprise). Coverage and cadence "
     "are scoped by the enterprise's region, the visit figures (completed, trustedLocation, "
     "withPhoto, demandsPerVisit) by the visit's region. The filter's departmentId, categoryId, "
