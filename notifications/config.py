@@ -22,6 +22,9 @@ class PushConfig:
     jpush_master_secret: str = field(default="", repr=False)
     jpush_production: bool = True  # options.apns_production
     gorush_url: str = "http://127.0.0.1:8088"
+    # Send through a gorush in async mode, which reports no failure: every push is recorded
+    # delivered. Off: such a gorush's pushes are held (notifications.adapters.gorush).
+    gorush_allow_async: bool = False
     fcm_project_id: str = ""
     fcm_service_account_file: str = ""  # the Google service-account JSON key file
     huawei_app_id: str = ""
@@ -46,6 +49,7 @@ class PushConfig:
             jpush_master_secret=e.get("JPUSH_MASTER_SECRET", ""),
             jpush_production=e.get("JPUSH_APNS_PRODUCTION", "true").lower() != "false",
             gorush_url=e.get("GORUSH_URL", "http://127.0.0.1:8088"),
+            gorush_allow_async=_on_off(e, "GORUSH_ALLOW_ASYNC"),
             fcm_project_id=e.get("FCM_PROJECT_ID", ""),
             fcm_service_account_file=e.get("FCM_SERVICE_ACCOUNT_FILE", ""),
             huawei_app_id=e.get("HUAWEI_APP_ID", ""),
@@ -53,3 +57,10 @@ class PushConfig:
             webhook_url=e.get("PUSH_WEBHOOK_URL", ""),
             webhook_secret=e.get("PUSH_WEBHOOK_SECRET", ""),
         )
+
+
+def _on_off(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "off").strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError(f"{name} must be on or off")
+    return value in ("on", "true", "1")

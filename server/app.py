@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
@@ -28,6 +29,7 @@ from models.ops.work_day_index import refresh_work_day_index
 from models.org import User
 from models.read_db import read_replica
 from models.screen_db import screen_reads
+from notifications.adapters.gorush import GorushGateway
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
@@ -79,8 +81,18 @@ async def push_delivery(settings: Settings) -> AsyncIterator[httpx.AsyncClient |
         flow = Flow(limits_with_rates(dict(settings.push_rate_limits)))
         async with dispatching(
             settings.push, client, batch_size=settings.push_batch_size, flow=flow
-        ):
-            yield client
+        ) as dispatcher:
+            # A gorush in async mode is said at start-up, not at the first push to it.
+            checks = [
+                asyncio.create_task(g.mode())
+                for g in dispatcher.gateways.values()
+                if isinstance(g, GorushGateway)
+            ]
+            try:
+                yield client
+            finally:
+                for check in checks:
+                    check.cancel()
     finally:
         await client.aclose()
 

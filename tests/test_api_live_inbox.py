@@ -13,10 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from tortoise.transactions import in_transaction
 
+from models.notifications import Notification
+from models.ops.notify import Notice, notify, wake_payloads
+from models.org import User
 from models.rules.clock import acting_at, shanghai
+from models.rules.notification_kinds import NotificationKind
 from schema.relay import to_global_id
-from tests.conftest import DB_URL, IS_POSTGRES, TEST_SECRET
+from server.settings import Settings
+from tests.conftest import DB_URL, IS_POSTGRES, TEST_SECRET, start_server, stop_server
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD
 from tests.test_cli import BIN, _free_port, wait_ready
@@ -140,3 +146,49 @@ async def test_a_dispatch_on_one_process_reaches_a_subscriber_on_another(gql, tm
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+async def test_a_notice_to_thousands_commits_and_wakes_subscribers_at_both_ends(db):
+    """PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more, and with it the whole
+    transaction: 2,500 recipients' ids are woken in several payloads, the notice commits, and
+    the first and the last recipient's open apps hear it. The server re-checks inboxes only
+    hourly, so only the wake-up (NOTIFY, or the local listeners on SQLite) can deliver."""
+    w = await build_demand_world()
+    await User.bulk_create(
+        [
+            User(username=f"crowd{n:05d}", display_name="群众", password_hash="x")
+            for n in range(2500)
+        ]
+    )
+    crowd = (
+        await User.filter(username__startswith="crowd").order_by("id").values_list("id", flat=True)
+    )
+    first, last = w.users["lead"], w.users["handler"]
+    recipients = [first.id, *crowd, last.id]
+    assert len(wake_payloads(recipients)) >= 3  # more than PostgreSQL takes in one
+    settings = Settings(database_url=db, secret_key=TEST_SECRET, live_recheck_seconds=3600)
+    server, task, url = await start_server(settings)
+    try:
+        sockets = [await subscribe(url, await token_of(url, u)) for u in ("lead", "handler")]
+        try:
+            async with in_transaction():
+                event = await notify(
+                    Notice(
+                        NotificationKind.DEMAND_WARNING,
+                        recipients,
+                        "Demand",
+                        1,
+                        {"title": "全县通知"},
+                    ),
+                    shanghai(2026, 11, 24, 10),
+                )
+            assert event is not None
+            for ws in sockets:
+                got = await next_notification(ws, 120)
+                assert got["kind"] == "DEMAND_WARNING" and "全县通知" in got["body"]
+        finally:
+            for ws in sockets:
+                await ws.close()
+    finally:
+        await stop_server(server, task)
+    assert await Notification.filter(event_id=event).count() == len(recipients)

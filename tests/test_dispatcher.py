@@ -172,7 +172,7 @@ async def test_messages_carry_ids_collapse_key_language_and_badge(db: str) -> No
         "subjectType": "Visit",
         "subjectId": "7",
     }
-    assert zh["collapse_key"] == "Visit:7:VISIT_TOMORROW"
+    assert zh["android"] == {"collapse_key": "Visit:7:VISIT_TOMORROW"}
     assert en["title"] == "Visit tomorrow"
     assert en["message"] == "Visit to 清河县恒达机械制造有限公司 tomorrow at 09:30"
     assert en["collapse_id"] == "Visit:7:VISIT_TOMORROW"

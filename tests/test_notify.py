@@ -16,7 +16,7 @@ from models.ops import demands as ops
 from models.ops import inbox
 from models.ops.demand_jobs import escalate_overdue
 from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
-from models.ops.notify import Notice, notify
+from models.ops.notify import WAKE_PAYLOAD_BYTES, Notice, notify, wake_payloads
 from models.ops.policy import set_region_policy
 from models.rules.clock import TZ, acting_at, shanghai
 from models.rules.notification_kinds import NotificationKind as K
@@ -236,3 +236,13 @@ async def test_return_visit_reminder_after_two_working_days(db):
         user_id=w.users["dispatcher"].id, kind="DEMAND_RETURN_VISIT_DUE"
     )
     assert reminder.data["reminder"] is True
+
+
+def test_wake_payloads_stay_under_the_bound_and_carry_every_id_once_in_order() -> None:
+    ids = [*range(1, 9_000), 10**12]  # ids of 1 to 13 digits
+    payloads = wake_payloads(ids)
+    assert max(len(p.encode()) for p in payloads) <= WAKE_PAYLOAD_BYTES < 8000
+    assert [int(u) for p in payloads for u in p.split(",")] == ids
+    assert wake_payloads([7, 8]) == ["7,8"] and wake_payloads([]) == []
+    assert wake_payloads([123, 45, 6], limit=6) == ["123,45", "6"]
+

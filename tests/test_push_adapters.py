@@ -213,7 +213,8 @@ async def test_gorush_sends_grouped_notifications_and_delivers(client: httpx.Asy
     android, ios, huawei, other = notes
     assert android["platform"] == 2 and android["tokens"] == [fcm_token(1), fcm_token(2)]
     assert android["title"] == "新诉求待处理" and android["message"].startswith("某某公司")
-    assert android["data"]["kind"] == "DEMAND_ASSIGNED" and android["collapse_key"] == "demand-7"
+    assert android["data"]["kind"] == "DEMAND_ASSIGNED" and "collapse_key" not in android
+    assert android["android"] == {"collapse_key": "demand-7"}  # gorush 1.18+: AndroidConfig
     assert ios["platform"] == 1 and ios["collapse_id"] == "demand-7" and ios["badge"] == 2
     assert huawei["platform"] == 3 and json.loads(huawei["huawei_data"])["subject"] == "7"
     assert other["title"] == "另一条" and other["tokens"] == [fcm_token(5)]

@@ -40,6 +40,10 @@ from models.rules.roles import Role
 # to every process; on SQLite the writing process's own listeners (a reader waits for the
 # writer's transaction there, so a woken reader never sees a row that rolls back).
 NOTIFY_CHANNEL = "desk_inbox"
+# PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more ("payload string too long", and the
+# whole transaction with it: about 1,600 recipients' ids): the ids go in payloads of at most
+# this many bytes, as many as they need, so every listener still wakes exactly the recipients.
+WAKE_PAYLOAD_BYTES = 4000
 _local_listeners: list[Callable[[list[int]], None]] = []
 
 
@@ -50,11 +54,31 @@ def add_local_listener(listener: Callable[[list[int]], None]) -> Callable[[], No
     return lambda: _local_listeners.remove(listener)
 
 
+def wake_payloads(user_ids: list[int], limit: int = WAKE_PAYLOAD_BYTES) -> list[str]:
+    """The ids as comma-separated payloads of at most `limit` bytes each."""
+    payloads: list[str] = []
+    part: list[str] = []
+    size = 0
+    for uid in user_ids:
+        text = str(uid)
+        if part and size + 1 + len(text) > limit:
+            payloads.append(",".join(part))
+            part, size = [], 0
+        size += len(text) + (1 if part else 0)
+        part.append(text)
+    if part:
+        payloads.append(",".join(part))
+    return payloads
+
+
 async def _wake(user_ids: list[int]) -> None:
     async with in_transaction() as conn:
         if conn.capabilities.dialect == "postgres":
-            payload = ",".join(str(u) for u in user_ids)
-            await conn.execute_query("SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, payload])
+            # One statement for all the payloads, however many recipients.
+            await conn.execute_query(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                [NOTIFY_CHANNEL, wake_payloads(user_ids)],
+            )
             return
     for listener in list(_local_listeners):
         listener(user_ids)

@@ -2,32 +2,47 @@
 `POST /api/push` with `{"notifications": [{notif_id, tokens, platform, title, message, data,
 ...}]}`.
 
-Sources, gorush's README ("POST /api/push", "Request body", "Response body") and source:
+Sources, gorush's README ("POST /api/push", "Request body", "Response body") and source (read
+at v1.22; the FCM path is HTTP v1 through firebase-admin-go since v1.18):
 - notify/notification.go `PushNotification`: the JSON fields (`notif_id`, `tokens`,
   `platform` 1 iOS / 2 Android (FCM) / 3 Huawei, `title`, `message`, `data`, `badge`,
-  `collapse_id` for APNs, `collapse_key` for Android, `huawei_data` is a JSON string) and
-  `CheckMessage`: at most 500 tokens per Android or Huawei notification.
+  `collapse_id` for APNs, `android` = FCM v1's AndroidConfig whose `collapse_key` is Android's
+  collapse key (the top-level `collapse_key` of gorush before 1.18 is gone and ignored),
+  `huawei_data` is a JSON string) and `CheckMessage`: at most 500 tokens per Android or
+  Huawei notification.
 - the router: 400 `{"code": 400, "message": "..."}` for a missing or empty `notifications`
-  field or more than `core.max_notification` (default 100) notifications in one request.
+  field or more than `core.max_notification` (default 100) notifications in one request;
+  notifications to a platform not enabled in gorush's config are dropped without a word (left
+  out of `counts`).
 - Response: `{"counts": N, "logs": [...], "success": "ok"}`. Failures are listed in `logs` only
-  when gorush runs with `core.sync: true`, which this adapter needs (in the default async mode
-  gorush answers before sending, and every token would look delivered).
+  when gorush runs with `core.sync: true` and `queue.engine: local` (any other engine turns
+  sync off). In gorush's default async mode it answers before sending and every token would
+  look delivered, so this adapter reads gorush's mode from `GET /api/config` (its YAML config)
+  and holds the pushes while gorush is async (see `GorushGateway.mode`).
 - logx/log.go `LogPushEntry`: `{"notif_id", "type": "failed-push", "platform": "ios" |
   "android" | "huawei", "token", "message", "error"}`; with `log.hide_token` (on in gorush's
   default config) the token's first and last 10 characters are replaced by `*` (the whole
   token when shorter than 20), so results are matched on that mask as well.
-- notify/notification_apns.go: the APNs error is the APNs `reason` (`BadDeviceToken`,
-  `Unregistered`, ...); the FCM error is the FCM/go-fcm error text (legacy `NotRegistered`,
-  `InvalidRegistration`). gorush's Huawei path reports no per-token results at all.
+- The `error` of a token: for APNs (notify/notification_apns.go) the APNs `reason`
+  (sideshow/apns2 response.go: `BadDeviceToken`, `Unregistered`, `ExpiredToken`, ...); for FCM
+  since gorush 1.18 the `error.message` of FCM HTTP v1's answer (firebase-admin-go
+  internal/errors.go): "Requested entity was not found." for UNREGISTERED (404) and "The
+  registration token is not a valid FCM registration token" for a malformed token; before
+  1.18 the legacy API's `NotRegistered` / `InvalidRegistration`. gorush's Huawei path reports
+  no per-token results at all.
 
-A token is dead only on one of those documented reasons and only when the log entry matches
-exactly one of our tokens; every other failure is retried (capped by the dispatcher)."""
+A token is dead only on one of those reasons and only when the log entry matches exactly one
+of our tokens; every other failure is retried (capped by the dispatcher). Reasons that a
+misconfigured gorush gives for every token (APNs `DeviceTokenNotForTopic`, FCM "SenderId
+mismatch") are retried, never taken as dead tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +69,67 @@ log = logging.getLogger(__name__)
 MAX_TOKENS = 500  # CheckMessage: tokens must not contain more than 500 elements
 MAX_NOTIFICATIONS = 100  # core.max_notification default
 GORUSH_PLATFORM = {Platform.IOS: 1, Platform.ANDROID: 2, Platform.HARMONY: 3}
-# Upstream reasons that mean "this token will never work again", compared case-insensitively:
-# FCM legacy NotRegistered / InvalidRegistration, FCM v1 UNREGISTERED, APNs BadDeviceToken
-# and Unregistered (the 410 reason).
-DEAD_REASONS = frozenset({"notregistered", "invalidregistration", "unregistered", "baddevicetoken"})
+PLATFORM_NAMES = {1: "ios", 2: "android", 3: "huawei"}  # gorush's config sections and logs
+# Upstream reasons that mean "this token will never work again", compared case-insensitively
+# without a final period (see the module's sources): FCM v1 UNREGISTERED and invalid token,
+# FCM legacy NotRegistered / InvalidRegistration, APNs BadDeviceToken and the 410 reasons
+# Unregistered and ExpiredToken.
+DEAD_REASONS = frozenset(
+    {
+        "requested entity was not found",
+        "the registration token is not a valid fcm registration token",
+        "notregistered",
+        "invalidregistration",
+        "unregistered",
+        "expiredtoken",
+        "baddevicetoken",
+    }
+)
 HIDE_MARK_LEN = 10  # logx.hideToken(token, 10)
+CONFIG_PATH = "/api/config"  # api.config_uri's default
+# gorush may be restarted with another config: its mode is read again this often, and pushes
+# held for it are retried no sooner.
+MODE_RECHECK_SECONDS = 300.0
+
+
+def is_dead_reason(reason: str) -> bool:
+    return reason.strip().rstrip(".").lower() in DEAD_REASONS
+
+
+@dataclass(frozen=True)
+class GorushMode:
+    """How gorush answers `/api/push`, from its `GET /api/config`."""
+
+    sync: bool  # core.sync with the local queue: `logs` lists every failure
+    platforms: frozenset[str]  # "ios", "android", "huawei" enabled; others are dropped unsent
+
+
+def parse_mode(text: str) -> GorushMode | None:
+    """The mode in gorush's config as its `GET /api/config` renders it in YAML, or None when
+    the text is not such a config. Only the `enabled`, `sync` and `engine` keys one level under
+    a section are read; the indentation of that level is whatever the first child has."""
+    values: dict[str, str] = {}
+    section, child_indent = "", None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or ":" not in stripped:
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        key, _, value = stripped.partition(":")
+        if indent == 0:
+            section, child_indent = key.strip(), None
+            continue
+        if child_indent is None:
+            child_indent = indent
+        if indent == child_indent and section:
+            values[f"{section}.{key.strip()}"] = value.strip().strip("'\"").lower()
+    if "core.sync" not in values:
+        return None
+    local = values.get("queue.engine", "local") in ("local", "")
+    platforms = frozenset(
+        n for n in PLATFORM_NAMES.values() if values.get(f"{n}.enabled") == "true"
+    )
+    return GorushMode(sync=values["core.sync"] == "true" and local, platforms=platforms)
 
 
 @dataclass
@@ -74,20 +145,101 @@ class GorushGateway:
     # notification's worth, grouped here by content.
     max_batch: int = MAX_TOKENS
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        allow_async: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.url = f"{base_url.rstrip('/')}/api/push"
+        self.config_url = f"{base_url.rstrip('/')}{CONFIG_PATH}"
+        self.allow_async = allow_async  # GORUSH_ALLOW_ASYNC: send without per-token results
+        self.clock = clock
         self._serial = 0  # notif_id of each notification, to attribute its logs
+        self._mode: GorushMode | None = None
+        self._mode_read_at: float | None = None  # when gorush last answered GET /api/config
+        self._mode_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"GorushGateway(url={self.url!r})"
 
     @classmethod
     def from_config(cls, config: PushConfig, client: httpx.AsyncClient) -> GorushGateway:
-        return cls(client, gateway_url("gorush", "GORUSH_URL", config.base_url, config.gorush_url))
+        url = gateway_url("gorush", "GORUSH_URL", config.base_url, config.gorush_url)
+        return cls(client, url, allow_async=config.gorush_allow_async)
+
+    async def mode(self) -> GorushMode | None:
+        """gorush's mode, read again every MODE_RECHECK_SECONDS; None when its config cannot
+        be read (then its answers are taken as sync ones, and that is logged as a warning).
+        An unreachable gorush is asked again on the next send."""
+        async with self._mode_lock:
+            now = self.clock()
+            if self._mode_read_at is not None and now - self._mode_read_at < MODE_RECHECK_SECONDS:
+                return self._mode
+            resp = await request(self.client, "GET", self.config_url)
+            if isinstance(resp, TransportFailure):
+                log.warning("gorush: cannot read %s (%s)", self.config_url, resp.error)
+                return self._mode  # asked again on the next send
+            if outcome_for_status(resp.status_code) is Outcome.RETRY:
+                log.warning("gorush: cannot read %s (%d)", self.config_url, resp.status_code)
+                return self._mode
+            # The body is never logged: gorush before 1.21.1 served its secrets in it.
+            mode = parse_mode(resp.text) if resp.status_code == 200 else None
+            changed = self._mode_read_at is None or mode != self._mode
+            self._mode, self._mode_read_at = mode, now
+        if mode is None and changed:
+            log.warning(
+                "gorush: %s answered %d without a config: cannot tell whether gorush runs "
+                "with core.sync: true; failures it does not list are recorded as delivered",
+                self.config_url,
+                resp.status_code,
+            )
+        elif mode is not None and not mode.sync and not self.allow_async:
+            # Said at every reading while it lasts: pushes are piling up.
+            log.error(
+                "gorush runs in async mode (core.sync: false, or a queue.engine other than "
+                "local) and reports no failed or unregistered token: its pushes are held "
+                "until it runs with core.sync: true and queue.engine: local (or "
+                "GORUSH_ALLOW_ASYNC=on sends them without results)"
+            )
+        elif mode is not None and not mode.sync and changed:
+            log.warning(
+                "gorush runs in async mode and GORUSH_ALLOW_ASYNC is on: every push it accepts "
+                "is recorded as delivered and no unregistered device is removed"
+            )
+        elif mode is not None and changed:
+            log.info("gorush: sync mode, %s enabled", ", ".join(sorted(mode.platforms)) or "none")
+        return mode
 
     async def send(self, batch: list[PushMessage]) -> list[SendResult]:
+        mode = await self.mode()
+        if mode is not None and not mode.sync and not self.allow_async:
+            return every(
+                batch, Outcome.RETRY, error="gorush_async_mode", retry_after=MODE_RECHECK_SECONDS
+            )
         results: list[SendResult] = []
+        off = {_platform(m) for m in batch} - mode.platforms if mode else set()
+        if off:
+            # gorush would drop them unsent and list them nowhere.
+            held = [m for m in batch if _platform(m) in off]
+            log.warning(
+                "gorush: %d pushes held: %s not enabled in gorush",
+                len(held),
+                ", ".join(sorted(off)),
+            )
+            for m in held:
+                results.append(
+                    SendResult(
+                        m.message_id,
+                        Outcome.RETRY,
+                        error=f"gorush_platform_off: {_platform(m)}",
+                        retry_after=MODE_RECHECK_SECONDS,
+                    )
+                )
+            batch = [m for m in batch if _platform(m) not in off]
         calls = list(chunked(self._notifications(batch), MAX_NOTIFICATIONS))
         for index, call in enumerate(calls):
             done, rate_limited = await self._post(call)
@@ -139,6 +291,10 @@ class GorushGateway:
             return every(
                 messages, outcome, error=error, retry_after=retry_after
             ), resp.status_code == 429
+        counts = payload.get("counts") if isinstance(payload, dict) else None
+        if isinstance(counts, int) and counts < len(tokens):
+            # A platform this adapter did not know to be off (its config was unreadable).
+            log.warning("gorush: took %d of %d tokens and dropped the rest", counts, len(tokens))
         logs = payload.get("logs") if isinstance(payload, dict) else None
         failed = _failures(call, logs if isinstance(logs, list) else [])
         results: list[SendResult] = []
@@ -148,6 +304,10 @@ class GorushGateway:
                 results.extend(SendResult(m.message_id, got, error=why) for m in same)
         log.debug("gorush: %d tokens sent, %d failed", len(tokens), len(failed))
         return results, False
+
+
+def _platform(m: PushMessage) -> str:
+    return PLATFORM_NAMES[GORUSH_PLATFORM[m.platform]]
 
 
 def _messages(n: _Notification) -> Iterator[PushMessage]:
@@ -173,7 +333,7 @@ def _body(n: _Notification) -> dict[str, Any]:
     elif m.platform is Platform.ANDROID:
         body["data"] = m.data
         if m.collapse_key:
-            body["collapse_key"] = m.collapse_key
+            body["android"] = {"collapse_key": m.collapse_key}  # FCM v1 AndroidConfig
     else:
         # gorush's HMS path takes data as one JSON string; its collapse key is a small int,
         # which our string keys are not, so collapsing is left to the app.
@@ -224,7 +384,7 @@ def _failures(
         reason = str(entry.get("error") or "failed")
         error = scrub(f"gorush: {reason}", everyone)
         # A mask shared by several tokens cannot say which device is gone: retry them all.
-        dead = len(matches) == 1 and reason.strip().lower() in DEAD_REASONS
+        dead = len(matches) == 1 and is_dead_reason(reason)
         for key in matches:
             if failed.get(key, (None,))[0] is not Outcome.DEAD_TOKEN:
                 failed[key] = (Outcome.DEAD_TOKEN if dead else Outcome.RETRY, error)
