@@ -441,6 +441,8 @@ def _form_refusal(refused: FormRefused) -> _Refused:
         return _Refused("TOO_MANY_FILES", max=MAX_UPLOAD_FILES)
     if problem == "NOT_MULTIPART":
         return _Refused("MULTIPART_MALFORMED", 415)
+    if problem == "BAD_FILE_NAME":
+        return _Refused("INVALID_FILE_NAME")
     return _Refused("MULTIPART_MALFORMED")
 
 
