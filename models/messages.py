@@ -157,6 +157,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "请以 multipart/form-data 格式上传一个名为 file 的文件",
         "Send one file in a multipart/form-data part named file",
     ),
+    "INVALID_FILE_NAME": (
+        "无法识别文件名的编码，请以 UTF-8 编码发送文件名",
+        "The file name's encoding cannot be read: send the name in UTF-8",
+    ),
     "INVALID_ATTACHMENT": (
         "附件不存在、不是您上传的或已被使用",
         "An attachment does not exist, was not uploaded by you, or is already used",

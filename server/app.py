@@ -40,6 +40,7 @@ from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
 from server.health import healthz, readyz
 from server.heap import settle_heap
+from server.ide import serve_asset
 from server.jobs import periodic_jobs
 from server.live import live_inbox
 from server.live_socket import GraphQLWebSocket
@@ -186,6 +187,12 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.handle, methods=["GET"]),
+            # GraphiQL's files (development only, like the page on GET /graphql).
+            *(
+                []
+                if settings.production
+                else [Route("/static/graphiql/{path:path}", serve_asset, methods=["GET"])]
+            ),
         ],
         middleware=middleware,
         exception_handlers={**database_error_handlers(), ClientDisconnect: client_gone},

@@ -11,9 +11,11 @@ files are spooled (on disk past 1 MB), fields kept up to their own small limits.
 
 from __future__ import annotations
 
+import codecs
+import re
 from tempfile import SpooledTemporaryFile
 from typing import Any, BinaryIO, Literal, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -68,6 +70,7 @@ FormProblem = Literal[
     "FIELD_TOO_LARGE",  # params: name, max
     "TOO_MANY_FILES",
     "MALFORMED",  # unparseable, cut short, duplicate part names, oversized part headers
+    "BAD_FILE_NAME",  # only a `filename*=` whose charset or escapes cannot be read
 ]
 
 
@@ -210,10 +213,10 @@ class StreamingForm:
         self._header_value = b""
 
     def _on_headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition"))
+        disposition = self._headers.get(b"content-disposition")
+        _, options = parse_options_header(disposition)
         name = _decode(options.get(b"name", b""))
-        raw_file_name = options.get(b"filename")
-        file_name = None if raw_file_name is None else _decode(raw_file_name)
+        file_name = part_file_name(disposition)
         kind = self.classify(name, file_name)
         if kind != "skip" and (name in self.files or name in self.fields):
             raise FormRefused("MALFORMED")  # the same name twice
@@ -280,6 +283,64 @@ def _decode(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")
 
 
+# --- a part's file name --------------------------------------------------------------------
+
+# The charsets a `filename*=` may name: RFC 5987's two, ASCII, and the GB family Chinese
+# clients send (read as GB18030, which contains GBK and GB2312).
+_NAME_CODECS = {
+    "utf-8": "utf-8",
+    "iso8859-1": "iso8859-1",
+    "ascii": "ascii",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb18030": "gb18030",
+}
+# python-multipart drops `key*=` parameters (RFC 7578 forbids them), so this one is read here.
+_EXTENDED_NAME = re.compile(rb';\s*filename\*\s*=\s*"?([^";]*?)"?\s*(?=;|$)', re.IGNORECASE)
+_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+_STRAY_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def part_file_name(disposition: bytes | None) -> str | None:
+    """The file name a part's Content-Disposition gives, None for a plain field.
+
+    `filename*=charset'lang'%XX…` (RFC 5987; old requests/urllib3 send only this for a
+    non-ASCII name) wins over `filename=` as RFC 6266 says; when it cannot be read, the plain
+    name is the fallback it is there for, and without one the part is refused (BAD_FILE_NAME).
+    A plain name that is all ASCII with %XX escapes spelling UTF-8 is decoded: aiohttp sends
+    `filename="%E8%90%A5%E4%B8%9A.pdf"` for 营业.pdf. A raw UTF-8 name is taken as sent."""
+    _, options = parse_options_header(disposition)
+    plain = options.get(b"filename")
+    extended = _EXTENDED_NAME.search(disposition or b"")
+    if extended is not None:
+        name = _extended_value(extended.group(1))
+        if name is not None:
+            return name
+        if plain is None:
+            raise FormRefused("BAD_FILE_NAME")
+    if plain is None:
+        return None
+    if plain.isascii() and _ESCAPE.search(plain):
+        try:
+            return unquote_to_bytes(plain).decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not an encoded name: a name with a % in it
+    return _decode(plain)
+
+
+def _extended_value(value: bytes) -> str | None:
+    """An RFC 5987 ext-value `charset'language'%XX…` decoded, or None when unreadable."""
+    charset, _, rest = value.partition(b"'")
+    _language, quote_mark, encoded = rest.partition(b"'")
+    if not quote_mark or _STRAY_PERCENT.search(encoded):
+        return None
+    try:
+        codec = _NAME_CODECS.get(codecs.lookup(charset.decode("ascii").strip()).name)
+        return None if codec is None else unquote_to_bytes(encoded).decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
 class _OneFileForm(StreamingForm):
     """The one `file` part of POST /uploads; other fields are read and ignored."""
 
@@ -307,6 +368,8 @@ async def _read_upload(request: Request) -> tuple[str, str | None, bytes]:
     except FormRefused as refused:
         if refused.problem in ("BODY_TOO_LARGE", "FILE_TOO_LARGE"):
             raise _Refusal("FILE_TOO_LARGE", max=MAX_UPLOAD_BYTES // MIB) from None
+        if refused.problem == "BAD_FILE_NAME":
+            raise _Refusal("INVALID_FILE_NAME") from None
         raise _Refusal(
             "INVALID_UPLOAD", 415 if refused.problem == "NOT_MULTIPART" else 400
         ) from None

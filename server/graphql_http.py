@@ -31,7 +31,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry import Schema
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -49,7 +48,7 @@ from schema.request_limits import parse_document
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
 from server.graphql_errors import TextRefused, check_text, client_errors, is_request_error
-from server.security import ide_csp
+from server.ide import IDE_CSP, graphiql_page
 from server.settings import Settings
 from server.unavailable import note, unavailable
 
@@ -441,6 +440,8 @@ def _form_refusal(refused: FormRefused) -> _Refused:
         return _Refused("TOO_MANY_FILES", max=MAX_UPLOAD_FILES)
     if problem == "NOT_MULTIPART":
         return _Refused("MULTIPART_MALFORMED", 415)
+    if problem == "BAD_FILE_NAME":
+        return _Refused("INVALID_FILE_NAME")
     return _Refused("MULTIPART_MALFORMED")
 
 
@@ -456,10 +457,10 @@ class GraphQLEndpoint:
         self.schema = schema
         self.settings = settings
         self.compiled = compiled
-        self.ide_html = None if settings.production else get_graphql_ide_html("graphiql")
+        self.ide_html = None if settings.production else graphiql_page()
         # What each limit code's message names.
         self.limits = settings.document_limits
-        self.ide_headers = {"Content-Security-Policy": ide_csp(self.ide_html or "")}
+        self.ide_headers = {"Content-Security-Policy": IDE_CSP}
         self.upload_quota = UploadQuota(settings.upload_quota_files, settings.upload_quota_bytes)
 
     async def handle(self, request: Request) -> Response:

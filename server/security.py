@@ -4,8 +4,8 @@ few list operations, not for BaseHTTPMiddleware's extra task and queue).
 
 - `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`.
 - `Content-Security-Policy`: a JSON API loads nothing, so `default-src 'none'` and no framing;
-  a response that sets its own keeps it (GraphiQL in development, see `ide_csp`; a served
-  file's sandbox).
+  a response that sets its own keeps it (GraphiQL in development, see server/ide.py; a
+  served file's sandbox).
 - `Cache-Control: no-store` on the answer to any request carrying credentials (replacing what
   the endpoint said), and on every other answer that does not say otherwise: tokens, personal
   data and figures are nobody's to keep.
@@ -17,10 +17,6 @@ It wraps the whole application, outside Starlette's error middleware, so 404s, 4
 500 page carry the headers too."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,23 +64,3 @@ def _secured(raw: object, credentials: bool, hsts: bytes | None) -> list[tuple[b
     if hsts is not None and _HSTS not in present:
         out.append((_HSTS, hsts))
     return out
-
-
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-_IDE_ORIGIN = "https://unpkg.com"  # where strawberry's GraphiQL page loads its code from
-
-
-def ide_csp(html: str) -> str:
-    """The policy of the GraphiQL page (development only): its scripts and styles from the
-    CDN (each pinned by subresource integrity), its inline scripts by hash, queries and
-    subscriptions to this origin, and still no framing."""
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-        for body in _INLINE_SCRIPT.findall(html)
-    )
-    return (
-        f"default-src 'none'; script-src {_IDE_ORIGIN} {hashes}; "
-        f"style-src 'unsafe-inline' {_IDE_ORIGIN}; font-src {_IDE_ORIGIN} data:; "
-        "img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )

@@ -243,6 +243,100 @@ async def test_a_file_can_fill_a_list_element(gql, http, world):
     assert await Attachment.all().count() == 0
 
 
+# --- file names as clients send them -------------------------------------------------------
+
+LICENCE = "营业执照.pdf"
+LICENCE_ESCAPED = "%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf"  # its UTF-8, percent-encoded
+# The head of the file part, byte for byte as each client writes it for 营业执照.pdf.
+CLIENT_PART_HEADS = {
+    # RFC 5987 alone; old requests/urllib3 (before 1.25) wrote this for any non-ASCII name.
+    "rfc5987": f"Content-Disposition: form-data; name=\"{{name}}\"; filename*=UTF-8''{LICENCE_ESCAPED}"
+    "\r\nContent-Type: application/pdf",
+    "urllib3_rfc2231": f'Content-Disposition: form-data; name="{{name}}"; '
+    f"filename*=utf-8''{LICENCE_ESCAPED}\r\nContent-Type: application/pdf",
+    # aiohttp 3 (FormData, quote_fields=True): the name percent-encoded inside filename="".
+    "aiohttp": f"Content-Type: application/pdf\r\nContent-Disposition: form-data; "
+    f'name="{{name}}"; filename="{LICENCE_ESCAPED}"',
+    # aiohttp 1: both, the same escapes in each.
+    "aiohttp1": f"Content-Type: application/pdf\r\nContent-Disposition: form-data; "
+    f'name="{{name}}"; filename="{LICENCE_ESCAPED}"; filename*=utf-8\'\'{LICENCE_ESCAPED}',
+    # Browsers, OkHttp, curl: raw UTF-8.
+    "raw_utf8": f'Content-Disposition: form-data; name="{{name}}"; filename="{LICENCE}"'
+    "\r\nContent-Type: application/pdf",
+}
+
+
+def file_part(head: str, data: bytes, name: str) -> bytes:
+    return f"--{BOUNDARY}\r\n{head.format(name=name)}\r\n\r\n".encode() + data + b"\r\n"
+
+
+async def raw_file_upload(
+    http: httpx.AsyncClient, token: str, head: str, data: bytes, **headers: str
+) -> httpx.Response:
+    """POST /uploads with one raw file part."""
+    return await http.post(
+        "/uploads",
+        content=body(file_part(head, data, "file")),
+        headers=auth(
+            token, **{"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, **headers
+        ),
+    )
+
+
+async def raw_graphql_upload(
+    http: httpx.AsyncClient, token: str, head: str, data: bytes, **headers: str
+) -> httpx.Response:
+    """uploadAttachment as a GraphQL multipart request with one raw file part."""
+    content = body(
+        part("operations", operations().encode()), part("map", MAP), file_part(head, data, "0")
+    )
+    return await raw(http, token, content, **headers)
+
+
+@pytest.mark.parametrize("client", list(CLIENT_PART_HEADS))
+async def test_a_chinese_file_name_is_read_as_each_client_sends_it(
+    gql, http, world, storage, client
+):
+    token = await token_for(gql, "cadre_a")
+    head = CLIENT_PART_HEADS[client]
+    resp = await raw_file_upload(http, token, head, PDF_BYTES)
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["fileName"], resp.json()["contentType"]) == (LICENCE, "application/pdf")
+    row = await Attachment.get(id=from_global_id(resp.json()["id"], "Attachment")[1])
+    assert row.file_name == LICENCE
+    got = await http.get(resp.json()["url"], headers=auth(token))
+    assert got.headers["content-disposition"].endswith(f"filename*=UTF-8''{LICENCE_ESCAPED}")
+
+    over_graphql = payload(await raw_graphql_upload(http, token, head, PDF_BYTES))
+    assert over_graphql["errors"] == []
+    assert over_graphql["attachment"]["fileName"] == LICENCE
+    assert over_graphql["attachment"]["contentType"] == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    ("disposition", "stored"),
+    [
+        ('filename="100%.pdf"', "100%.pdf"),  # no escapes: a name with a % in it
+        ('filename="%B5%E7.pdf"', "%B5%E7.pdf"),  # escapes that are no UTF-8: left as sent
+        ('filename="%E8%90%A5%20%E4%B8%9A.pdf"', "营 业.pdf"),
+        ("filename*=GBK''%D3%AA%D2%B5.pdf", "营业.pdf"),  # the GB family is read too
+        ("filename*=iso-8859-1''caf%E9.pdf", "café.pdf"),
+        # An unreadable filename* falls back to the plain name beside it (RFC 6266).
+        ("filename=\"licence.pdf\"; filename*=Shift_JIS''%82%A0.pdf", "licence.pdf"),
+    ],
+)
+async def test_names_that_are_not_escaped_utf8_are_kept_or_read_by_their_charset(
+    gql, http, world, storage, disposition, stored
+):
+    token = await token_for(gql, "cadre_a")
+    head = f'Content-Disposition: form-data; name="{{name}}"; {disposition}'
+    resp = await raw_file_upload(http, token, head, PDF_BYTES)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["fileName"] == stored
+    over_graphql = payload(await raw_graphql_upload(http, token, head, PDF_BYTES))
+    assert over_graphql["attachment"]["fileName"] == stored
+
+
 # --- retries with a client id --------------------------------------------------------------
 
 

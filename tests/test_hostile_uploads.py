@@ -17,7 +17,15 @@ import pytest
 from models.demands import Attachment
 from models.ops import attachments as ops
 from schema.relay import from_global_id, to_global_id
-from tests.test_api_uploads import GR, UPLOAD, body, part, raw
+from tests.test_api_uploads import (
+    GR,
+    UPLOAD,
+    body,
+    part,
+    raw,
+    raw_file_upload,
+    raw_graphql_upload,
+)
 from tests.test_api_uploads import upload as graphql_upload
 from tests.test_attachments import (
     HTML_BYTES,
@@ -223,7 +231,10 @@ async def test_compressed_request_bodies_are_not_inflated(gql, http, world, stor
         ("..\\..\\..\\Windows\\win.ini.png", "win.ini.png"),
         ("C:\\Users\\张三\\照片.png", "照片.png"),
         ("....//....//x.png", "x.png"),
-        ("..%2F..%2Fetc%2Fpasswd.png", "%2F..%2Fetc%2Fpasswd.png"),  # not decoded: just text
+        # Decoded as aiohttp's escapes are, then cut to its last component like any other.
+        ("..%2F..%2Fetc%2Fpasswd.png", "passwd.png"),
+        ("%2E%2E%5C%2E%2E%5Cwin.ini.png", "win.ini.png"),
+        ("a%00b%0D%0A.png", "ab.png"),  # escaped control characters are dropped too
         ("evil\u202egnp.png", "evilgnp.png"),
         ("名" * 600 + ".png", "名" * 251 + ".png"),  # cut to 255 characters
     ],
@@ -249,6 +260,35 @@ async def test_a_name_longer_than_a_part_header_may_be_is_refused(gql, http, wor
     token = await token_for(gql, "cadre_a")
     resp = await upload(http, token, "名" * 5000 + ".png", make_png())
     assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "INVALID_UPLOAD"
+    assert await Attachment.all().count() == 0 and stored_files(storage) == []
+
+
+@pytest.mark.parametrize(
+    "extended",
+    [
+        "UTF-8''%FF%FE.pdf",  # escapes that are no UTF-8
+        "UTF-8''%E8%9.pdf",  # a stray %
+        "x-unknown''a.pdf",  # a charset nobody knows
+        "rot13''n.cqs",  # a codec that is not a charset
+        "营业.pdf",  # no charset'language' prefix at all
+        "\"UTF-8''%E8%90",  # cut inside its quotes
+    ],
+)
+async def test_an_unreadable_rfc5987_name_is_a_clear_400(gql, http, world, storage, extended):
+    token = await token_for(gql, "cadre_a")
+    head = f'Content-Disposition: form-data; name="{{name}}"; filename*={extended}'
+    resp = await raw_file_upload(http, token, head, PDF_BYTES)
+    assert resp.status_code == 400, resp.text
+    [error] = resp.json()["errors"]
+    assert error == {
+        "code": "INVALID_FILE_NAME",
+        "message": "无法识别文件名的编码，请以 UTF-8 编码发送文件名",
+    }
+    resp = await raw_graphql_upload(http, token, head, PDF_BYTES, **{"Accept-Language": "en"})
+    assert resp.status_code == 400, resp.text
+    [error] = resp.json()["errors"]
+    assert error["extensions"]["code"] == "INVALID_FILE_NAME"
+    assert error["message"] == "The file name's encoding cannot be read: send the name in UTF-8"
     assert await Attachment.all().count() == 0 and stored_files(storage) == []
 
 
