@@ -11,7 +11,7 @@ from models.access import load_actor, system_actor
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.policy import set_region_policy
-from models.ops.stats_demands import Rate
+from models.ops.stats_demands import Rate, demand_stats
 from models.ops.stats_rankings import RankedGroup, department_ranking, region_ranking
 from models.ops.stats_scope import StatsFilter
 from models.ops.stats_trend import TrendInterval, demand_trend
@@ -222,3 +222,25 @@ async def test_department_ranking_export_csv_and_xlsx(gql, http):
     # A handler may not export it.
     resp = await get(http, "/exports/department-ranking.csv", await token(gql, "handler"), params)
     assert resp.status_code == 403
+
+
+async def test_a_rating_an_upheld_appeal_excluded_leaves_the_score_not_the_figures(db):
+    """申诉 upheld: D5's very-dissatisfied rating stays on the record and in the satisfaction
+    rate (4/5), but the ranking scores satisfaction without it (4/4)."""
+    sw = await build_stats_world()
+    w = sw.w
+    with acting_at(shanghai(2026, 10, 12, 9)):
+        await ops.appeal_rating(w.handler, sw.ids["d5"], reason="企业所提要求超出职能范围")
+    with acting_at(shanghai(2026, 10, 13, 9)):
+        await ops.decide_appeal(w.supervisor, sw.ids["d5"], uphold=True, note="经核实，申诉成立")
+    await set_region_policy(
+        system_actor(), w.base.county.id, {"ranking_weights": {"satisfaction": 1}}
+    )
+    with acting_at(STATS_DAY):
+        towns = await region_ranking(w.supervisor, StatsFilter(*SEPTEMBER))
+        depts = await department_ranking(w.supervisor, StatsFilter(*SEPTEMBER))
+        figures = await demand_stats(w.supervisor, StatsFilter(*SEPTEMBER))
+    assert figures.satisfaction == Rate(4, 5)
+    assert (towns[0].name, towns[0].score) == (w.base.town_a.name, 100.0)
+    assert towns[0].figures.satisfaction == Rate(4, 5)
+    assert (depts[0].name, depts[0].score) == (w.bureau.name, 100.0)

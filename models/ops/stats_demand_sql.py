@@ -181,8 +181,8 @@ def _cohort(sql: Sql, scope: StatsScope, grouping: Grouping, fine: Fine | None =
     return f"""WITH c AS (
       SELECT {key} AS g, d.state, d.effective_deadline, d.warning_date,
              d.dispatched_at, d.replied_at,
-             d.rated_at, d.rating, d.contact_attempts, d.rectification_state,
-             d.rectification_deadline, {day_of(sql, "d.rectified_at")} AS rectified_on,
+             d.rated_at, d.rating, d.rating_excluded, d.contact_attempts,
+             d.rectification_state, d.rectification_deadline, {day_of(sql, "d.rectified_at")} AS rectified_on,
              d.reopen_count, d.return_count, d.extension_count, d.escalation_level,
              d.response_working_days AS resp_wd, d.response_seconds AS resp_s,
              d.handling_working_days AS hand_wd, d.handling_seconds AS hand_s
@@ -340,6 +340,8 @@ def cohort_statement(
         f"{count_if('dispatched_at IS NOT NULL OR return_count > 0')} AS ever_dispatched",
         f"{count_if('return_count > 0')} AS returned",
         f"{count_if('extension_count > 0')} AS extended",
+        # Ratings an upheld appeal keeps out of the rankings (rating_excluded).
+        f"{count_if('rating_excluded')} AS excluded",
     ]
 
     def total(column: str, condition: str | None = None) -> str:
@@ -373,6 +375,8 @@ def cohort_statement(
         f"{total('n', 'rating IS NOT NULL')} AS rated",
         f"{total('n', f'rating IN {in_list(SATISFIED_RATINGS)}')} AS satisfied",
         f"{total('n', f'rating IN {in_list(BAD_RATINGS)}')} AS bad",
+        f"{total('excluded', 'rating IS NOT NULL')} AS rated_excluded",
+        f"{total('excluded', f'rating IN {in_list(SATISFIED_RATINGS)}')} AS satisfied_excluded",
         f"{total('rect_due')} AS rect_due",
         f"{total('rect_on_time')} AS rect_on_time",
         f"{total('reopened')} AS reopened",

@@ -87,6 +87,8 @@ class DemandStats:
     closure: Rate
     return_visit: Rate
     satisfaction: Rate
+    # The satisfaction rate the rankings score: without the ratings an upheld appeal excluded.
+    ranked_satisfaction: Rate
     rated_share: Rate
     bad_rating: Rate
     rectification_on_time: Rate
@@ -197,6 +199,9 @@ def _figures(
         closure=Rate(n["closed"], n["accepted"]),
         return_visit=Rate(n["visited"], n["replied"]),
         satisfaction=Rate(n["satisfied"], n["rated"]),
+        ranked_satisfaction=Rate(
+            n["satisfied"] - n["satisfied_excluded"], n["rated"] - n["rated_excluded"]
+        ),
         rated_share=Rate(n["rated"], n["replied"]),
         bad_rating=Rate(n["bad"], n["rated"]),
         rectification_on_time=Rate(n["rect_on_time"], n["rect_due"]),

@@ -3,8 +3,8 @@ from the same two grouped statements as the scope's figures, and a composite sco
 the region policy's `ranking_weights`.
 
 score = 100 × Σ weight × ratio ÷ Σ weight, over the weighted rates that have a denominator
-(onTime: on-time rate, satisfaction: satisfaction rate, response: response rate, closure:
-closure rate); a group none of whose weighted rates has a denominator has no score and no rank.
+(onTime: on-time rate, satisfaction: satisfaction rate without the ratings an upheld appeal
+excluded, response: response rate, closure: closure rate); a group none of whose weighted rates has a denominator has no score and no rank.
 Groups are ordered by score, best first (equal scores share a rank: 1, 1, 3), then by name."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class RankedGroup:
 def _rates(f: DemandStats) -> dict[str, Rate]:
     return {
         "onTime": f.on_time,
-        "satisfaction": f.satisfaction,
+        "satisfaction": f.ranked_satisfaction,
         "response": f.response_rate,
         "closure": f.closure,
     }

@@ -17,7 +17,8 @@ strawberry.enum(TrendInterval, description="DAY, WEEK (Monday to Sunday) or MONT
     "definitions as `demandStats`, over its share of the scope) and its composite score. "
     "score = 100 × Σ weight × ratio ÷ Σ weight over the weighted rates with a denominator, the "
     "weights being the region policy's `rankingWeights` (onTime: on-time rate, satisfaction: "
-    "satisfaction rate, response: response rate, closure: closure rate); null when none has "
+    "satisfaction rate without the ratings an upheld appeal excluded, response: response rate, "
+    "closure: closure rate); null when none has "
     "one. Ordered by score, best first, then by name; equal scores share a rank (1, 1, 3); "
     "no score, no rank."
 )
