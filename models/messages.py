@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
 
 from models.messages_agency import (
+    AGENCY_ACTION_HINTS,
     AGENCY_ACTION_NAMES,
     AGENCY_LABELS,
     AGENCY_MESSAGES,
     AGENCY_STATE_NAMES,
     AGENCY_SUBJECT_MESSAGES,
 )
-from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
+from models.messages_demands import (
+    ACTION_HINTS,
+    ACTION_NAMES,
+    DEMAND_LABELS,
+    DEMAND_MESSAGES,
+    STATE_NAMES,
+)
 from models.messages_exports import EXPORT_LABELS
 from models.messages_live import LIVE_MESSAGES
 from models.messages_requests import REQUEST_MESSAGES
@@ -331,6 +340,18 @@ _LABELS.update(EXPORT_LABELS)
 # its state and action come from that subject's tables.
 _SUBJECT_MESSAGES = {"AGENCY": AGENCY_SUBJECT_MESSAGES}
 _SUBJECT_NAMES = {"AGENCY": {"state": AGENCY_STATE_NAMES, "action": AGENCY_ACTION_NAMES}}
+_HINTS = {None: ACTION_HINTS, "AGENCY": AGENCY_ACTION_HINTS}
+_FIELDS = re.compile(r"\{(\w+)\}")  # a template's parameters
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_text(day: date | None, locale: str) -> str:
+    """A day as a message names it: 12月9日, Dec 9 (the exact date is in the API's fields)."""
+    if day is None:
+        return "—"
+    if locale == "en":
+        return f"{_MONTHS_EN[day.month - 1]} {day.day}"
+    return f"{day.month}月{day.day}日"
 
 
 def message(
@@ -342,10 +363,27 @@ def message(
         return code
     template = pair[1] if locale == "en" else pair[0]
     params.setdefault("label", label(field, locale))
-    for key, names in {**_NAMED_PARAMS, **_SUBJECT_NAMES.get(subject, {})}.items():
+    return _filled(template, locale, subject, params)
+
+
+def _filled(template: str, locale: str, subject: str | None, params: dict[str, Any]) -> str:
+    for key, names in {**_NAMED_PARAMS, **_SUBJECT_NAMES.get(subject or "", {})}.items():
         if params.get(key) in names:
             params[key] = names[params[key]][1 if locale == "en" else 0]
+    for key, value in params.items():
+        if isinstance(value, date) and not isinstance(value, datetime):
+            params[key] = day_text(value, locale)
     try:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def action_hint(
+    action: str, locale: str = DEFAULT_LOCALE, subject: str | None = None, **params: Any
+) -> str | None:
+    """What an allowed action's button may say beside it (its day or amount), or None."""
+    pair = _HINTS.get(subject, {}).get(action)
+    if pair is None or any(params.get(k) is None for k in _FIELDS.findall(pair[0])):
+        return None
+    return _filled(pair[1] if locale == "en" else pair[0], locale, subject, params)

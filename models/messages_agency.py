@@ -74,6 +74,13 @@ AGENCY_ACTION_NAMES: dict[str, tuple[str, str]] = {
     "RECORD_RECTIFICATION": ("整改反馈", "record the rectification"),
 }
 
+# What an allowed action's button may say beside it (ActionState.hint), by action.
+AGENCY_ACTION_HINTS: dict[str, tuple[str, str]] = {
+    "SUPPLY_MATERIALS": ("承诺补交日期 {due}", "Promised by {due}"),
+    "COMPLETE": ("承诺办结期限 {due}", "Due {due}"),
+    "RECORD_RECTIFICATION": ("整改期限 {due}", "Rectification due {due}"),
+}
+
 # procedureId, materials and description are labelled by the service point and demand modules.
 AGENCY_LABELS: dict[str, tuple[str, str]] = {
     "agencyRequestId": ("帮办代办申请", "Agency request"),

@@ -16,21 +16,28 @@ DEMAND_MESSAGES: dict[str, tuple[str, str]] = {
         "A request on this demand is waiting for a decision",
     ),
     "NO_PENDING_REQUEST": ("没有待审批的申请", "There is no request waiting for a decision"),
-    "RETURN_NOT_ALLOWED": (
-        "已超过退单时限或已有待审批的申请，不能退单",
-        "The return window has passed, or a request is already pending",
+    # Each cause its own code (they replace RETURN_NOT_ALLOWED and EXTENSION_NOT_ALLOWED).
+    "RETURN_WINDOW_CLOSED": (
+        "退单期限已过（截至 {until}）",
+        "The return window has closed (it ended on {until})",
     ),
-    "EXTENSION_NOT_ALLOWED": (
-        "已超过办理期限、延期额度已用完或已有待审批的申请，不能申请延期",
-        "Past the deadline, extension cap used up, or a request is already pending",
+    "EXTENSION_PAST_DEADLINE": (
+        "已超过办理期限（{until}），不能申请延期",
+        "Past the deadline ({until}): an extension can no longer be requested",
+    ),
+    "EXTENSION_CAP_USED_UP": (
+        "延期额度已用完（累计上限 {cap} 个工作日）",
+        "The extension cap of {cap} working days is used up",
     ),
     "EXTENSION_CAP_EXCEEDED": (
         "延期天数超出上限，最多还可申请 {max} 个工作日（累计上限 {cap} 个工作日）",
         "Too many days: at most {max} more working days (cap {cap})",
     ),
-    "APPEAL_NOT_ALLOWED": (
-        "只有差评可以申诉，且每个评价只能申诉一次",
-        "Only a bad rating can be appealed, and only once",
+    # They replace APPEAL_NOT_ALLOWED.
+    "NO_BAD_RATING": ("只有差评可以申诉", "Only a bad rating can be appealed"),
+    "ALREADY_APPEALED": (
+        "该评价已申诉过，每个评价只能申诉一次",
+        "This rating has already been appealed; a rating can be appealed once",
     ),
     "ESCALATION_AT_MAXIMUM": ("已是最高督办级别", "Already at the highest escalation level"),
     "INVALID_ESCALATION_LEVEL": (
@@ -102,6 +109,16 @@ ACTION_NAMES: dict[str, tuple[str, str]] = {
     "WITHDRAW": ("撤回", "withdraw"),
     "APPEAL_RATING": ("申诉", "appeal the rating"),
     "DECIDE_APPEAL": ("审理申诉", "decide the appeal"),
+}
+
+# What an allowed action's button may say beside it (ActionState.hint), by action.
+ACTION_HINTS: dict[str, tuple[str, str]] = {
+    "RETURN": ("退单截至 {until}", "Can be returned until {until}"),
+    "REQUEST_EXTENSION": (
+        "还可延期 {remaining} 个工作日（截至 {until}）",
+        "{remaining} more working days may be requested (until {until})",
+    ),
+    "REPLY": ("答复期限 {due}", "Reply due {due}"),
 }
 
 DEMAND_LABELS: dict[str, tuple[str, str]] = {

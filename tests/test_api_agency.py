@@ -454,6 +454,7 @@ async def test_the_overdue_filter_returns_exactly_the_overdue_ones(gql):
 
 LIST_SCREEN = """query($first: Int) { agencyRequests(first: $first) { totalCount edges { node {
   id state procedureName deadline effectiveDeadline overdue remainingWorkingDays allowedActions
+  actions { action allowed dueOn hint reason { code message } }
   servicePointName enterprise { name creditCode } agent { displayName }
   missingMaterials { name } lastEvent { action at actorName } } } } }"""
 

@@ -183,6 +183,7 @@ async def test_overdue_and_warning_filters_follow_the_calendar(gql):
 
 LIST_SCREEN = """query($first: Int) { demands(first: $first) { totalCount edges { node {
   id title state deadline overdue remainingWorkingDays allowedActions
+  actions { action allowed until dueOn remaining hint reason { code field message } }
   enterprise { name creditCode } department { name } category { name }
   lastEvent { action at actorName } } } } }"""
 

@@ -16,6 +16,7 @@ from tests.factories import PASSWORD
 
 DEMAND = """id title description state urgency source version deadline effectiveDeadline
   remainingWorkingDays overdue warning allowedActions pendingRequest submittedAt
+  actions { action allowed until dueOn remaining hint reason { code field message } }
   enterprise { id name address } category { id name } department { id name }
   handler { id displayName } assistingDepartments { name }
   timeline { id action at fromState toState note data actorName actor { id displayName }
@@ -44,6 +45,12 @@ DOCUMENTS: list[tuple[str, str, dict[str, Any] | None]] = [
         {"f": {"state": "DISPATCHED"}},
     ),
     ("contact", "{ demands(first: 5) { edges { node { id title state submittedAt } } } }", None),
+    # The actions through a fragment on their interface, in a list.
+    ("handler", """{ demands(first: 5) { edges { node { id actions { ...why } } } } }
+        fragment why on ActionState { allowed until remaining hint reason { code message }
+          ... on DemandActionState { action } }""", None),
+    ("dispatcher", "{ demands { edges { node { actions { action allowed reason { field } } } } } }",
+     None),
     ("contact", "query { me { id username displayName } unreadNotificationCount }", None),
     ("outsider", "query($id: ID!) { demand(id: $id) { id title } }", {"id": "D1"}),
     ("cadre", "{ myAssignedEnterprises(first: 20) { edges { node { enterprise { id name } "

@@ -16,6 +16,7 @@ fragment Row on Demand {
   id title description source urgency state version
   deadline effectiveDeadline overdue warning remainingWorkingDays limitDays deadlineConfirmed
   submittedAt dispatchedAt claimedAt closedAt
+  allowedActions actions { action allowed until dueOn remaining hint reason { code field message } }
   enterprise { id name address creditCode }
   category { id name code limitNormal isActive }
   department { id name }

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -34,7 +35,15 @@ from models.ops import demands as ops
 from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache, set_region_policy
 from models.rules.clock import acting_at, shanghai
-from models.rules.demand_flow import RULES, Facts, Relation, allowed_actions, check_action
+from models.rules.demand_flow import (
+    RULES,
+    Facts,
+    Relation,
+    action_state,
+    action_states,
+    allowed_actions,
+    check_action,
+)
 from models.rules.demand_states import (
     DemandAction,
     DemandState,
@@ -333,7 +342,9 @@ def expect_claim(s: Shape) -> str | None:
 def expect_return(s: Shape) -> str | None:
     if s.state not in {S.DISPATCHED, S.IN_PROGRESS}:
         return "INVALID_STATE"
-    return "RETURN_NOT_ALLOWED" if s.pending or s.late else None
+    if s.pending:
+        return "PENDING_REQUEST"
+    return "RETURN_WINDOW_CLOSED" if s.late else None
 
 
 def decision_on(kind: PendingKind, *states: DemandState) -> Expect:
@@ -348,7 +359,9 @@ def decision_on(kind: PendingKind, *states: DemandState) -> Expect:
 def expect_request_extension(s: Shape) -> str | None:
     if s.state is not S.IN_PROGRESS:
         return "INVALID_STATE"
-    return "EXTENSION_NOT_ALLOWED" if s.pending or s.late else None
+    if s.pending:
+        return "PENDING_REQUEST"
+    return "EXTENSION_PAST_DEADLINE" if s.late else None
 
 
 def in_progress_without_pending(s: Shape) -> str | None:
@@ -371,7 +384,9 @@ def expect_withdraw(s: Shape) -> str | None:
 def expect_appeal(s: Shape) -> str | None:
     if s.state not in _RATED:
         return "INVALID_STATE"
-    return None if s.bad_rating and s.appeal is None else "APPEAL_NOT_ALLOWED"
+    if not s.bad_rating:
+        return "NO_BAD_RATING"
+    return "ALREADY_APPEALED" if s.appeal is not None else None
 
 
 def expect_decide_appeal(s: Shape) -> str | None:
@@ -1099,6 +1114,9 @@ def _relations() -> list[Relation]:
     ]
 
 
+WINDOW_END = date(2025, 12, 9)  # a return window's or a deadline's last day
+
+
 def _facts(state: DemandState) -> list[Facts]:
     """The facts that change a rule's answer, alone and in the combinations that occur."""
     bad = Satisfaction.DISSATISFIED
@@ -1112,10 +1130,14 @@ def _facts(state: DemandState) -> list[Facts]:
         Facts(state, rating=bad, appeal=RequestDecision.APPROVED),
         Facts(state, escalation_level=2),
         Facts(state, escalation_level=3),
-        Facts(state, return_window_open=False),
-        Facts(state, extension_allowed=False),
-        Facts(state, pending=PendingKind.RETURN, return_window_open=False),
-        Facts(state, return_window_open=False, extension_allowed=False, escalation_level=3),
+        Facts(state, return_until=None),
+        Facts(state, today=WINDOW_END + timedelta(days=1), return_until=WINDOW_END),
+        Facts(state, today=WINDOW_END, return_until=WINDOW_END, deadline=WINDOW_END),
+        Facts(state, today=WINDOW_END + timedelta(days=1), deadline=WINDOW_END),
+        Facts(state, deadline=None),
+        Facts(state, extension_left=0),
+        Facts(state, pending=PendingKind.RETURN, return_until=None),
+        Facts(state, return_until=None, deadline=None, extension_left=0, escalation_level=3),
     ]
     return variants
 
@@ -1134,3 +1156,23 @@ def test_allowed_actions_agree_with_check_action(state: DemandState) -> None:
                 except DomainError:
                     ok = False
                 assert ok == (action in listed), (action, facts, rel, listed)
+
+
+@pytest.mark.parametrize("state", list(DemandState), ids=lambda s: s.value)
+def test_the_action_states_are_the_refusals_of_check_action(state: DemandState) -> None:
+    """`actions` lists every action of the viewer's roles, and each one's reason is the very
+    error (code, field, parameters) the operation raises when called anyway."""
+    for facts in _facts(state):
+        for rel in _relations():
+            states = action_states(facts, rel)
+            assert [s.action for s in states] == [a.value for a in RULES if RULES[a].who(rel)]
+            for action in DemandAction:
+                judged = action_state(action, facts, rel)
+                try:
+                    check_action(action, facts, rel)
+                    raised = None
+                except DomainError as err:
+                    raised = err.problems
+                shown = None if judged.error() is None else judged.error().problems  # type: ignore[union-attr]
+                assert shown == raised, (action, facts, rel)
+                assert judged.allowed == (raised is None)

@@ -113,7 +113,7 @@ async def test_dissatisfied_reopens_with_rectification_and_supervisor_escalates(
     assert d.state is S.CLOSED and d.closure is ClosureKind.APPEAL_UPHELD
     with pytest.raises(DomainError) as err:
         await ops.appeal_rating(w.handler, d.id, reason="again")
-    assert err.value.code == "APPEAL_NOT_ALLOWED"
+    assert err.value.code == "ALREADY_APPEALED" and err.value.problems[0].field == "appeal"
 
 
 async def test_return_within_window_goes_back_for_redispatch(db):
@@ -134,7 +134,8 @@ async def test_return_within_window_goes_back_for_redispatch(db):
         assert err.value.code == "NOT_FOUND"  # no longer this bureau's demand: not visible
         with pytest.raises(DomainError) as err:
             await ops.return_demand(w.other_handler, d.id, reason="不属于本部门")
-        assert err.value.code == "RETURN_NOT_ALLOWED"
+        assert err.value.code == "RETURN_WINDOW_CLOSED"
+        assert err.value.problems[0].field == "dispatchedAt"
 
 
 async def test_extension_cap_and_deadline(db):
@@ -147,11 +148,12 @@ async def test_extension_cap_and_deadline(db):
     d = await ops.request_extension(w.handler, d.id, days=4, reason="需要更多时间")
     with pytest.raises(DomainError) as err:
         await ops.request_extension(w.handler, d.id, days=1, reason="again")
-    assert err.value.code == "EXTENSION_NOT_ALLOWED"  # one pending at a time
+    assert err.value.code == "PENDING_REQUEST"  # one pending at a time
     d = await ops.decide_extension(w.dispatcher, d.id, approve=True)
     with pytest.raises(DomainError) as err:
         await ops.request_extension(w.handler, d.id, days=1, reason="again")
-    assert err.value.code == "EXTENSION_NOT_ALLOWED"  # the cap is used up
+    assert err.value.code == "EXTENSION_CAP_USED_UP"
+    assert err.value.problems[0].field == "extensionDays"
 
 
 async def test_unreached_return_visits_close_after_policy_attempts(db):

@@ -29,7 +29,7 @@ from models.region_tree import region_path as path_of
 from models.rules import clock
 from models.rules.agency_flow import AgencyFacts, AgencyRelation, agency_refusal
 from models.rules.agency_states import AgencyAction, AgencyState
-from models.rules.agency_view import facts_of
+from models.rules.agency_view import AgencyClock, effective_deadline_now, facts_of
 from models.rules.workdays import WorkCalendar, local_date
 
 A = AgencyAction
@@ -57,11 +57,14 @@ class AgencyContext:
 
     def facts(self) -> AgencyFacts:
         r = self.request
+        c = AgencyClock(r.state, r.effective_deadline, r.paused_at)
         return facts_of(
             r.state,
             rating=r.rating,
             rectification=r.rectification_state,
             missing_materials=r.missing_materials or [],
+            deadline=effective_deadline_now(c, self.calendar, self.today),
+            rectification_deadline=r.rectification_deadline,
         )
 
 

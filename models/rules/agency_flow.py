@@ -1,14 +1,17 @@
 """Who may act on an agency request in which state: docs/design.md section 7.3 as a table.
 
-Pure, like the demand rules: operations check with `check_agency_action` before writing and
-`allowedActions` lists what that check lets through."""
+Pure, like the demand rules: `agency_action_state` judges one action for one viewer; the
+operations refuse with exactly what it returns (`agency_refusal`) and `allowedActions` and
+`actions` show it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
-from models.errors import DomainError
+from models.errors import DomainError, Problem
+from models.rules.action_state import NO_MOMENTS, ActionState, Check, Moments, judged, unless
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.demand_states import RectificationState, Satisfaction
 
@@ -28,14 +31,19 @@ class AgencyFacts:
     rating: Satisfaction | None = None
     rectification: RectificationState | None = None
     missing_materials: bool = False  # 容缺: named materials still owed
+    promised_by: date | None = None  # the earliest promise of the materials still owed
+    deadline: date | None = None  # the effective deadline as it stands today
+    rectification_deadline: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AgencyRule:
     who: Callable[[AgencyRelation], bool]
     states: frozenset[AgencyState]
-    condition: Callable[[AgencyFacts], bool] | None = None
-    refusal_code: str = "INVALID_STATE"
+    # Refuses a live action (role and state right) by the facts; None: allowed.
+    check: Check[AgencyFacts] | None = None
+    # The day that matters to the action while its state allows it.
+    moments: Callable[[AgencyFacts], Moments] | None = None
 
 
 def _agent(r: AgencyRelation) -> bool:
@@ -56,40 +64,51 @@ AGENCY_RULES: dict[AgencyAction, AgencyRule] = {
     A.SUPPLY_MATERIALS: AgencyRule(
         _contact,
         frozenset({S.MATERIALS_REQUESTED}) | _ACCEPTED,
-        lambda f: f.state is S.MATERIALS_REQUESTED or f.missing_materials,
-        "NOTHING_TO_SUPPLY",
+        unless(
+            lambda f: f.state is S.MATERIALS_REQUESTED or f.missing_materials,
+            "NOTHING_TO_SUPPLY",
+        ),
+        lambda f: Moments(due_on=f.promised_by),
     ),
     A.START_HANDLING: AgencyRule(_agent, frozenset({S.ACCEPTED})),
-    A.COMPLETE: AgencyRule(_agent, _ACCEPTED),
+    A.COMPLETE: AgencyRule(_agent, _ACCEPTED, moments=lambda f: Moments(due_on=f.deadline)),
     A.CANCEL: AgencyRule(_contact, frozenset({S.SUBMITTED, S.MATERIALS_REQUESTED}) | _ACCEPTED),
     A.RATE: AgencyRule(
-        _contact, frozenset({S.COMPLETED}), lambda f: f.rating is None, "ALREADY_RATED"
+        _contact, frozenset({S.COMPLETED}), unless(lambda f: f.rating is None, "ALREADY_RATED")
     ),
     A.ASSIGN_AGENT: AgencyRule(_agent, frozenset({S.SUBMITTED, S.MATERIALS_REQUESTED}) | _ACCEPTED),
     A.RECORD_RECTIFICATION: AgencyRule(
         _agent,
         frozenset({S.COMPLETED}),
-        lambda f: f.rectification is RectificationState.OPEN,
-        "NO_OPEN_RECTIFICATION",
+        unless(lambda f: f.rectification is RectificationState.OPEN, "NO_OPEN_RECTIFICATION"),
+        lambda f: Moments(due_on=f.rectification_deadline),
     ),
 }
+
+
+def agency_action_state(
+    action: AgencyAction, facts: AgencyFacts, rel: AgencyRelation
+) -> ActionState:
+    """`action` for this viewer now: allowed, or the refusal a call gets, with the day that
+    matters. Role first: outsiders only learn FORBIDDEN."""
+    rule = AGENCY_RULES[action]
+    # subject: worded for an agency request, with its own state and action names.
+    params = {"action": action.value, "subject": "AGENCY"}
+    if not rule.who(rel):
+        return ActionState(action, Problem("FORBIDDEN"))
+    if facts.state not in rule.states:
+        wrong = Problem("INVALID_STATE", None, {"state": facts.state.value})
+        return judged(action, params, wrong, NO_MOMENTS)
+    refused = rule.check(facts) if rule.check is not None else None
+    moments = rule.moments(facts) if rule.moments is not None else NO_MOMENTS
+    return judged(action, params, refused, moments)
 
 
 def agency_refusal(
     action: AgencyAction, facts: AgencyFacts, rel: AgencyRelation
 ) -> DomainError | None:
-    """Why `action` is refused now, or None. Role first: outsiders only learn FORBIDDEN."""
-    rule = AGENCY_RULES[action]
-    if not rule.who(rel):
-        return DomainError("FORBIDDEN")
-    if facts.state not in rule.states:
-        # subject: worded for an agency request, with its own state and action names.
-        return DomainError(
-            "INVALID_STATE", state=facts.state.value, action=action.value, subject="AGENCY"
-        )
-    if rule.condition is not None and not rule.condition(facts):
-        return DomainError(rule.refusal_code, action=action.value)
-    return None
+    """Why `action` is refused now, or None: `agency_action_state`'s refusal."""
+    return agency_action_state(action, facts, rel).error()
 
 
 def check_agency_action(action: AgencyAction, facts: AgencyFacts, rel: AgencyRelation) -> None:
@@ -99,4 +118,9 @@ def check_agency_action(action: AgencyAction, facts: AgencyFacts, rel: AgencyRel
 
 
 def allowed_agency_actions(facts: AgencyFacts, rel: AgencyRelation) -> list[AgencyAction]:
-    return [a for a in AGENCY_RULES if agency_refusal(a, facts, rel) is None]
+    return [a for a in AGENCY_RULES if agency_action_state(a, facts, rel).allowed]
+
+
+def agency_action_states(facts: AgencyFacts, rel: AgencyRelation) -> list[ActionState]:
+    """Every action the viewer's role on this request could take, allowed or not."""
+    return [agency_action_state(a, facts, rel) for a, r in AGENCY_RULES.items() if r.who(rel)]

@@ -88,10 +88,28 @@ def facts_of(
     rating: Satisfaction | None,
     rectification: RectificationState | None,
     missing_materials: Iterable[Mapping[str, Any]],
+    deadline: date | None = None,
+    rectification_deadline: date | None = None,
 ) -> AgencyFacts:
+    """`deadline`: the effective deadline as it stands today (effective_deadline_now)."""
+    still_owed = owed(missing_materials)
+    promises = [d for d in (_day(m.get("promisedBy")) for m in still_owed) if d is not None]
     return AgencyFacts(
         state=state,
         rating=rating,
         rectification=rectification,
-        missing_materials=bool(owed(missing_materials)),
+        missing_materials=bool(still_owed),
+        promised_by=min(promises, default=None),
+        deadline=deadline,
+        rectification_deadline=rectification_deadline,
     )
+
+
+def _day(value: Any) -> date | None:
+    """A promised date as the row's JSON keeps it (ISO text)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None

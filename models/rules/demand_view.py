@@ -5,7 +5,7 @@ time-based facts the transition rules need. Pure: the operations and the read pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from models.rules.deadlines import days_left, paused_deadline
 from models.rules.demand_flow import Facts
@@ -70,20 +70,18 @@ def working_days_left(c: Clock, cal: WorkCalendar, today: date) -> int | None:
     return days_left(cal, c.effective_deadline, _paused_on(c), today)
 
 
-def return_window_open(c: Clock, cal: WorkCalendar, policy: Policy, today: date) -> bool:
+def return_until(c: Clock, cal: WorkCalendar, policy: Policy) -> date | None:
+    """The 退单 window's last day: it stays open while no more than the policy's working days
+    have passed since the dispatch day, so through the day before the next working day
+    after them (a weekend right after the window still counts). None: never dispatched."""
     if c.dispatched_at is None:
-        return False
-    used = cal.working_days_between(local_date(c.dispatched_at), today)
-    return used <= policy.return_window_days
+        return None
+    closes = cal.add_working_days(local_date(c.dispatched_at), policy.return_window_days + 1)
+    return closes.date - timedelta(days=1)
 
 
 def extension_room(c: Clock, policy: Policy) -> int:
     return policy.extension_cap_days - c.extension_days
-
-
-def extension_allowed(c: Clock, policy: Policy, today: date) -> bool:
-    before = c.effective_deadline is not None and today <= c.effective_deadline
-    return before and extension_room(c, policy) > 0
 
 
 def facts_of(
@@ -103,8 +101,11 @@ def facts_of(
         rating=rating,
         appeal=appeal,
         escalation_level=escalation_level,
-        return_window_open=return_window_open(c, cal, policy, today),
-        extension_allowed=extension_allowed(c, policy, today),
+        today=today,
+        return_until=return_until(c, cal, policy),
+        deadline=effective_deadline_now(c, cal, today),
+        extension_left=extension_room(c, policy),
+        extension_cap=policy.extension_cap_days,
     )
 
 

@@ -22,7 +22,12 @@ from strawberry.types import Info
 from models.access import Actor
 from models.agency import AgencyEvent as AgencyEventModel
 from models.demands import Attachment as AttachmentModel
-from models.rules.agency_flow import AgencyRelation, allowed_agency_actions
+from models.rules.agency_flow import (
+    AgencyFacts,
+    AgencyRelation,
+    agency_action_states,
+    allowed_agency_actions,
+)
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import (
     AgencyClock,
@@ -34,6 +39,7 @@ from models.rules.agency_view import (
 )
 from models.rules.workdays import WorkCalendar
 from schema.relay import Node, to_global_id
+from schema.types.actions import ActionState, shown_states
 from schema.types.demands import RectificationState, Satisfaction
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
@@ -232,6 +238,13 @@ class AgencyEvent(Node):
         return [Attachment.from_row(r) for r in rows if r["id"] in ids]
 
 
+@strawberry.type(description="A transition of an agency request as the viewer's button shows it.")
+class AgencyActionState(ActionState):
+    action: AgencyAction = strawberry.field(
+        description="The transition, as allowedActions names it."
+    )
+
+
 @strawberry.type(
     description="An agency request (帮办代办): an enterprise asks a service point to handle a "
     "procedure for it."
@@ -324,16 +337,30 @@ class AgencyRequest(Node):
 
     # --- what this viewer may do now
 
-    @strawberry.field(description="The transitions the signed-in user may perform now.")
-    def allowed_actions(self) -> list[AgencyAction]:
+    def _facts(self) -> AgencyFacts:
         r = self.row
-        facts = facts_of(
+        return facts_of(
             self.state,
             rating=_enum(Satisfaction, r["rating"]),
             rectification=_enum(RectificationState, r["rectification_state"]),
             missing_materials=r["missing_materials"] or [],
+            deadline=effective_deadline_now(self._clock(), self._calendar(), self.view.today),
+            rectification_deadline=r["rectification_deadline"],
         )
-        return allowed_agency_actions(facts, self.view.relation(r))
+
+    @strawberry.field(description="The transitions the signed-in user may perform now.")
+    def allowed_actions(self) -> list[AgencyAction]:
+        return allowed_agency_actions(self._facts(), self.view.relation(self.row))
+
+    @strawberry.field(
+        description="Every transition the signed-in user's role on this request could take, "
+        "allowed now or not: why not (the error the mutation would return) and the day that "
+        "matters (completion due, rectification due, materials promised by). Read from the "
+        "request's own row, like allowedActions."
+    )
+    def actions(self, info: Info) -> list[AgencyActionState]:
+        judged = agency_action_states(self._facts(), self.view.relation(self.row))
+        return shown_states(info, judged, "AGENCY", AgencyActionState)
 
     # --- materials
 

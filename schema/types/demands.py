@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.access import Actor
-from models.rules.demand_flow import Relation, allowed_actions
+from models.rules.demand_flow import Facts, Relation, action_states, allowed_actions
 from models.rules.demand_states import (
     ClosureKind,
     DemandAction,
@@ -45,6 +45,7 @@ from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
 from schema.loaders import USER_COLUMNS, prime_event_files, prime_users
 from schema.relay import Node, to_global_id
+from schema.types.actions import ActionState, shown_states
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
 from schema.types.org import Department, User
@@ -162,6 +163,11 @@ LIST_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     **dict.fromkeys(
         ("effectiveDeadline", "overdue", "warning", "remainingWorkingDays"), _CLOCK_COLUMNS
+    ),
+    # What the rules judge a demand's actions by (Demand._facts).
+    **dict.fromkeys(
+        ("allowedActions", "actions"),
+        (*_CLOCK_COLUMNS, "pending", "rating", "appeal", "escalation_level"),
     ),
     "deadline": ("deadline",),
     "limitDays": ("limit_days",),
@@ -292,6 +298,13 @@ class DemandEvent(Node):
         return [Attachment.from_row(r) for r in rows]
 
 
+@strawberry.type(description="A transition of a demand as the viewer's button shows it.")
+class DemandActionState(ActionState):
+    action: DemandAction = strawberry.field(
+        description="The transition, as allowedActions names it."
+    )
+
+
 @strawberry.type(
     description="A demand (诉求): a work order tracked until the enterprise is satisfied."
 )
@@ -386,11 +399,10 @@ class Demand(Node):
 
     # --- what this viewer may do now
 
-    @strawberry.field(description="The transitions the signed-in user may perform now.")
-    def allowed_actions(self) -> list[DemandAction]:
+    def _facts(self) -> Facts:
         r = self.row
         v = self.view
-        facts = facts_of(
+        return facts_of(
             self._clock(),
             pending=_enum(PendingKind, r["pending"]),
             rating=_enum(Satisfaction, r["rating"]),
@@ -400,7 +412,20 @@ class Demand(Node):
             policy=v.policies[r["region_id"]],
             today=v.today,
         )
-        return allowed_actions(facts, v.relation(r))
+
+    @strawberry.field(description="The transitions the signed-in user may perform now.")
+    def allowed_actions(self) -> list[DemandAction]:
+        return allowed_actions(self._facts(), self.view.relation(self.row))
+
+    @strawberry.field(
+        description="Every transition the signed-in user's role on this demand could take, "
+        "allowed now or not: why not (the error the mutation would return) and the day or "
+        "amount that matters (退单 window, extension days left, reply due). Read from the "
+        "demand's own row, like allowedActions."
+    )
+    def actions(self, info: Info) -> list[DemandActionState]:
+        judged = action_states(self._facts(), self.view.relation(self.row))
+        return shown_states(info, judged, None, DemandActionState)
 
     @strawberry.field(
         description="A request waiting for a decision (return, extension, suspension)."
