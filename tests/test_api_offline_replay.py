@@ -8,6 +8,8 @@ exact: the visits happened in the morning, the phone uploads them in town at 16:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,6 +74,14 @@ def log_input(w: VisitWorld, enterprise_id: int | None = None, **kw: Any) -> dic
     }
 
 
+@contextmanager
+def in_town() -> Iterator[Any]:
+    """The server's clock at the upload, for the whole process (the test server included)."""
+    with server_clock() as clock:
+        clock.moment = IN_TOWN
+        yield clock
+
+
 async def send(gql: Any, query: str, payload: dict[str, Any]) -> dict[str, Any]:
     data = await gql(query, {"input": payload})
     return next(iter(data.values()))
@@ -88,8 +98,7 @@ async def test_three_valley_visits_on_a_fast_phone_are_saved_on_the_server_clock
         (w.factory.id, shanghai(2026, 11, 26, 11, 30), "road"),  # 4 km off: the road
         (w.no_location.id, shanghai(2026, 11, 26, 13), "gate"),  # no position on file
     ]
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town():
         answers = []
         for enterprise, happened, where in valley:
             phone = happened + FAST
@@ -130,8 +139,7 @@ async def test_a_fast_phone_without_sent_at_is_saved_at_the_receipt_and_flagged(
     ever; now kept no later than the receipt, the phone's time beside it."""
     w = await build_visit_world()
     await gql.login("leader", PASSWORD)
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town():
         # Five minutes before the upload, on a phone 20 minutes fast: 15 minutes "ahead".
         ahead = await send(gql, LOG, log_input(w, checkIn=at_gate(IN_TOWN + timedelta(minutes=15))))
         # Within the ten minutes phones drift: kept at the receipt, not flagged.
@@ -169,8 +177,7 @@ async def test_a_slow_phone_is_corrected_when_it_says_its_clock_and_kept_as_give
     w = await build_visit_world()
     await gql.login("leader", PASSWORD)
     happened = shanghai(2026, 11, 26, 10)
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town():
         told = await send(
             gql,
             LOG,
@@ -208,8 +215,7 @@ async def test_a_resent_visit_is_the_first_one_whatever_its_sent_at(gql):
         checkIn=at_gate(shanghai(2026, 11, 26, 10) + FAST),
         demands=[{"title": "招工难", "description": "缺熟练技工。"}],
     )
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town() as clock:
         first = await send(gql, LOG, {**payload, "sentAt": (IN_TOWN + FAST).isoformat()})
         clock.moment = IN_TOWN + timedelta(minutes=7)  # the answer was lost; sent again later
         again = await send(gql, LOG, {**payload, "sentAt": (clock.moment + FAST).isoformat()})
@@ -250,8 +256,7 @@ async def test_a_completion_queued_offline_survives_the_plan_being_cancelled(gql
     assert again["errors"] == [] and again["visit"]["cancelReason"] == "企业负责人出差"
 
     await gql.login("leader", PASSWORD)
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town():
         done = await send(
             gql,
             COMPLETE,
@@ -445,8 +450,7 @@ async def test_times_written_without_an_offset_are_read_in_shanghai(gql):
     internal error the queue would retry for ever."""
     w = await build_visit_world()
     await gql.login("leader", PASSWORD)
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town():
         done = await send(
             gql,
             LOG,
@@ -468,8 +472,7 @@ NOTES = """mutation($input: UpdateVisitNotesInput!) { updateVisitNotes(input: $i
 async def test_a_notes_edit_sent_again_is_the_one_already_made(gql):
     w = await build_visit_world()
     await gql.login("leader", PASSWORD)
-    with server_clock() as clock:
-        clock.moment = IN_TOWN
+    with in_town() as clock:
         logged = await send(gql, LOG, log_input(w))
         visit_id = logged["visit"]["id"]
         read = await gql("query($id: ID!) { visit(id: $id) { version } }", {"id": visit_id})
