@@ -170,9 +170,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "无法识别文件名的编码，请以 UTF-8 编码发送文件名",
         "The file name's encoding cannot be read: send the name in UTF-8",
     ),
-    "INVALID_ATTACHMENT": (
-        "附件不存在、不是您上传的或已被使用",
-        "An attachment does not exist, was not uploaded by you, or is already used",
+    "INVALID_ATTACHMENT": ("附件已被使用，不能重复使用", "An attachment is already used elsewhere"),
+    # Also what a queued call meets when its uploads were removed as unused before it arrived.
+    "UPLOAD_NOT_FOUND": (
+        "{label}中有文件不在服务器上（上传后长时间未使用会被清除），请重新上传后再提交",
+        "{label}: a file is not on the server (uploads left unused are removed after a while); "
+        "upload it again and resend",
     ),
     "TOO_MANY_ATTACHMENTS": ("附件不能超过 {max} 个", "At most {max} attachments are allowed"),
     "TOO_MANY_UNLINKED_UPLOADS": (

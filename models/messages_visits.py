@@ -24,7 +24,6 @@ VISIT_MESSAGES: dict[str, tuple[str, str]] = {
         "照片无效：须为本人上传、尚未使用的 JPEG、PNG 或 HEIC 图片",
         "Invalid photo: it must be a JPEG, PNG or HEIC image you uploaded and have not used yet",
     ),
-    "IN_FUTURE": ("{label}不能晚于当前时间", "{label} cannot be in the future"),
     "ENDS_BEFORE_START": ("结束时间不能早于走访时间", "The end time is before the visit time"),
     "TOO_MANY_DEMANDS": (
         "一次走访最多登记 {max} 条诉求",
@@ -34,6 +33,10 @@ VISIT_MESSAGES: dict[str, tuple[str, str]] = {
     "VISIT_INVALID_STATUS": (
         "走访当前为「{status}」状态，不能执行此操作",
         "The visit is {status}; this is not possible now",
+    ),
+    "VISIT_ALREADY_COMPLETED": (
+        "该走访已由他人登记完成，无需再次登记或取消",
+        "This visit has already been logged; it needs no completing or cancelling again",
     ),
     "VISIT_LOCKED": (
         "走访记录已超过可修改时限，不能再修改",

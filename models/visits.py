@@ -4,7 +4,8 @@ policies handed over (送政策), photos, an on-site check-in and the demands ra
 A visit's region is its enterprise's region when it was created: the scope every staff check
 uses. The check-in keeps what the phone reported (position, accuracy, coordinate system, mock
 flag, device time) beside the server's judgement of it (`location_trust`, `trust_reason`,
-`distance_m`), so a supervisor can see why a visit does not count toward coverage."""
+`distance_m`), so a supervisor can see why a visit does not count toward coverage. Times the
+phone gave are put on the server's clock and kept beside its receipt time (`completed_at`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tortoise.models import Model
 
 from models.enterprises import Enterprise
 from models.org import Region, User
+from models.rules.device_clock import TimeFlag
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem
 from models.rules.visit_states import VisitMode, VisitStatus
@@ -66,6 +68,13 @@ class Visit(Model):
     distance_m = fields.FloatField(null=True)
     location_trust = fields.CharEnumField(LocationTrust, max_length=10, null=True)
     trust_reason = fields.CharEnumField(TrustReason, max_length=24, null=True)
+    # The phone's clock when a logged visit arrived (models.rules.device_clock): how far it
+    # was ahead (+) or behind (-) the server's, in minutes, when the app said (null: not
+    # measured, or in step); what the server did to the phone's times; and the visit time the
+    # phone gave, when the one kept differs from it.
+    device_clock_offset_minutes = fields.IntField(null=True)
+    time_flag = fields.CharEnumField(TimeFlag, max_length=16, null=True)
+    reported_visited_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -458,10 +458,10 @@ async def test_attach_files_links_only_own_unlinked_uploads(gql, world, storage)
     theirs = await ops.store_upload(cadre, "c.png", None, make_png())
     demand, event = await make_demand(world)
 
-    # Someone else's upload: refused, and nothing of the call is linked.
+    # Someone else's upload is not among the admin's: refused, and nothing of the call linked.
     with pytest.raises(DomainError) as refused:
         await ops.attach_files(admin, [mine.id, theirs.id], demand.id, event.id)
-    assert refused.value.code == "INVALID_ATTACHMENT"
+    assert refused.value.code == "UPLOAD_NOT_FOUND"
     assert refused.value.problems[0].field == "attachmentIds"
     assert refused.value.problems[0].params["ids"] == [theirs.id]
     assert await Attachment.filter(demand_id=demand.id).count() == 0
@@ -477,9 +477,9 @@ async def test_attach_files_links_only_own_unlinked_uploads(gql, world, storage)
     assert again.value.code == "INVALID_ATTACHMENT"
     assert (await Attachment.get(id=mine.id)).demand_id == demand.id  # type: ignore[attr-defined]
 
-    with pytest.raises(DomainError) as unknown:
+    with pytest.raises(DomainError) as unknown:  # never uploaded, or removed as unused
         await ops.attach_files(admin, [987654], demand.id, None)
-    assert unknown.value.code == "INVALID_ATTACHMENT"
+    assert unknown.value.code == "UPLOAD_NOT_FOUND"
     with pytest.raises(DomainError) as too_many:
         await ops.attach_files(admin, list(range(1, 22)), demand.id, None)
     assert too_many.value.code == "TOO_MANY_ATTACHMENTS"

@@ -225,12 +225,17 @@ async def test_only_cadres_of_the_region_may_visit_or_go_along(db):
 
 async def test_bad_input_is_refused_whole_and_writes_nothing(db):
     w = await build_visit_world()
-    other = await w.photo(w.cadre1)  # someone else's upload
+    other = await w.photo(w.cadre1)  # someone else's upload: not among the leader's
+    used = await w.photo(w.leader)
+    await ops.log_visit(
+        w.leader, w.bakery.id, ops.VisitPeople(), report(w, photo_ids=[used]), client_id=new_id()
+    )
     bad = report(
         w,
         check_in=check_in(0.0, 0.0),
-        photo_ids=[other],
-        visited_at=shanghai(2030, 1, 1),
+        photo_ids=[other, used],
+        visited_at=shanghai(2026, 11, 26, 10),
+        ended_at=shanghai(2026, 11, 26, 9),
         demands=[ops.RaisedDemand(title="", description="内容")],
         policies=[ops.PolicyGiven(policy_id=999)],
     )
@@ -238,12 +243,13 @@ async def test_bad_input_is_refused_whole_and_writes_nothing(db):
         ops.log_visit(w.leader, w.factory.id, people(w), bad, client_id=new_id())
     )
     assert ("INVALID_LOCATION", "checkIn") in problems
-    assert ("INVALID_PHOTO", "photoIds") in problems
-    assert ("IN_FUTURE", "visitedAt") in problems
+    assert ("UPLOAD_NOT_FOUND", "photoIds") in problems
+    assert ("INVALID_PHOTO", "photoIds") in problems  # already on the other visit
+    assert ("ENDS_BEFORE_START", "endedAt") in problems
     assert ("REQUIRED", "demands.0.title") in problems
     assert ("NOT_FOUND", "policies.0.policyId") in problems
-    assert await Visit.all().count() == 0 and await Demand.all().count() == 0
-    assert await Attachment.filter(visit_id__not_isnull=True).count() == 0
+    assert await Visit.all().count() == 1 and await Demand.all().count() == 0
+    assert await Attachment.filter(visit_id__not_isnull=True).count() == 1
 
 
 async def test_a_failure_late_in_the_call_rolls_everything_back(db):
@@ -295,7 +301,7 @@ async def test_plan_complete_cancel_and_notes_window(db):
         assert done.visited_at == shanghai(2026, 11, 26, 10)
         assert await Demand.filter(visit_id=planned.id).count() == 1
         assert await codes(ops.cancel_visit(w.leader, planned.id, "改期")) == [
-            ("VISIT_INVALID_STATUS", "visitId")
+            ("VISIT_ALREADY_COMPLETED", "visitId")
         ]
         assert await codes(ops.update_visit_notes(w.cadre1, planned.id, "改")) == [
             ("FORBIDDEN", None)

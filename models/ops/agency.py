@@ -90,20 +90,22 @@ async def submit_agency_request(
         "AGENCY_SUBMIT",
         {"enterprise": enterprise_id, "procedure": procedure_id, "text": clean, "files": files},
     )
-    if not await is_contact_of(actor, enterprise_id):
-        # Only its contacts ask for an enterprise. Those who may read it (its region's staff)
-        # learn why; anyone else learns nothing, not even whether it exists.
-        if await Enterprise.filter(enterprise_scope(actor), id=enterprise_id).exists():
-            raise DomainError("FORBIDDEN")
-        raise DomainError("NOT_FOUND", "enterpriseId")
-    procedure = await Procedure.get_or_none(id=procedure_id)
-    if procedure is None:
-        raise DomainError("NOT_FOUND", "procedureId")
-    point = await ServicePoint.get(id=procedure.service_point_id)  # type: ignore[attr-defined]
-    if not (procedure.is_active and point.is_active):
-        raise DomainError("PROCEDURE_UNAVAILABLE", "procedureId")
 
     async def run() -> AgencyRequest:
+        # Checked inside the retry guard: a retry of a call that went through is answered
+        # with its request even if the procedure has been withdrawn since.
+        if not await is_contact_of(actor, enterprise_id):
+            # Only its contacts ask for an enterprise. Those who may read it (its region's
+            # staff) learn why; anyone else learns nothing, not even whether it exists.
+            if await Enterprise.filter(enterprise_scope(actor), id=enterprise_id).exists():
+                raise DomainError("FORBIDDEN")
+            raise DomainError("NOT_FOUND", "enterpriseId")
+        procedure = await Procedure.get_or_none(id=procedure_id)
+        if procedure is None:
+            raise DomainError("NOT_FOUND", "procedureId")
+        point = await ServicePoint.get(id=procedure.service_point_id)  # type: ignore[attr-defined]
+        if not (procedure.is_active and point.is_active):
+            raise DomainError("PROCEDURE_UNAVAILABLE", "procedureId")
         now = clock.now()
         async with in_transaction():
             req = await AgencyRequest.create(

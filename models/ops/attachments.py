@@ -527,8 +527,14 @@ async def _link_own(
     if len(ids) > MAX_ATTACHMENTS_PER_CALL:
         raise DomainError("TOO_MANY_ATTACHMENTS", "attachmentIds", max=MAX_ATTACHMENTS_PER_CALL)
     owned_unlinked = {"id__in": ids, "uploaded_by_id": actor.user_id, **UNLINKED}
-    usable = set(await Attachment.filter(**owned_unlinked).values_list("id", flat=True))
-    refused = [i for i in ids if i not in usable]
+    own = await Attachment.filter(id__in=ids, uploaded_by_id=actor.user_id).values("id", *UNLINKED)
+    # Not among the actor's uploads (removed as unused before a queued call arrived, say): the
+    # app uploads it again. One of theirs already linked elsewhere cannot be used twice.
+    found = {r["id"] for r in own}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise DomainError("UPLOAD_NOT_FOUND", "attachmentIds", ids=missing)
+    refused = [r["id"] for r in own if any(r[k] is not None for k in UNLINKED)]
     if refused:
         raise DomainError("INVALID_ATTACHMENT", "attachmentIds", ids=refused)
     async with in_transaction():  # a savepoint when the caller's transaction is open

@@ -262,8 +262,9 @@ async def _submit_facts(actor: Actor, enterprise_id: int, category_id: int | Non
 class Submitted:
     demand: Demand
     # The demand's enterprise when the actor is its contact, else none: the contact relation
-    # the answer's read needs, known already (schema.demand_reads.get_demand).
-    contact_of: frozenset[int]
+    # the answer's read needs, known already (schema.demand_reads.get_demand); None when not
+    # known (a replay).
+    contact_of: frozenset[int] | None
 
 
 async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Demand:
@@ -275,37 +276,43 @@ async def submit_demand(actor: Actor, data: DemandData, *, client_id: str | None
 async def submit(actor: Actor, data: DemandData, *, client_id: str | None = None) -> Submitted:
     """`submit_demand`, also telling whether the actor submitted as the enterprise's contact."""
     receipt = receipt_for(client_id, "SUBMIT", dict(data.__dict__))
-    facts = await _submit_facts(actor, data.enterprise_id, data.category_id)
-    region_id, region_path = facts.region_id, facts.region_path
-    roles = _may_submit_for(actor, region_path, is_contact=facts.is_contact)
-    if not roles:
-        # Staff of its region read the enterprise (access.enterprise_scope) and learn why;
-        # anyone else learns nothing, not even that it exists.
-        if actor.covers(region_path, STAFF_ROLES):
-            raise DomainError("FORBIDDEN")
-        raise DomainError("NOT_FOUND", "enterpriseId")
-    problems = Problems()
-    source = _source(problems, roles, data.source)
-    checked = await check_demand_fields(
-        problems,
-        data,
-        region_id=region_id,
-        source=source,
-        region_path=region_path,
-        category_offered=facts.category_offered,
-    )
-    problems.raise_if_any()
-    assert checked is not None
+    roles: set[Role] | None = None  # known once checked; a replay answers without them
 
     async def run() -> Demand:
+        nonlocal roles
+        facts = await _submit_facts(actor, data.enterprise_id, data.category_id)
+        region_id, region_path = facts.region_id, facts.region_path
+        roles = _may_submit_for(actor, region_path, is_contact=facts.is_contact)
+        if not roles:
+            # Staff of its region read the enterprise (access.enterprise_scope) and learn why;
+            # anyone else learns nothing, not even that it exists.
+            if actor.covers(region_path, STAFF_ROLES):
+                raise DomainError("FORBIDDEN")
+            raise DomainError("NOT_FOUND", "enterpriseId")
+        problems = Problems()
+        source = _source(problems, roles, data.source)
+        checked = await check_demand_fields(
+            problems,
+            data,
+            region_id=region_id,
+            source=source,
+            region_path=region_path,
+            category_offered=facts.category_offered,
+        )
+        problems.raise_if_any()
+        assert checked is not None
         now = clock.now()
         if _writes_alone(checked):
             return await create_demand(actor, checked, now, receipt)
         async with in_transaction():
             return await create_demand(actor, checked, now, receipt)
 
-    # A retry is known by its receipt's unique key: the first call does not look for one.
+    # A retry is known by its receipt's unique key: the first call does not look for one. The
+    # checks run inside the guard too, so a retry of a call that went through is answered with
+    # its demand even when it would be refused now (its category withdrawn since, say).
     demand = await idempotent(actor, receipt, run, look_first=False)
+    if roles is None:
+        return Submitted(demand, None)
     contact = Role.ENTERPRISE in roles
     return Submitted(demand, frozenset({data.enterprise_id}) if contact else frozenset())
 

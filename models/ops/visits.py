@@ -22,13 +22,15 @@ from models.errors import DomainError, Problems
 from models.ops import receipts
 from models.ops.attachments import UNLINKED
 from models.ops.demands import DemandData, check_demand_fields, create_demand
-from models.ops.policy import load_policy
+from models.ops.policy import categories_for_region_q, load_policy
 from models.ops.validate import choice, text
 from models.org import RoleGrant, User
+from models.policy import DemandCategory
 from models.region_tree import chain_of_path
 from models.region_tree import region_path as path_of
 from models.rules import clock
 from models.rules.demand_states import DemandSource
+from models.rules.device_clock import OnServerClock, TimeFlag, clock_offset_minutes
 from models.rules.geo import Assessment, CheckIn, Place, assess_checkin, valid_point
 from models.rules.policy import Policy
 from models.rules.roles import CoordinateSystem, Role
@@ -43,8 +45,6 @@ MAX_POLICY_TITLE = 200
 MAX_PHOTOS = 20
 MAX_DEMANDS = 10
 MAX_ACCURACY_M = 100_000.0
-# How far ahead of the server's clock a reported visit time may be (phones' clocks drift).
-CLOCK_TOLERANCE = timedelta(minutes=10)
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"})
 
 
@@ -119,17 +119,21 @@ async def _enterprise_for_cadre(actor: Actor, enterprise_id: int) -> tuple[Enter
 
 
 async def _check_people(
-    problems: Problems, actor: Actor, people: VisitPeople, region_path: str
+    problems: Problems, actor: Actor, people: VisitPeople, region_path: str, *, happened: bool
 ) -> tuple[int, list[int]]:
-    """The lead and the others (without the lead, no repeats); each must be an active cadre
-    whose grant covers the enterprise's region."""
+    """The lead and the others (without the lead, no repeats); each must be a cadre whose
+    grant covers the enterprise's region, and active unless the visit `happened` (one logged
+    offline may arrive after someone on it left the service)."""
     lead = people.lead_id if people.lead_id is not None else actor.user_id
     others = [i for i in dict.fromkeys(people.participant_ids) if i != lead]
     if len(others) + 1 > MAX_PARTICIPANTS:
         problems.add("TOO_MANY_PARTICIPANTS", "participantIds", max=MAX_PARTICIPANTS)
         return lead, others
     wanted = [lead, *others]
-    active = set(await User.filter(id__in=wanted, is_active=True).values_list("id", flat=True))
+    accounts = (
+        User.filter(id__in=wanted) if happened else User.filter(id__in=wanted, is_active=True)
+    )
+    known = set(await accounts.values_list("id", flat=True))
     grants = await RoleGrant.filter(user_id__in=wanted, role=Role.CADRE.value).values(
         "user_id", "region__path"
     )
@@ -138,9 +142,9 @@ async def _check_people(
         for g in grants
         if g["region__path"] is None or region_path.startswith(g["region__path"])
     }
-    if lead not in active or lead not in covered:
+    if lead not in known or lead not in covered:
         problems.add("PARTICIPANT_NOT_ELIGIBLE", "leadId", ids=[lead])
-    bad = [i for i in others if i not in active or i not in covered]
+    bad = [i for i in others if i not in known or i not in covered]
     if bad:
         problems.add("PARTICIPANT_NOT_ELIGIBLE", "participantIds", ids=bad)
     return lead, others
@@ -182,8 +186,9 @@ def _check_in(problems: Problems, raw: CheckInData | None) -> CheckIn | None:
 
 
 async def _policies(problems: Problems, given: list[PolicyGiven], region_path: str) -> list[dict]:
-    """Catalog entries are looked up (active, offered in the region) and their titles copied;
-    free-text ones are kept as typed."""
+    """Catalog entries are looked up (offered in the region) and their titles copied; free-text
+    ones are kept as typed. An entry withdrawn since is accepted: it was the one handed over
+    when the visit was logged offline against the app's copy of the catalog."""
     if len(given) > MAX_POLICIES:
         problems.add("TOO_MANY_POLICIES", "policies", max=MAX_POLICIES)
         return []
@@ -192,7 +197,7 @@ async def _policies(problems: Problems, given: list[PolicyGiven], region_path: s
     catalog = {
         r["id"]: r["title"]
         for r in await SupportPolicy.filter(
-            Q(region_id=None) | Q(region_id__in=chain), id__in=ids, is_active=True
+            Q(region_id=None) | Q(region_id__in=chain), id__in=ids
         ).values("id", "title")
     }
     out: list[dict] = []
@@ -211,18 +216,28 @@ async def _policies(problems: Problems, given: list[PolicyGiven], region_path: s
 
 
 async def _photos(problems: Problems, actor: Actor, ids: list[int]) -> list[int]:
-    """The actor's own, still unlinked image uploads."""
+    """The actor's own, still unlinked image uploads. Those not among the actor's uploads
+    (removed as unused before the visit arrived, say) are UPLOAD_NOT_FOUND: the app uploads
+    them again; the rest that cannot be used are INVALID_PHOTO."""
     ids = list(dict.fromkeys(ids))
     if len(ids) > MAX_PHOTOS:
         problems.add("TOO_MANY_ATTACHMENTS", "photoIds", max=MAX_PHOTOS)
         return []
     if not ids:
         return []
-    rows = await Attachment.filter(id__in=ids, uploaded_by_id=actor.user_id, **UNLINKED).values(
-        "id", "content_type"
+    rows = await Attachment.filter(id__in=ids, uploaded_by_id=actor.user_id).values(
+        "id", "content_type", *UNLINKED
     )
-    usable = {r["id"] for r in rows if r["content_type"] in PHOTO_TYPES}
-    refused = [i for i in ids if i not in usable]
+    own = {r["id"] for r in rows}
+    usable = {
+        r["id"]
+        for r in rows
+        if r["content_type"] in PHOTO_TYPES and all(r[k] is None for k in UNLINKED)
+    }
+    missing = [i for i in ids if i not in own]
+    if missing:
+        problems.add("UPLOAD_NOT_FOUND", "photoIds", ids=missing)
+    refused = [i for i in ids if i in own and i not in usable]
     if refused:
         problems.add("INVALID_PHOTO", "photoIds", ids=refused)
     return ids
@@ -240,26 +255,61 @@ async def _link_photos(actor: Actor, ids: list[int], visit_id: int) -> None:
         raise DomainError("INVALID_PHOTO", "photoIds", ids=ids)
 
 
-def _times(
-    problems: Problems, report: VisitReport, now: datetime
-) -> tuple[datetime, datetime | None]:
-    """When the visit happened: as reported, else the check-in's device time, else now."""
-    visited = report.visited_at
-    if visited is None and report.check_in is not None:
-        visited = report.check_in.device_time
-    visited = visited or now
-    if visited > now + CLOCK_TOLERANCE:
-        problems.add("IN_FUTURE", "visitedAt")
-    if report.ended_at is not None and report.ended_at < visited:
-        problems.add("ENDS_BEFORE_START", "endedAt")
-    return visited, report.ended_at
+@dataclass(frozen=True)
+class _Times:
+    visited_at: datetime
+    ended_at: datetime | None
+    reported_visited_at: datetime | None  # the phone's visit time, when the kept one differs
+    offset_minutes: int | None
+    flag: TimeFlag | None
+
+
+def _times(problems: Problems, report: VisitReport, on_server: OnServerClock) -> _Times:
+    """When the visit happened: as reported, else the check-in's device time, else the receipt;
+    the phone's times put on the server's clock (models.rules.device_clock). A time ahead of
+    the server is never refused: an app sending a visit logged offline on a fast phone would
+    otherwise retry it forever."""
+    check_in = report.check_in
+    reported = report.visited_at
+    if reported is None and check_in is not None:
+        reported = check_in.device_time
+    phone_times = [t for t in (reported, report.ended_at) if t is not None]
+    if check_in is not None and check_in.device_time is not None:
+        phone_times.append(check_in.device_time)
+    ahead = any(on_server.time(t)[1] for t in phone_times)
+    visited = on_server.received_at if reported is None else on_server.time(reported)[0]
+    ended = None
+    if report.ended_at is not None:
+        # Compared as the phone gave them (both shifted alike): what the user wrote must hold.
+        start = on_server.received_at if reported is None else on_server.shifted(reported)
+        if on_server.shifted(report.ended_at) < start:
+            problems.add("ENDS_BEFORE_START", "endedAt")
+        ended = on_server.time(report.ended_at)[0]
+    return _Times(
+        visited_at=visited,
+        ended_at=ended,
+        reported_visited_at=reported if reported is not None and reported != visited else None,
+        offset_minutes=on_server.offset_minutes,
+        flag=on_server.flag(ahead) if phone_times else None,
+    )
+
+
+async def _categories(raised: list[RaisedDemand], region_path: str) -> dict[int, bool]:
+    """The categories the raised demands name that the region has (nationwide, its own or an
+    ancestor's), each with whether it is still active; one statement for all."""
+    ids = {d.category_id for d in raised if d.category_id is not None}
+    if not ids:
+        return {}
+    rows = await DemandCategory.filter(
+        categories_for_region_q(chain_of_path(region_path)), id__in=ids
+    ).values("id", "is_active")
+    return {r["id"]: bool(r["is_active"]) for r in rows}
 
 
 @dataclass
 class _CheckedReport:
     mode: VisitMode
-    visited_at: datetime
-    ended_at: datetime | None
+    times: _Times
     notes: str
     policies: list[dict]
     check_in: CheckIn | None
@@ -275,10 +325,10 @@ async def _check_report(
     enterprise: Enterprise,
     region_path: str,
     default_mode: VisitMode,
-    now: datetime,
+    on_server: OnServerClock,
 ) -> _CheckedReport:
     mode = choice(problems, VisitMode, report.mode, "mode") or default_mode
-    visited_at, ended_at = _times(problems, report, now)
+    times = _times(problems, report, on_server)
     notes = text(problems, report.notes, "notes", max_len=MAX_NOTES, required=False)
     policies = await _policies(problems, report.policies, region_path)
     check_in = _check_in(problems, report.check_in)
@@ -288,12 +338,16 @@ async def _check_report(
         problems.add("TOO_MANY_DEMANDS", "demands", max=MAX_DEMANDS)
     else:
         region_id: int = enterprise.region_id  # type: ignore[attr-defined]
+        active = await _categories(report.demands, region_path)
         for i, raised in enumerate(report.demands):
+            category = raised.category_id
+            if category is not None and active.get(category) is False:
+                category = None  # withdrawn since the app's copy: the dispatcher classifies it
             data = DemandData(
                 enterprise_id=enterprise.id,
                 title=raised.title,
                 description=raised.description,
-                category_id=raised.category_id,
+                category_id=category,
                 urgency=raised.urgency,
                 attachment_ids=list(raised.attachment_ids),
             )
@@ -304,25 +358,32 @@ async def _check_report(
                     region_id=region_id,
                     source=DemandSource.VISIT,
                     prefix=f"demands.{i}.",
+                    region_path=region_path,
+                    category_offered=category is None or active.get(category, False),
                 )
             )
-    return _CheckedReport(mode, visited_at, ended_at, notes, policies, check_in, photo_ids, demands)
+    return _CheckedReport(mode, times, notes, policies, check_in, photo_ids, demands)
 
 
 def _assess(
-    report: _CheckedReport, enterprise: Enterprise, policy: Policy, now: datetime
+    report: _CheckedReport, enterprise: Enterprise, policy: Policy, on_server: OnServerClock
 ) -> Assessment:
     lat, lng = enterprise.latitude, enterprise.longitude
     place = None
     if lat is not None and lng is not None and valid_point(lat, lng):
         place = Place(lat, lng, CoordinateSystem(enterprise.coordinate_system))
+    check_in = report.check_in
+    if check_in is not None and check_in.device_time is not None:
+        # The fix's time on the server's clock: a phone whose offset was measured is not
+        # doubted for its clock (it is flagged CLOCK_CORRECTED instead).
+        check_in = replace(check_in, device_time=on_server.shifted(check_in.device_time))
     return assess_checkin(
-        report.check_in,
+        check_in,
         place,
         on_site=report.mode is VisitMode.ON_SITE,
         radius_m=policy.checkin_radius_m,
         max_accuracy_m=policy.checkin_max_accuracy_m,
-        received_at=now,
+        received_at=on_server.received_at,
     )
 
 
@@ -330,12 +391,16 @@ def _completion_fields(
     actor: Actor, report: _CheckedReport, verdict: Assessment, policy: Policy, now: datetime
 ) -> dict[str, Any]:
     c = report.check_in
+    t = report.times
     return {
         "status": VisitStatus.COMPLETED,
         "mode": report.mode,
-        "at": report.visited_at,
-        "visited_at": report.visited_at,
-        "ended_at": report.ended_at,
+        "at": t.visited_at,
+        "visited_at": t.visited_at,
+        "ended_at": t.ended_at,
+        "reported_visited_at": t.reported_visited_at,
+        "device_clock_offset_minutes": t.offset_minutes,
+        "time_flag": t.flag,
         "notes": report.notes,
         "policies": report.policies,
         "completed_by_id": actor.user_id,
@@ -364,9 +429,12 @@ async def _judge(
     region_path: str,
     default_mode: VisitMode,
     now: datetime,
+    sent_at: datetime | None,
 ) -> tuple[_CheckedReport, dict[str, Any]]:
     """Check the report (raising every problem found so far), judge its check-in by the
-    region's policy, and return the columns a logged visit gets."""
+    region's policy, and return the columns a logged visit gets. `sent_at`: the phone's clock
+    as it sent the call, which measures the clock's offset."""
+    on_server = OnServerClock(clock_offset_minutes(sent_at, now), now)
     checked = await _check_report(
         problems,
         actor,
@@ -374,11 +442,11 @@ async def _judge(
         enterprise=enterprise,
         region_path=region_path,
         default_mode=default_mode,
-        now=now,
+        on_server=on_server,
     )
     problems.raise_if_any()
     policy = await load_policy(region_id)
-    verdict = _assess(checked, enterprise, policy, now)
+    verdict = _assess(checked, enterprise, policy, on_server)
     return checked, _completion_fields(actor, checked, verdict, policy, now)
 
 
@@ -444,7 +512,7 @@ async def plan_visit(
         # Checked inside the retry guard: a plan queued offline and sent late still replays.
         enterprise, region_path = await _enterprise_for_cadre(actor, enterprise_id)
         problems = Problems()
-        lead, others = await _check_people(problems, actor, people, region_path)
+        lead, others = await _check_people(problems, actor, people, region_path, happened=False)
         visit_mode = choice(problems, VisitMode, mode, "mode") or VisitMode.ON_SITE
         cleaned_purpose = text(problems, purpose, "purpose", max_len=MAX_PURPOSE, required=False)
         if planned_at < clock.now() - timedelta(hours=1):
@@ -477,8 +545,10 @@ async def log_visit(
     report: VisitReport,
     *,
     client_id: str | None,
+    sent_at: datetime | None = None,
 ) -> Visit:
-    """A visit that happened (planned or not), with everything that came of it, in one call."""
+    """A visit that happened (planned or not), with everything that came of it, in one call.
+    `sent_at`: the phone's clock as it sent this call (not part of what a retry repeats)."""
     receipt = receipts.receipt_for(
         client_id,
         "LOG_VISIT",
@@ -492,7 +562,7 @@ async def log_visit(
         enterprise, region_path = await _enterprise_for_cadre(actor, enterprise_id)
         now = clock.now()
         problems = Problems()
-        lead, others = await _check_people(problems, actor, people, region_path)
+        lead, others = await _check_people(problems, actor, people, region_path, happened=True)
         checked, completion = await _judge(
             problems,
             actor,
@@ -502,6 +572,7 @@ async def log_visit(
             region_path=region_path,
             default_mode=VisitMode.ON_SITE,
             now=now,
+            sent_at=sent_at,
         )
         async with in_transaction():
             visit = await Visit.create(
@@ -550,6 +621,14 @@ def _check_status(visit: Visit, *allowed: VisitStatus) -> None:
         raise DomainError("VISIT_INVALID_STATUS", "visitId", status=visit.status.value)
 
 
+def _not_completed(visit: Visit) -> None:
+    """A visit someone already logged: completing or cancelling it again (a call queued
+    offline by the other of its lead and planner) has a code of its own, so the app can tell
+    its user the visit is on record rather than retry."""
+    if visit.status is VisitStatus.COMPLETED:
+        raise DomainError("VISIT_ALREADY_COMPLETED", "visitId")
+
+
 async def _update(visit: Visit, **values: Any) -> None:
     """Write with an optimistic version check: two people acting at once, one wins."""
     updated = await Visit.filter(id=visit.id, version=visit.version).update(
@@ -566,8 +645,11 @@ async def complete_visit(
     *,
     client_id: str | None,
     expected_version: int | None = None,
+    sent_at: datetime | None = None,
 ) -> Visit:
-    """Turn a planned visit into a logged one (its lead or whoever planned it)."""
+    """Turn a planned visit into a logged one (its lead or whoever planned it). A visit
+    cancelled meanwhile is logged all the same: it happened (the completion was queued on a
+    phone offline); its cancellation stays on record beside it."""
     receipt = receipts.receipt_for(
         client_id,
         "COMPLETE_VISIT",
@@ -578,8 +660,9 @@ async def complete_visit(
 
     async def run() -> Visit:
         visit, enterprise, region_path = await _visit_for_change(actor, visit_id)
-        _check_status(visit, VisitStatus.PLANNED)
-        _check_version(visit, expected_version)
+        _not_completed(visit)
+        if visit.status is VisitStatus.PLANNED:  # cancelling changed the version the app read
+            _check_version(visit, expected_version)
         now = clock.now()
         problems = Problems()
         checked, completion = await _judge(
@@ -591,6 +674,7 @@ async def complete_visit(
             region_path=region_path,
             default_mode=visit.mode,
             now=now,
+            sent_at=sent_at,
         )
         async with in_transaction():
             await receipts.write_receipt(actor, receipt, visit.id)
@@ -609,11 +693,15 @@ async def cancel_visit(
     client_id: str | None = None,
     expected_version: int | None = None,
 ) -> Visit:
+    """Cancel a planned visit. Cancelling a cancelled one changes nothing and answers it as it
+    is (the wanted outcome holds); a logged one is VISIT_ALREADY_COMPLETED."""
     receipt = receipts.receipt_for(client_id, "CANCEL_VISIT", {"visit": visit_id, "reason": reason})
 
     async def run() -> Visit:
         visit, _, _ = await _visit_for_change(actor, visit_id)
-        _check_status(visit, VisitStatus.PLANNED)
+        _not_completed(visit)
+        if visit.status is VisitStatus.CANCELLED:
+            return visit
         _check_version(visit, expected_version)
         problems = Problems()
         cleaned = text(problems, reason, "reason", max_len=MAX_PURPOSE, required=True)
@@ -636,7 +724,9 @@ async def update_visit_notes(
     policies: list[PolicyGiven] | None = None,
     expected_version: int | None = None,
 ) -> Visit:
-    """The author of a logged visit corrects its notes (and policies) until they lock."""
+    """The author of a logged visit corrects its notes (and policies) until they lock. An edit
+    that is in already (sent again, its first answer lost) is answered as it is, whatever the
+    version it carries and even once the notes have locked."""
     visit = await Visit.get_or_none(id=visit_id)
     if visit is None:
         raise DomainError("NOT_FOUND", "visitId")
@@ -644,16 +734,18 @@ async def update_visit_notes(
         await _visit_for_change(actor, visit_id)  # NOT_FOUND or FORBIDDEN, as for others
         raise DomainError("FORBIDDEN")
     _check_status(visit, VisitStatus.COMPLETED)
-    now = clock.now()
-    if visit.notes_locked_at is not None and now >= visit.notes_locked_at:
-        raise DomainError("VISIT_LOCKED", "notes")
-    _check_version(visit, expected_version)
     problems = Problems()
     cleaned = text(problems, notes, "notes", max_len=MAX_NOTES, required=False)
     values: dict[str, Any] = {"notes": cleaned}
     if policies is not None:
         region = await path_of(visit.region_id)  # type: ignore[attr-defined]
         values["policies"] = await _policies(problems, policies, region)
+    if not problems.items and all(getattr(visit, k) == v for k, v in values.items()):
+        return visit
+    now = clock.now()
+    if visit.notes_locked_at is not None and now >= visit.notes_locked_at:
+        raise DomainError("VISIT_LOCKED", "notes")
+    _check_version(visit, expected_version)
     problems.raise_if_any()
     await _update(visit, **values)
     return await Visit.get(id=visit.id)

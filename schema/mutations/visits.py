@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from models.access import Actor
 from models.ops import visits as ops
+from models.rules.device_clock import aware
 from models.visits import Visit as VisitModel
 from schema.errors import UserError, attempt
 from schema.relay import id_of, pk_of
@@ -44,7 +45,9 @@ class CheckInInput:
         default=False, description="The OS reported the fix as coming from a mock provider."
     )
     device_time: datetime | None = strawberry.field(
-        default=None, description="The phone's clock when the fix was taken."
+        default=None,
+        description="The phone's clock when the fix was taken (kept as sent, beside the "
+        "server's receipt time).",
     )
 
 
@@ -71,9 +74,21 @@ class VisitReportInput:
         default=None, description="Default ON_SITE (or the planned mode)."
     )
     visited_at: datetime | None = strawberry.field(
-        default=None, description="Default: the check-in's device time, else now."
+        default=None,
+        description="By the phone's clock; default: the check-in's device time, else the "
+        "receipt. Never refused for being ahead: put on the server's clock (see sentAt), and "
+        "no later than the receipt (timeFlag CLOCK_AHEAD when more than 10 minutes ahead).",
     )
-    ended_at: datetime | None = None
+    ended_at: datetime | None = strawberry.field(
+        default=None, description="By the phone's clock, treated as visitedAt."
+    )
+    sent_at: datetime | None = strawberry.field(
+        default=None,
+        description="The phone's clock as it sends this call, set anew on every send "
+        "(retries too; not part of the content a retry must repeat). Its difference from the "
+        "server's clock is the phone's clock offset: the visit's times are shifted by it "
+        "(timeFlag CLOCK_CORRECTED). Times without an offset are read in Asia/Shanghai.",
+    )
     notes: str = strawberry.field(
         default="", description="What was found: production, orders, problems."
     )
@@ -152,12 +167,16 @@ def _policies(items: list[PolicyGivenInput] | None) -> list[ops.PolicyGiven]:
     ]
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    return aware(moment) if moment is not None else None
+
+
 def _report(i: VisitReportInput) -> ops.VisitReport:
     c = i.check_in
     return ops.VisitReport(
         mode=i.mode.value if i.mode else None,
-        visited_at=i.visited_at,
-        ended_at=i.ended_at,
+        visited_at=_aware(i.visited_at),
+        ended_at=_aware(i.ended_at),
         notes=i.notes,
         policies=_policies(i.policies),
         check_in=ops.CheckInData(
@@ -166,7 +185,7 @@ def _report(i: VisitReportInput) -> ops.VisitReport:
             system=c.coordinate_system.value,
             accuracy_m=c.accuracy,
             mock_location=c.mock_location,
-            device_time=c.device_time,
+            device_time=_aware(c.device_time),
         )
         if c
         else None,
@@ -210,7 +229,7 @@ class VisitMutations:
                 a,
                 id_of(input.enterprise_id, "Enterprise"),
                 _people(input.lead_id, input.participant_ids),
-                input.planned_at,
+                aware(input.planned_at),
                 mode=input.mode.value if input.mode else None,
                 purpose=input.purpose,
                 client_id=input.client_id,
@@ -230,10 +249,14 @@ class VisitMutations:
                 _people(input.lead_id, input.participant_ids),
                 _report(input),
                 client_id=input.client_id,
+                sent_at=_aware(input.sent_at),
             ),
         )
 
-    @strawberry.mutation(description="Turn a planned visit into a logged one (lead or planner).")
+    @strawberry.mutation(
+        description="Turn a planned visit into a logged one (lead or planner); one cancelled "
+        "meanwhile is logged all the same, one already logged is VISIT_ALREADY_COMPLETED."
+    )
     async def complete_visit(self, info: Info, input: CompleteVisitInput) -> VisitPayload:
         return await _run(
             info,
@@ -243,10 +266,14 @@ class VisitMutations:
                 _report(input),
                 client_id=input.client_id,
                 expected_version=input.version,
+                sent_at=_aware(input.sent_at),
             ),
         )
 
-    @strawberry.mutation(description="Cancel a planned visit (lead or planner).")
+    @strawberry.mutation(
+        description="Cancel a planned visit (lead or planner); a cancelled one is answered as "
+        "it is, a logged one is VISIT_ALREADY_COMPLETED."
+    )
     async def cancel_visit(self, info: Info, input: CancelVisitInput) -> VisitPayload:
         return await _run(
             info,

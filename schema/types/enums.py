@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from models.rules.device_clock import TimeFlag
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Rank, RegionLevel, Role
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
@@ -24,6 +25,12 @@ strawberry.enum(
     description="How far a visit's check-in can be believed; only TRUSTED counts toward coverage.",
 )
 strawberry.enum(TrustReason, description="Why a check-in got its LocationTrust.")
+strawberry.enum(
+    TimeFlag,
+    description="What the server did to a logged visit's times, read from the phone's clock: "
+    "CLOCK_CORRECTED shifted them by the clock offset sentAt measured; CLOCK_AHEAD found one "
+    "more than 10 minutes after the receipt that no offset explains, and kept the receipt time.",
+)
 
 __all__ = [
     "CoordinateSystem",
@@ -33,6 +40,7 @@ __all__ = [
     "Rank",
     "RegionLevel",
     "Role",
+    "TimeFlag",
     "TrustReason",
     "VisitMode",
     "VisitStatus",

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from models.access import Actor
+from models.rules.device_clock import TimeFlag
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.visit_states import VisitMode, VisitStatus
@@ -54,6 +55,9 @@ VISIT_COLUMNS = (
     "distance_m",
     "location_trust",
     "trust_reason",
+    "device_clock_offset_minutes",
+    "time_flag",
+    "reported_visited_at",
     "version",
     "created_at",
 )
@@ -121,10 +125,26 @@ class Visit(Node):
     )
     planned_at: datetime | None
     purpose: str
-    visited_at: datetime | None
+    visited_at: datetime | None = strawberry.field(
+        description="When it happened, on the server's clock: the phone's time, shifted by its "
+        "measured clock offset and no later than the receipt (see timeFlag)."
+    )
     ended_at: datetime | None
+    reported_visited_at: datetime | None = strawberry.field(
+        description="The visit time the phone gave, when visitedAt differs from it."
+    )
+    device_clock_offset_minutes: int | None = strawberry.field(
+        description="How far the phone's clock was ahead (+) or behind (-) the server's when "
+        "it sent the visit (sentAt); null when not sent or under 2 minutes."
+    )
+    time_flag: TimeFlag | None = strawberry.field(
+        description="What the server did to the phone's times; null: taken as given."
+    )
     notes: str = strawberry.field(description="What was found: production, orders, problems.")
-    completed_at: datetime | None
+    completed_at: datetime | None = strawberry.field(
+        description="When the server received the logged visit (its clock), beside the "
+        "phone's times."
+    )
     notes_locked_at: datetime | None = strawberry.field(
         description="After this the author can no longer correct the notes."
     )
@@ -154,6 +174,9 @@ class Visit(Node):
             purpose=r["purpose"],
             visited_at=r["visited_at"],
             ended_at=r["ended_at"],
+            reported_visited_at=r["reported_visited_at"],
+            device_clock_offset_minutes=r["device_clock_offset_minutes"],
+            time_flag=TimeFlag(r["time_flag"]) if r["time_flag"] else None,
             notes=r["notes"],
             completed_at=r["completed_at"],
             notes_locked_at=r["notes_locked_at"],
