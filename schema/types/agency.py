@@ -30,6 +30,7 @@ from models.rules.agency_view import (
     facts_of,
     is_overdue,
     on_time,
+    paused_days_now,
     working_days_left,
 )
 from models.rules.workdays import WorkCalendar
@@ -267,6 +268,7 @@ class AgencyRequest(Node):
             effective_deadline=r["effective_deadline"],
             paused_at=r["paused_at"],
             completed_at=r["completed_at"],
+            paused_days=int(r["paused_days"]),
         )
 
     def _calendar(self) -> WorkCalendar:
@@ -297,9 +299,13 @@ class AgencyRequest(Node):
     def deadline_confirmed(self) -> bool:
         return bool(self.row["deadline_confirmed"])
 
-    @strawberry.field(description="Working days paused for materials (finished pauses).")
+    @strawberry.field(
+        description="Working days paused for materials (补正): the finished pauses and, while "
+        "paused, the working days of the current pause so far; the effective deadline is "
+        "pushed back by as many."
+    )
     def paused_days(self) -> int:
-        return int(self.row["paused_days"])
+        return paused_days_now(self._clock(), self._calendar(), self.view.today)
 
     @strawberry.field(description="When the current 补正 pause began; null when not paused.")
     def paused_at(self) -> datetime | None:
