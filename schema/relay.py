@@ -39,6 +39,25 @@ def from_global_id(gid: str, expected: str | None = None) -> tuple[str, int]:
     return type_name, pk
 
 
+def global_ids_in(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """`data` (a timeline event's details) with the row ids under the keys of `kinds` (an id or
+    a list of ids) as global ids of the type each key names: the API speaks global ids only.
+    Events keep row ids in the database, so rows written before this read the same."""
+    out = dict(data)
+    for key, type_name in kinds.items():
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [_global_or_same(type_name, v) for v in value]
+        elif value is not None:
+            out[key] = _global_or_same(type_name, value)
+    return out
+
+
+def _global_or_same(type_name: str, value: Any) -> Any:
+    is_id = isinstance(value, int) and not isinstance(value, bool)
+    return to_global_id(type_name, value) if is_id else value
+
+
 def pk_of(gid: strawberry.ID | None, expected: str) -> int | None:
     return None if gid is None else from_global_id(gid, expected)[1]
 

@@ -34,7 +34,7 @@ from models.rules.agency_view import (
     working_days_left,
 )
 from models.rules.workdays import WorkCalendar
-from schema.relay import Node, to_global_id
+from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.demands import RectificationState, Satisfaction
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
@@ -185,10 +185,15 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
+# Keys of an agency event's data that hold row ids, and the type of each (models.ops.agency).
+EVENT_DATA_IDS = {"agentId": "User", "attachmentIds": "Attachment"}
+
+
 @strawberry.type(description="One transition in an agency request's timeline.")
 class AgencyEvent(Node):
     pk: strawberry.Private[int]
     request_pk: strawberry.Private[int]
+    attachment_pks: strawberry.Private[list[int]]
     action: AgencyAction
     at: datetime
     from_state: AgencyState | None
@@ -196,13 +201,15 @@ class AgencyEvent(Node):
     note: str
     data: JSON = strawberry.field(
         description='Details, e.g. {"pausedDays": 4}, {"missingMaterials": [...]}, '
-        '{"attachmentIds": [...]} (database ids of the documents this step brought).'
+        '{"attachmentIds": [...]} (the documents this step brought); ids in it (agentId, '
+        "attachmentIds) are global ids, as everywhere in the API."
     )
     actor_name: str | None = strawberry.field(description="The actor's display name.")
     actor_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, r: Row, prefix: str = "", actor_name: str | None = None) -> AgencyEvent:
+        data = r[f"{prefix}data"] or {}
         return cls(
             id=to_global_id("AgencyEvent", r[f"{prefix}id"]),
             pk=r[f"{prefix}id"],
@@ -212,7 +219,8 @@ class AgencyEvent(Node):
             from_state=_enum(AgencyState, r[f"{prefix}from_state"]),
             to_state=AgencyState(r[f"{prefix}to_state"]),
             note=r[f"{prefix}note"],
-            data=cast(JSON, r[f"{prefix}data"] or {}),
+            data=cast(JSON, global_ids_in(data, EVENT_DATA_IDS)),
+            attachment_pks=list(data.get("attachmentIds") or []),
             actor_name=actor_name,
             actor_pk=r[f"{prefix}actor_id"],
         )
@@ -226,7 +234,7 @@ class AgencyEvent(Node):
 
     @strawberry.field(description="The documents this step brought.")
     async def attachments(self, info: Info) -> list[Attachment]:
-        ids = (cast(dict, self.data) or {}).get("attachmentIds") or []
+        ids = self.attachment_pks
         if not ids:
             return []
         rows = await request_attachments(info, self.request_pk)
