@@ -130,6 +130,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "每页数量须在 0 到 {max} 之间",
         "Page size must be between 0 and {max}",
     ),
+    "PAGE_DIRECTION_CONFLICT": (
+        "一次只能向一个方向翻页：向后翻页与向前翻页的条数不能同时指定",
+        "Page one way at a time: give the number of rows to read forwards or backwards, not both",
+    ),
     "INVALID_OFFSET": ("跳过的条数不能为负数", "The offset cannot be negative"),
     "UNSUPPORTED_FILE": ("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are supported"),
     "UNREADABLE_FILE": (
