@@ -13,6 +13,7 @@ from models.messages_agency import (
 )
 from models.messages_demands import ACTION_NAMES, DEMAND_LABELS, DEMAND_MESSAGES, STATE_NAMES
 from models.messages_exports import EXPORT_LABELS
+from models.messages_graphql import GRAPHQL_MESSAGES
 from models.messages_live import LIVE_MESSAGES
 from models.messages_requests import REQUEST_MESSAGES
 from models.messages_service_points import (
@@ -324,6 +325,7 @@ _NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
 _MESSAGES.update(AGENCY_MESSAGES)
 _MESSAGES.update(STATS_MESSAGES)
 _MESSAGES.update(REQUEST_MESSAGES)
+_MESSAGES.update(GRAPHQL_MESSAGES)
 _MESSAGES.update(LIVE_MESSAGES)
 _LABELS.update(AGENCY_LABELS)
 _LABELS.update(EXPORT_LABELS)

@@ -26,7 +26,11 @@ async def test_legacy_json_clients_get_200_for_validation_errors(gql):
 
 async def test_parse_error_is_400(gql):
     resp = await gql.post("{ me { ")
-    assert resp.status_code == 400 and "Syntax Error" in resp.json()["errors"][0]["message"]
+    assert resp.status_code == 400
+    assert resp.json()["errors"][0]["message"] == "GraphQL 查询有语法错误：此处应为名称，实际是文档结尾"
+    gql.language = "en"
+    resp = await gql.post("{ me { ")
+    assert "Syntax Error: Expected Name, found <EOF>." in resp.json()["errors"][0]["message"]
 
 
 async def test_get_runs_queries_but_not_mutations(gql):
