@@ -93,7 +93,7 @@ async def test_extensions_that_are_not_an_object_are_400(gql):
         assert resp.status_code == 400, extensions
         [error] = resp.json()["errors"]
         assert error == {
-            "message": "extensions 须为 JSON 对象",
+            "message": "请求中的扩展信息须为 JSON 对象",
             "extensions": {"code": "INVALID_EXTENSIONS"},
         }
     got = await gql.http.get(
@@ -102,7 +102,7 @@ async def test_extensions_that_are_not_an_object_are_400(gql):
         headers={"Accept": GR, "Accept-Language": "en"},
     )
     assert got.status_code == 400
-    assert got.json()["errors"][0]["message"] == "extensions must be a JSON object"
+    assert got.json()["errors"][0]["message"] == "The request's extensions must be a JSON object"
     for fine in ({}, {"persistedQuery": None}, None):
         body = {"query": "{ me { id } }", "extensions": fine}
         resp = await gql.http.post("/graphql", json=body, headers={"Accept": GR})

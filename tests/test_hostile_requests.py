@@ -380,7 +380,7 @@ async def test_deeply_nested_variables_are_refused(gql, world):
     doc = "query($v: JSON) { me { id } }"
     resp = await gql.post(doc, {"v": nested})
     message = refused(resp, 400, "VARIABLES_TOO_DEEP")
-    assert message == f"variables 的嵌套不能超过 {MAX_VARIABLES_DEPTH} 层"
+    assert message == f"请求中变量的嵌套不能超过 {MAX_VARIABLES_DEPTH} 层"
     # Literals nested in the document itself: graphql-core's parser stops them.
     literal = "{ regions(filter: {search: " + "[" * 300 + '"x"' + "]" * 300 + "}) { totalCount } }"
     resp = await gql.post(literal)

@@ -241,7 +241,7 @@ async def test_production_refuses_aliased_logins_and_lets_the_owner_in_past_a_gu
     resp = await prod.post("/graphql", json={"query": f"mutation {{ {aliased} }}"}, headers=GR)
     assert resp.status_code == 400
     assert [e["extensions"]["code"] for e in resp.json()["errors"]] == ["ONE_LOGIN_PER_REQUEST"]
-    assert resp.json()["errors"][0]["message"].startswith("login 和 refreshToken 须单独发送")
+    assert resp.json()["errors"][0]["message"].startswith("登录和刷新登录须单独发送")
 
     async def login(password: str, address: str) -> dict:
         resp = await prod.post(
