@@ -99,6 +99,7 @@ class AgencyEvent(Model):
     to_state = fields.CharEnumField(AgencyState, max_length=20)
     note = fields.TextField(default="")
     # Details, e.g. {"missingMaterials": [...]}, {"pausedDays": 2}, {"attachmentIds": [4, 5]}.
+    # Ids are row ids here; the API answers them as global ids (schema.types.agency).
     data: dict = fields.JSONField(default=dict)
 
     class Meta:

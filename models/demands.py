@@ -217,6 +217,7 @@ class DemandEvent(Model):
     to_state = fields.CharEnumField(DemandState, max_length=20)
     note = fields.TextField(default="")
     # Details of the transition, e.g. {"days": 3}, {"departmentId": 4}, {"rating": "SATISFIED"}.
+    # Ids are row ids here; the API answers them as global ids (schema.types.demands).
     data: dict = fields.JSONField(default=dict)
 
     class Meta:

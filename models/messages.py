@@ -22,6 +22,7 @@ from models.messages_demands import (
     STATE_NAMES,
 )
 from models.messages_exports import EXPORT_LABELS
+from models.messages_graphql import GRAPHQL_MESSAGES
 from models.messages_live import LIVE_MESSAGES
 from models.messages_requests import REQUEST_MESSAGES
 from models.messages_service_points import (
@@ -57,8 +58,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Too many sign-in attempts from this address; try again later",
     ),
     "ONE_LOGIN_PER_REQUEST": (
-        "login 和 refreshToken 须单独发送：每个请求只调用一次，且不含其他字段",
-        "login and refreshToken must be sent alone: one call per request, with no other field",
+        "登录和刷新登录须单独发送：每个请求只调用一次，且不含其他字段",
+        "Signing in and refreshing a session are sent alone: one call per request, with no "
+        "other field",
     ),
     "INVALID_REFRESH_TOKEN": (
         "登录已失效，请重新登录",
@@ -139,6 +141,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "每页数量须在 0 到 {max} 之间",
         "Page size must be between 0 and {max}",
     ),
+    "PAGE_DIRECTION_CONFLICT": (
+        "一次只能向一个方向翻页：向后翻页与向前翻页的条数不能同时指定",
+        "Page one way at a time: give the number of rows to read forwards or backwards, not both",
+    ),
     "INVALID_OFFSET": ("跳过的条数不能为负数", "The offset cannot be negative"),
     "UNSUPPORTED_FILE": ("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are supported"),
     "UNREADABLE_FILE": (
@@ -202,34 +208,35 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "The multipart/form-data body is cut short or cannot be parsed",
     ),
     "MULTIPART_ORDER": (
-        "须依次发送 operations、map 字段，再发送文件",
-        "Send the operations field, then the map field, then the files",
+        "须按 GraphQL multipart 请求规范的顺序发送：先发送操作，再发送文件映射，最后发送文件",
+        "Send the operation first, then the file map, then the files (GraphQL multipart request)",
     ),
     "MULTIPART_INVALID_OPERATIONS": (
-        "operations 字段须为 JSON 对象，含字符串 query、对象 variables（可选）和字符串"
-        " operationName（可选），不支持批量请求",
-        "The operations field must be one JSON object with a string query, optional object "
-        "variables and optional string operationName (no batching)",
+        "操作须为一个 JSON 对象：含查询文本（字符串），可含变量（对象）和操作名（字符串），"
+        "不支持批量请求",
+        "The operation must be one JSON object with the query text (a string) and optionally "
+        "its variables (an object) and operation name (a string); no batching",
     ),
     "MULTIPART_MUTATION_ONLY": (
         "只有变更（mutation）可以上传文件",
         "Only mutations may upload files",
     ),
     "MULTIPART_INVALID_MAP": (
-        "map 字段须为 JSON 对象，把每个文件字段名映射到一组路径",
-        "The map field must be a JSON object mapping each file field name to a list of paths",
+        "文件映射须为 JSON 对象，把每个文件的表单字段名映射到一组路径",
+        "The file map must be a JSON object mapping each file's form field name to a list of "
+        "paths",
     ),
     "MULTIPART_INVALID_PATH": (
-        "map 中的路径 {path} 须指向 variables 中一个值为 null 的变量，且只能使用一次",
-        "The map path {path} must point to a null placeholder in variables, once",
+        "文件映射中的路径 {path} 须指向变量中一个值为 null 的位置，且只能使用一次",
+        "The file map's path {path} must point to a null placeholder in the variables, once",
     ),
     "MULTIPART_UNEXPECTED_PART": (
-        "表单字段 {name} 既不是 operations、map，也不是 map 中列出的文件",
-        "The form field {name} is neither operations, map nor a file listed in map",
+        "表单字段 {name} 既不是操作和文件映射，也不是文件映射中列出的文件",
+        "The form field {name} is neither the operation, the file map nor a file the map lists",
     ),
     "MULTIPART_MISSING_FILE": (
-        "map 中列出的文件 {name} 没有随请求发送",
-        "The file {name} listed in map was not sent",
+        "文件映射中列出的文件 {name} 没有随请求发送",
+        "The file {name} listed in the file map was not sent",
     ),
     # The working-day calendar (工作日历).
     "WORKING_DAYS_OUT_OF_RANGE": (
@@ -313,15 +320,28 @@ _LABELS: dict[str, tuple[str, str]] = {
     "url": ("网址", "Web address"),
     "summary": ("政策摘要", "Summary"),
     "includeInactive": ("含已停用", "Include inactive"),
+    "code": ("编码", "Code"),
+    "position": ("职务", "Position"),
+    "rank": ("职级", "Rank"),
+    "ids": ("要处理的条目", "The items to act on"),
+    "provider": ("推送通道", "Push provider"),
+    "platform": ("设备平台", "Platform"),
+    "token": ("设备推送令牌", "Device token"),
+    "appVersion": ("应用版本", "App version"),
+    "language": ("语言", "Language"),
 }
+# A field without a label reads as this: a message names no code identifier (the error's
+# `field` says which one it is).
+_NO_LABEL = ("此项", "This field")
 
 
 def label(field: str | None, locale: str) -> str:
     if not field:
         return ""
-    key = field.rsplit(".", 1)[-1]
-    pair = _LABELS.get(key)
-    return (pair[1] if locale == "en" else pair[0]) if pair else key
+    # "contacts.0.name" is a name; "holidays.2" one of the holidays.
+    names = [part for part in field.split(".") if not part.isdigit()]
+    pair = _LABELS.get(names[-1], _NO_LABEL) if names else _NO_LABEL
+    return pair[1] if locale == "en" else pair[0]
 
 
 _MESSAGES.update(DEMAND_MESSAGES)
@@ -336,6 +356,7 @@ _NAMED_PARAMS.update(SERVICE_POINT_NAMED_PARAMS)
 _MESSAGES.update(AGENCY_MESSAGES)
 _MESSAGES.update(STATS_MESSAGES)
 _MESSAGES.update(REQUEST_MESSAGES)
+_MESSAGES.update(GRAPHQL_MESSAGES)
 _MESSAGES.update(LIVE_MESSAGES)
 _LABELS.update(AGENCY_LABELS)
 _LABELS.update(EXPORT_LABELS)

@@ -6,8 +6,8 @@ from __future__ import annotations
 CHECK_MESSAGES: dict[str, tuple[str, str]] = {
     "DEMAND_NO_EVENTS": ("诉求没有任何时间线事件", "demands without any timeline event"),
     "DEMAND_LAST_EVENT": (
-        "诉求的 last_event_id 不是其最新的时间线事件",
-        "demands whose last_event_id is not their newest timeline event",
+        "诉求记录的最新事件不是其时间线上最新的事件",
+        "demands whose recorded latest event is not their newest timeline event",
     ),
     "DEMAND_STATE": (
         "诉求状态与最新时间线事件的目标状态不一致",
@@ -36,8 +36,8 @@ CHECK_MESSAGES: dict[str, tuple[str, str]] = {
         "agency requests without any timeline event",
     ),
     "AGENCY_LAST_EVENT": (
-        "帮办代办申请的 last_event_id 不是其最新的时间线事件",
-        "agency requests whose last_event_id is not their newest timeline event",
+        "帮办代办申请记录的最新事件不是其时间线上最新的事件",
+        "agency requests whose recorded latest event is not their newest timeline event",
     ),
     "AGENCY_STATE": (
         "帮办代办申请状态与最新时间线事件的目标状态不一致",

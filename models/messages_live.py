@@ -35,7 +35,7 @@ LIVE_MESSAGES: dict[str, tuple[str, str]] = {
         "Send queries and mutations over HTTP (POST /graphql); the WebSocket is for subscriptions",
     ),
     "INVALID_SUBSCRIBE_MESSAGE": (
-        "subscribe 消息的 payload 须为含 query 的 JSON 对象",
-        "A subscribe message's payload must be a JSON object with a query",
+        "订阅消息的内容须为含查询文本的 JSON 对象",
+        "A subscribe message must carry a JSON object with the query text",
     ),
 }

@@ -22,10 +22,13 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "请求体须为一个 JSON 对象，不支持批量请求",
         "The request body must be one JSON object; batching is not supported",
     ),
-    "QUERY_REQUIRED": ("请求中没有 GraphQL 查询（query）", "No GraphQL query in the request"),
-    "INVALID_VARIABLES": ("variables 须为 JSON 对象", "variables must be a JSON object"),
-    "INVALID_OPERATION_NAME": ("operationName 须为字符串", "operationName must be a string"),
-    "INVALID_EXTENSIONS": ("extensions 须为 JSON 对象", "extensions must be a JSON object"),
+    "QUERY_REQUIRED": ("请求中没有 GraphQL 查询文本", "No GraphQL query in the request"),
+    "INVALID_VARIABLES": ("请求中的变量须为 JSON 对象", "The request's variables must be a JSON object"),
+    "INVALID_OPERATION_NAME": ("操作名须为字符串", "The operation name must be a string"),
+    "INVALID_EXTENSIONS": (
+        "请求中的扩展信息须为 JSON 对象",
+        "The request's extensions must be a JSON object",
+    ),
     "UNSUPPORTED_MEDIA_TYPE": (
         "请以 application/json 或 multipart/form-data 格式发送请求",
         "Send the request as application/json or multipart/form-data",
@@ -35,8 +38,8 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "The request URL must be at most {max} KB; send longer queries with POST",
     ),
     "VARIABLES_TOO_DEEP": (
-        "variables 的嵌套不能超过 {max} 层",
-        "variables may nest at most {max} levels deep",
+        "请求中变量的嵌套不能超过 {max} 层",
+        "The request's variables may nest at most {max} levels deep",
     ),
     "INVALID_CHARACTERS": (
         "请求中含有不允许的字符（NUL 空字符或不成对的 UTF-16 代理项）",
@@ -109,8 +112,8 @@ REQUEST_MESSAGES: dict[str, tuple[str, str]] = {
         "A variable's value is not valid: {detail}",
     ),
     "UNKNOWN_OPERATION": (
-        "无法确定要执行的操作，请检查 operationName",
-        "Cannot tell which operation to run; check operationName",
+        "无法确定要执行的操作，请检查操作名",
+        "Cannot tell which operation to run; check the operation name",
     ),
     "MUTATION_NEEDS_POST": (
         "GET 请求只能执行查询，变更（mutation）请用 POST 发送",

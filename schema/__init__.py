@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from functools import cache
 
 import strawberry
@@ -15,6 +16,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
 from schema.compiled import CompiledQueries
+from schema.datetimes import DATE_SCALAR, DATETIME_SCALAR
 from schema.errors import CodedMaskErrors, log_errors, should_mask
 from schema.input_edges import JSON_SCALAR, guard_inputs
 from schema.mutations.agency import AgencyMutations
@@ -142,5 +144,5 @@ def build_schema(*, production: bool = False, limits: Limits | None = None) -> s
         execution_context_class=ExecutorWithoutSuggestions if production else None,
         # Types reachable only through node(id:) must still be in the schema.
         types=[RoleGrant, EnterpriseContact, LeaderAssignment, Attachment, DemandEvent],
-        scalar_overrides={JSON: JSON_SCALAR},
+        scalar_overrides={JSON: JSON_SCALAR, datetime: DATETIME_SCALAR, date: DATE_SCALAR},
     )

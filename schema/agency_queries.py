@@ -11,7 +11,7 @@ from models.agency import AgencyRequest as AgencyModel
 from models.errors import DomainError
 from schema.agency_reads import AgencyRequestFilter, get_agency_request, list_agency_requests
 from schema.guards import actor_of, guarded
-from schema.relay import Connection, Node, pk_of
+from schema.relay import Connection, Node, Page, pk_of
 from schema.types.agency import AGENCY_EVENT_COLUMNS, AgencyEvent, AgencyRequest
 
 
@@ -19,7 +19,9 @@ from schema.types.agency import AGENCY_EVENT_COLUMNS, AgencyEvent, AgencyRequest
 class AgencyQueries:
     @strawberry.field(
         description="Agency requests (帮办代办) the caller may see, newest first: agents their "
-        "service points', enterprise contacts their enterprises', regional staff their regions'."
+        "service points', enterprise contacts their enterprises', regional staff their regions'. "
+        "Pages both ways: `first`/`after` down the list, `last`/`before` up from the top row "
+        "shown."
     )
     async def agency_requests(
         self,
@@ -27,9 +29,12 @@ class AgencyQueries:
         filter: AgencyRequestFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AgencyRequest]:
         actor = actor_of(info)
-        return await guarded(info, lambda: list_agency_requests(actor, filter, first, after))
+        page = Page(first, after, last, before)
+        return await guarded(info, lambda: list_agency_requests(actor, filter, page))
 
     @strawberry.field(description="One agency request, or null when it is not visible to you.")
     async def agency_request(self, info: Info, id: strawberry.ID) -> AgencyRequest | None:

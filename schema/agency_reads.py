@@ -17,7 +17,7 @@ from models.ops.calendar import load_calendar
 from models.rules import clock
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
 from models.rules.roles import Role
-from schema.relay import Connection, paginate, pk_of
+from schema.relay import Connection, Page, paginate, pk_of
 from schema.types.agency import AGENCY_ROW_COLUMNS, AgencyRequest, AgencyView
 
 _ORDER = ("-id",)  # newest first; ids only grow, so the keyset is stable
@@ -74,8 +74,7 @@ async def prepare_view(view: AgencyView, rows: list[dict[str, Any]]) -> None:
 async def list_agency_requests(
     actor: Actor,
     f: AgencyRequestFilter | None,
-    first: int | None,
-    after: str | None,
+    page: Page,
     *,
     enterprise_id: int | None = None,
 ) -> Connection[AgencyRequest]:
@@ -87,8 +86,10 @@ async def list_agency_requests(
         qs = _apply(qs, f, view)
     return await paginate(
         qs,
-        first=first,
-        after=after,
+        first=page.first,
+        after=page.after,
+        last=page.last,
+        before=page.before,
         order=_ORDER,
         columns=AGENCY_ROW_COLUMNS,
         build=lambda r: AgencyRequest.from_row(r, view),

@@ -12,7 +12,7 @@ from models.region_tree import region_chain
 from schema.demand_reads import DemandFilter, DemandOrder, get_demand, list_demands
 from schema.guards import actor_of, guarded
 from schema.lookahead import asked_for, asked_under
-from schema.relay import Connection, pk_of
+from schema.relay import Connection, Page, pk_of
 from schema.types.demands import Demand, DemandCategory
 from schema.types.policy import RegionPolicy
 
@@ -21,7 +21,8 @@ from schema.types.policy import RegionPolicy
 class DemandQueries:
     @strawberry.field(
         description="Demands the caller may see: regional staff their regions', handlers their "
-        "department's, enterprise contacts their enterprises'."
+        "department's, enterprise contacts their enterprises'. Pages both ways: `first`/`after` "
+        "down the list, `last`/`before` up from the top row shown."
     )
     async def demands(
         self,
@@ -30,12 +31,13 @@ class DemandQueries:
         order_by: DemandOrder = DemandOrder.NEWEST,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Demand]:
         actor = actor_of(info)
         fields = asked_under(info, ("edges", "node"))
-        return await guarded(
-            info, lambda: list_demands(actor, filter, order_by, first, after, fields)
-        )
+        page = Page(first, after, last, before)
+        return await guarded(info, lambda: list_demands(actor, filter, order_by, page, fields))
 
     @strawberry.field(description="One demand, or null when it does not exist or is not yours.")
     async def demand(self, info: Info, id: strawberry.ID) -> Demand | None:

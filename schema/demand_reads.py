@@ -30,7 +30,7 @@ from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
 from schema.loaders import TIMELINE_COLUMNS
-from schema.relay import Connection, paginate_rows, pk_of
+from schema.relay import Connection, Page, paginate_rows, pk_of
 from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView, list_columns
 from schema.types.files import ATTACHMENT_COLUMNS
 
@@ -193,8 +193,7 @@ async def list_demands(
     actor: Actor,
     f: DemandFilter | None,
     order: DemandOrder,
-    first: int | None,
-    after: str | None,
+    page: Page,
     fields: frozenset[str] | None = None,
 ) -> Connection[Demand]:
     """A page of demands; `fields`: those its nodes ask for, when known, so that the page's
@@ -213,8 +212,10 @@ async def list_demands(
         select,
         " AND ".join(where),
         p,
-        first=first,
-        after=after,
+        first=page.first,
+        after=page.after,
+        last=page.last,
+        before=page.before,
         order=_ORDERS[order],
         build=lambda r: Demand.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),

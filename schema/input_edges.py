@@ -11,7 +11,7 @@ without the argument's name, as the domain's refusals do: "to", "startDate",
 - any other field raises a PublicError: `errors[].extensions.code` (and `field`).
 
 Texts in mutations are not capped here: each operation bounds its own (TOO_LONG).
-Cursors (`after`) are checked by schema.relay."""
+Cursors (`after`, `before`) are checked by schema.relay."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from models.rules.date_range import in_range, range_params
 from schema.errors import PublicError, UserError
 
 _NAMES = NameConverter()
-_CURSOR_ARGUMENTS = frozenset({"after"})
+_CURSOR_ARGUMENTS = frozenset({"after", "before"})
 # Search and filter text on queries: the longest name a list is searched by (an enterprise's,
 # 200), far below SQLite's LIKE pattern limit (50,000 bytes), which a 900 KB term passed.
 MAX_SEARCH_LENGTH = 200

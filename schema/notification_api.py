@@ -50,13 +50,18 @@ async def _preferences(user_id: int) -> NotificationPreferences:
 
 @strawberry.type
 class NotificationQueries:
-    @strawberry.field(description="My inbox, newest first.")
+    @strawberry.field(
+        description="My inbox, newest first. Pages both ways: `first`/`after` down the list, "
+        "`last`/`before` up from the top row shown (newer notifications)."
+    )
     async def notifications(
         self,
         info: Info,
         unread_only: bool = False,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Notification]:
         actor = actor_of(info)
         locale = info.context.locale
@@ -69,6 +74,8 @@ class NotificationQueries:
                 qs,
                 first=first,
                 after=after,
+                last=last,
+                before=before,
                 order=("-id",),
                 columns=NOTIFICATION_COLUMNS,
                 build=lambda r: Notification.from_row(r, locale),

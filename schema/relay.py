@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +38,25 @@ def from_global_id(gid: str, expected: str | None = None) -> tuple[str, int]:
     if (expected is not None and type_name != expected) or not 0 < pk < 2**31:
         raise DomainError("NOT_FOUND", "id")
     return type_name, pk
+
+
+def global_ids_in(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """`data` (a timeline event's details) with the row ids under the keys of `kinds` (an id or
+    a list of ids) as global ids of the type each key names: the API speaks global ids only.
+    Events keep row ids in the database, so rows written before this read the same."""
+    out = dict(data)
+    for key, type_name in kinds.items():
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [_global_or_same(type_name, v) for v in value]
+        elif value is not None:
+            out[key] = _global_or_same(type_name, value)
+    return out
+
+
+def _global_or_same(type_name: str, value: Any) -> Any:
+    is_id = isinstance(value, int) and not isinstance(value, bool)
+    return to_global_id(type_name, value) if is_id else value
 
 
 def pk_of(gid: strawberry.ID | None, expected: str) -> int | None:
@@ -89,36 +109,39 @@ def encode_cursor(values: Sequence[Any]) -> str:
 MAX_CURSOR_LENGTH = 4096
 
 
-def decode_cursor(cursor: str, width: int) -> list[Any]:
-    """The cursor's JSON list of `width` values, or INVALID_CURSOR (tampered: too long, not
-    base64, not JSON, nested past the parser's recursion, another shape)."""
+def decode_cursor(cursor: str, width: int, field: str = "after") -> list[Any]:
+    """The cursor's JSON list of `width` values, or INVALID_CURSOR on `field` (tampered: too
+    long, not base64, not JSON, nested past the parser's recursion, another shape)."""
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise DomainError("INVALID_CURSOR", "after")
+        raise DomainError("INVALID_CURSOR", field)
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error, RecursionError):
-        raise DomainError("INVALID_CURSOR", "after") from None
+        raise DomainError("INVALID_CURSOR", field) from None
     if not isinstance(values, list) or len(values) != width:
-        raise DomainError("INVALID_CURSOR", "after")
+        raise DomainError("INVALID_CURSOR", field)
     return values
 
 
 def cursor_values(
-    after: str, names: Sequence[str], cursor_types: dict[str, Callable[[Any], Any]] | None
+    cursor: str,
+    names: Sequence[str],
+    cursor_types: dict[str, Callable[[Any], Any]] | None,
+    field: str = "after",
 ) -> list[Any]:
     """A cursor's values for the order columns `names`, each of its column's kind, or
-    INVALID_CURSOR: a database compares a column only with a value of its type (PostgreSQL
-    refuses others; SQLite cannot bind a list). `cursor_types` parses a column's JSON value
-    (raising TypeError or ValueError; dates and date-times must be within the supported
-    range and carry their offset); ids ("id", "…_id") are
-    32-bit keys; any other column is text."""
-    values = decode_cursor(after, len(names))
+    INVALID_CURSOR on `field` (the argument it came in, `after` or `before`): a database
+    compares a column only with a value of its type (PostgreSQL refuses others; SQLite cannot
+    bind a list). `cursor_types` parses a column's JSON value (raising TypeError or
+    ValueError; dates and date-times must be within the supported range and carry their
+    offset); ids ("id", "…_id") are 32-bit keys; any other column is text."""
+    values = decode_cursor(cursor, len(names), field)
     for i, name in enumerate(names):
         parse = (cursor_types or {}).get(name)
         try:
             values[i] = _cursor_value(name, values[i], parse)
         except (TypeError, ValueError, OverflowError):
-            raise DomainError("INVALID_CURSOR", "after") from None
+            raise DomainError("INVALID_CURSOR", field) from None
     return values
 
 
@@ -152,6 +175,44 @@ def _after_q(order: Sequence[str], values: Sequence[Any]) -> Q:
     return Q(*terms, join_type=Q.OR)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which page a list is asked for, as Relay's connection arguments say: `first` rows
+    after the cursor `after` (forward, the default), or the `last` rows before the cursor
+    `before` (backward: a screen scrolling up from the top row it shows). `after` and
+    `before` may be given together: the rows between them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None
+
+    def size(self) -> int:
+        """The page size asked for (DEFAULT_PAGE_SIZE when none), or a refusal:
+        INVALID_PAGE_SIZE out of 0..MAX_PAGE_SIZE, PAGE_DIRECTION_CONFLICT for `first` with
+        `last` (Relay leaves their meaning together open: one direction a request)."""
+        if self.first is not None and self.last is not None:
+            raise DomainError("PAGE_DIRECTION_CONFLICT", "last")
+        if self.last is not None:
+            return _checked_size(self.last, "last")
+        return page_size(self.first)
+
+
+def _checked_size(size: int, field: str) -> int:
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise DomainError("INVALID_PAGE_SIZE", field, max=MAX_PAGE_SIZE)
+    return size
+
+
+def _reversed(order: Sequence[str]) -> list[str]:
+    """The opposite order: "-name" ascending, "name" descending."""
+    return [o[1:] if o.startswith("-") else f"-{o}" for o in order]
+
+
 async def paginate(
     qs: QuerySet[Any],
     *,
@@ -162,46 +223,55 @@ async def paginate(
     build: Callable[[dict[str, Any]], NodeT],
     prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
     cursor_types: dict[str, Callable[[Any], Any]] | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[NodeT]:
     """One page of plain rows in a stable keyset order; totalCount only when asked for.
     `prepare` sees the page's rows before nodes are built (to batch what they share);
-    `cursor_types` turns a cursor's JSON values back into column values (dates)."""
-    size = page_size(first)
+    `cursor_types` turns a cursor's JSON values back into column values (dates). Backward
+    (`last`, `before`: Page) walks the order reversed and gives the rows back in `order`."""
+    page = Page(first, after, last, before)
+    size = page.size()
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
         qs = qs.filter(_after_q(order, cursor_values(after, names, cursor_types)))
-    rows = await qs.order_by(*order).limit(size + 1).values(*columns)
-    return await _connection(rows, size, names, bool(after), build, prepare, count_qs.count)
+    if before:
+        values = cursor_values(before, names, cursor_types, "before")
+        qs = qs.filter(_after_q(_reversed(order), values))
+    walk = _reversed(order) if page.backward else order
+    rows = await qs.order_by(*walk).limit(size + 1).values(*columns)
+    return await _connection(rows, size, names, page, build, prepare, count_qs.count)
 
 
 def page_size(first: int | None) -> int:
     """The page size asked for (DEFAULT_PAGE_SIZE when none), or INVALID_PAGE_SIZE."""
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= MAX_PAGE_SIZE:
-        raise DomainError("INVALID_PAGE_SIZE", "first", max=MAX_PAGE_SIZE)
-    return size
+    return _checked_size(DEFAULT_PAGE_SIZE if first is None else first, "first")
 
 
 async def _connection(
     rows: list[dict[str, Any]],
     size: int,
     names: Sequence[str],
-    after: bool,
+    page: Page,
     build: Callable[[dict[str, Any]], NodeT],
     prepare: Callable[[list[dict[str, Any]]], Awaitable[None]] | None,
     count: Callable[[], Awaitable[int]],
 ) -> Connection[NodeT]:
-    has_next = len(rows) > size
+    more = len(rows) > size  # one row past the page was read to know
     rows = rows[:size]
+    if page.backward:
+        rows.reverse()  # read walking back from `before`: the page in the list's order
     if prepare is not None:
         await prepare(rows)
     edges = [Edge(key=[r[n] for n in names], node=build(r)) for r in rows]
+    # As Relay's algorithm: the far side of the page is known from the extra row; the near
+    # side is only said to exist when a cursor was given there.
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after,
+            has_next_page=bool(page.before) if page.backward else more,
+            has_previous_page=more if page.backward else bool(page.after),
             start_cursor=encode_cursor(edges[0].key) if edges else None,
             end_cursor=encode_cursor(edges[-1].key) if edges else None,
         ),
@@ -237,26 +307,31 @@ async def paginate_rows(
     cursor_types: dict[str, Callable[[Any], Any]] | None = None,
     branches: Sequence[str] = (),
     generic: bool = False,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[NodeT]:
     """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
     `where` (with parameters `p`; over the table's own columns) and one of `branches` if
-    given, keyset-paged in `order`; `generic` as RowSelect.fetch says."""
-    size = page_size(first)
+    given, keyset-paged in `order`, forward or backward as `paginate`; `generic` as
+    RowSelect.fetch says."""
+    page = Page(first, after, last, before)
+    size = page.size()
     names = [o.lstrip("-") for o in order]
     count_params = list(p.values)  # the keyset conditions and the limit come after
     page_where = where
     if after:
         values = cursor_values(after, names, cursor_types)
-        page_where = f"{where} AND {_after_sql(sel, p, order, values)}"
-    by = ", ".join(
-        f"{sel.own(n)}{' DESC' if o.startswith('-') else ''}"
-        for n, o in zip(names, order, strict=True)
-    )
+        page_where = f"{page_where} AND {_after_sql(sel, p, order, values)}"
+    if before:
+        values = cursor_values(before, names, cursor_types, "before")
+        page_where = f"{page_where} AND {_after_sql(sel, p, _reversed(order), values)}"
+    walk = _reversed(order) if page.backward else order
+    by = ", ".join(f"{sel.own(o.lstrip('-'))}{' DESC' if o.startswith('-') else ''}" for o in walk)
     rows = await sel.fetch(page_where, p, by, p(size + 1), branches=branches, generic=generic)
     if branches:
         where = f"{where} AND {sel.any_of(branches)}"
     return await _connection(
-        rows, size, names, bool(after), build, prepare, lambda: sel.count(where, count_params)
+        rows, size, names, page, build, prepare, lambda: sel.count(where, count_params)
     )
 
 

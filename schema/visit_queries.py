@@ -11,7 +11,7 @@ from strawberry.types import Info
 from models.errors import DomainError
 from models.rules.visit_states import PeriodKind
 from schema.guards import actor_of, guarded
-from schema.relay import Connection, id_of, pk_of
+from schema.relay import Connection, Page, id_of, pk_of
 from schema.types.visits import AssignedEnterprise, Visit
 from schema.visit_reads import (
     VisitCoverage,
@@ -28,7 +28,8 @@ from schema.visit_reads import (
 class VisitQueries:
     @strawberry.field(
         description="Visits the caller may see: cadres, dispatchers and supervisors their "
-        "regions', everyone the visits they went on or planned."
+        "regions', everyone the visits they went on or planned. Pages both ways: "
+        "`first`/`after` down the list, `last`/`before` up from the top row shown."
     )
     async def visits(
         self,
@@ -37,9 +38,12 @@ class VisitQueries:
         order_by: VisitOrder = VisitOrder.NEWEST,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Visit]:
         actor = actor_of(info)
-        return await guarded(info, lambda: list_visits(actor, filter, order_by, first, after))
+        page = Page(first, after, last, before)
+        return await guarded(info, lambda: list_visits(actor, filter, order_by, page))
 
     @strawberry.field(description="One visit, or null when it does not exist or is not yours.")
     async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:

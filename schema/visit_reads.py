@@ -35,7 +35,7 @@ from models.visits import Visit as VisitModel
 from models.visits import VisitParticipant
 from schema.demand_reads import new_view, prepare_view
 from schema.loaders import USER_COLUMNS
-from schema.relay import Connection, paginate, paginate_rows, pk_of
+from schema.relay import Connection, Page, paginate, paginate_rows, pk_of
 from schema.types.demands import DEMAND_ROW_COLUMNS, Demand
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.org import Region, User
@@ -97,8 +97,7 @@ async def list_visits(
     actor: Actor,
     f: VisitFilter | None,
     order: VisitOrder,
-    first: int | None,
-    after: str | None,
+    page: Page,
     *,
     enterprise_id: int | None = None,
 ) -> Connection[Visit]:
@@ -110,8 +109,10 @@ async def list_visits(
         qs = await _apply(qs, f)
     return await paginate(
         qs,
-        first=first,
-        after=after,
+        first=page.first,
+        after=page.after,
+        last=page.last,
+        before=page.before,
         order=_ORDERS[order],
         columns=VISIT_ROW_COLUMNS,
         build=lambda r: Visit.from_row(r, view),

@@ -5,8 +5,10 @@ sent reaches the schema with characters no field can hold.
 Codes: our domain refusals bring their own (schema/errors.py PublicError); the document rules
 of schema/request_limits.py theirs; what graphql-core says about the document is
 GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS past the token limit, QUERY_TOO_LONG past the length
-limit), GRAPHQL_VALIDATION_FAILED or GRAPHQL_INVALID_VARIABLES, its own English wording kept as
-the detail; anything else is INTERNAL_ERROR (its text masked in production by
+limit), GRAPHQL_VALIDATION_FAILED or GRAPHQL_INVALID_VARIABLES, with graphql-core's wording as
+the detail: in Chinese from the catalogue of its templates (models.messages_graphql; one it
+does not know reads a generic Chinese detail with the line and column), in English as
+graphql-core says it; anything else is INTERNAL_ERROR (its text masked in production by
 schema/errors.py)."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from models.messages import message
+from models.messages_graphql import graphql_detail_zh
 from schema.request_limits import DOCUMENT_LIMITS, bad_characters
 
 MAX_VARIABLES_DEPTH = 32
@@ -82,9 +85,22 @@ def _code(error: GraphQLError) -> str:
         if "code points. Parsing aborted" in text:  # parse's max_source_length
             return "QUERY_TOO_LONG"
         return "GRAPHQL_PARSE_FAILED"
-    if text.startswith("Variable '$"):
-        return "GRAPHQL_INVALID_VARIABLES"
-    return "GRAPHQL_VALIDATION_FAILED"
+    if text.startswith("Variable '$") and " has invalid " in text:
+        return "GRAPHQL_INVALID_VARIABLES"  # a value sent (or defaulted) that does not coerce
+    return "GRAPHQL_VALIDATION_FAILED"  # variables unused, undefined or misplaced included
+
+
+def _detail(error: GraphQLError, formatted: dict[str, Any], locale: str) -> str:
+    """graphql-core's message for `locale`: its own English, or Chinese, never English."""
+    if locale == "en":
+        return error.message
+    worded = graphql_detail_zh(error.message)
+    if worded is not None:
+        return worded
+    locations = formatted.get("locations") or []
+    if locations:
+        return message("GRAPHQL_ERROR_AT", locale, **locations[0])
+    return message("GRAPHQL_ERROR", locale)
 
 
 def client_errors(
@@ -100,7 +116,7 @@ def client_errors(
         if code in _OURS:
             formatted["message"] = message(code, locale, max=limits.get(code))
         elif code in _DETAILED:
-            formatted["message"] = message(code, locale, detail=error.message)
+            formatted["message"] = message(code, locale, detail=_detail(error, formatted, locale))
         elif code == "INTERNAL_ERROR" and error.message == masked and locale == "en":
             formatted["message"] = message(code, locale)  # the mask itself reads Chinese
         out.append(formatted)

@@ -326,7 +326,7 @@ async def test_the_detail_reads_its_timeline_and_files_with_its_row_as_the_list_
     assert timeline[0]["fromState"] is None
     assert (timeline[1]["fromState"], timeline[1]["toState"]) == ("SUBMITTED", "DISPATCHED")
     assert timeline[3]["data"] == {"days": 2} and timeline[3]["note"] == "需补充材料"
-    assert timeline[0]["at"].endswith("+00:00") and timeline[0]["actor"]["username"] == "ent_user"
+    assert timeline[0]["at"].endswith("+08:00") and timeline[0]["actor"]["username"] == "ent_user"
     assert [f["fileName"] for f in timeline[0]["attachments"]] == ["现场照片.jpg"]
     assert timeline[0]["attachments"][0]["photoLocation"]["latitude"] > 30
     assert [f["fileName"] for f in expected["attachments"]] == ["现场照片.jpg", "用地批复.pdf"]

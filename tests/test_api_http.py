@@ -26,7 +26,11 @@ async def test_legacy_json_clients_get_200_for_validation_errors(gql):
 
 async def test_parse_error_is_400(gql):
     resp = await gql.post("{ me { ")
-    assert resp.status_code == 400 and "Syntax Error" in resp.json()["errors"][0]["message"]
+    assert resp.status_code == 400
+    assert resp.json()["errors"][0]["message"] == "GraphQL 查询有语法错误：此处应为名称，实际是文档结尾"
+    gql.language = "en"
+    resp = await gql.post("{ me { ")
+    assert "Syntax Error: Expected Name, found <EOF>." in resp.json()["errors"][0]["message"]
 
 
 async def test_get_runs_queries_but_not_mutations(gql):
@@ -89,7 +93,7 @@ async def test_extensions_that_are_not_an_object_are_400(gql):
         assert resp.status_code == 400, extensions
         [error] = resp.json()["errors"]
         assert error == {
-            "message": "extensions 须为 JSON 对象",
+            "message": "请求中的扩展信息须为 JSON 对象",
             "extensions": {"code": "INVALID_EXTENSIONS"},
         }
     got = await gql.http.get(
@@ -98,7 +102,7 @@ async def test_extensions_that_are_not_an_object_are_400(gql):
         headers={"Accept": GR, "Accept-Language": "en"},
     )
     assert got.status_code == 400
-    assert got.json()["errors"][0]["message"] == "extensions must be a JSON object"
+    assert got.json()["errors"][0]["message"] == "The request's extensions must be a JSON object"
     for fine in ({}, {"persistedQuery": None}, None):
         body = {"query": "{ me { id } }", "extensions": fine}
         resp = await gql.http.post("/graphql", json=body, headers={"Accept": GR})

@@ -400,8 +400,8 @@ async def test_the_agents_day_list(gql):
     assert listed["totalCount"] == 2
     nodes = [e["node"] for e in listed["edges"]]
     assert [(n["enterprise"]["name"], n["startsAt"]) for n in nodes] == [
-        ("清河县恒达机械制造有限公司", "2026-10-13T01:00:00+00:00"),
-        ("清河县宏图包装有限公司", "2026-10-13T06:00:00+00:00"),
+        ("清河县恒达机械制造有限公司", "2026-10-13T09:00:00+08:00"),
+        ("清河县宏图包装有限公司", "2026-10-13T14:00:00+08:00"),
     ]
     assert nodes[0]["procedure"] == {"name": "食品经营许可证变更"}
     assert nodes[0]["bookedBy"] == {"displayName": "ent_user"} and nodes[0]["note"] == "许可证变更"

@@ -186,7 +186,7 @@ async def test_messages_follow_accept_language(gql, http, world):
     got = payload(await upload(http, token, "a.jpg", PDF_BYTES, **{"Accept-Language": "en"}))
     assert got["errors"][0]["message"].startswith("Unsupported file type")
     resp = await raw(http, token, body(part("operations", b"[]")), **{"Accept-Language": "en"})
-    assert refusal(resp, 400)[1].startswith("The operations field must be one JSON object")
+    assert refusal(resp, 400)[1].startswith("The operation must be one JSON object")
 
 
 async def test_an_empty_file_is_a_payload_error(gql, http, world):

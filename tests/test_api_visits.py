@@ -360,7 +360,7 @@ async def test_enterprise_file_shows_its_visits_and_last_visit(gql):
         {"e": gid("Enterprise", w.factory.id)},
     )
     ent = data["enterprise"]
-    assert ent["lastVisitAt"].startswith("2026-11-20T07:00:00")  # 15:00 Shanghai in UTC
+    assert ent["lastVisitAt"] == "2026-11-20T15:00:00+08:00"  # as every moment: Shanghai time
     assert [e["node"]["notes"] for e in ent["visits"]["edges"]] == ["第二次", "第一次"]
     filtered = await gql(
         '{ visits(filter: {from: "2026-11-10", to: "2026-11-30"}) { edges { node { notes } } } }'

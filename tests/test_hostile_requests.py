@@ -287,7 +287,7 @@ async def test_circular_fragments_are_refused(gql, world):
     assert resp.status_code == 400
     errors = resp.json()["errors"]
     assert {e["extensions"]["code"] for e in errors} == {"GRAPHQL_VALIDATION_FAILED"}
-    assert errors[0]["message"].startswith("GraphQL 查询无效：Cannot spread fragment")
+    assert errors[0]["message"].startswith("GraphQL 查询无效：片段“A”经由 “B” 展开了自己")
     gql.language = "en"
     en = (await gql.post(doc)).json()["errors"][0]["message"]
     assert en.startswith("The query is not valid: Cannot spread fragment")
@@ -380,7 +380,7 @@ async def test_deeply_nested_variables_are_refused(gql, world):
     doc = "query($v: JSON) { me { id } }"
     resp = await gql.post(doc, {"v": nested})
     message = refused(resp, 400, "VARIABLES_TOO_DEEP")
-    assert message == f"variables 的嵌套不能超过 {MAX_VARIABLES_DEPTH} 层"
+    assert message == f"请求中变量的嵌套不能超过 {MAX_VARIABLES_DEPTH} 层"
     # Literals nested in the document itself: graphql-core's parser stops them.
     literal = "{ regions(filter: {search: " + "[" * 300 + '"x"' + "]" * 300 + "}) { totalCount } }"
     resp = await gql.post(literal)
@@ -437,7 +437,7 @@ async def test_batches_and_malformed_bodies_have_codes(gql, world):
 async def test_a_bad_variable_value_is_a_400_naming_the_variable(gql, world):
     resp = await gql.post("query($n: Int!) { regions(first: $n) { totalCount } }", {"n": "x"})
     message = refused(resp, 400, "GRAPHQL_INVALID_VARIABLES")
-    assert message.startswith("变量取值无效：Variable '$n'")
+    assert message == "变量取值无效：变量 $n：Int 须为整数，实际是 'x'"
 
 
 # --- characters no field can hold ------------------------------------------------------------

@@ -343,7 +343,7 @@ async def test_a_five_thousand_digit_int_literal_is_a_validation_error(prod):
         f"{{ workingCalendar(year: {huge}) {{ year }} }}",
     ):
         message = request_refusal(await prod.post(doc), "GRAPHQL_VALIDATION_FAILED")
-        assert "Int cannot represent non 32-bit signed integer value" in message
+        assert "Int 须为 32 位有符号整数" in message
         assert len(message) < 200  # the literal is not echoed whole
     # Inside a JSON value: 64-bit integers are what can be stored and answered.
     doc = (

@@ -282,7 +282,7 @@ async def test_production_rules_hold_over_the_socket(gql, world, prod_url):
     assert msg["type"] == "error", msg
     errors = msg["payload"]
     assert {e["extensions"]["code"] for e in errors} == {"GRAPHQL_VALIDATION_FAILED"}
-    assert any("introspection" in e["message"].lower() for e in errors), errors
+    assert any("内省" in e["message"] for e in errors), errors
     # Queries and mutations are named as such, not masked as a fault.
     for op, query in (("q", "{ me { username } }"), ("m", "mutation { logout(input: {}) { ok } }")):
         error = refusal(await answer(ws, {"query": query}, op), op)

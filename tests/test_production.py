@@ -47,7 +47,7 @@ async def test_production_turns_off_graphiql_and_introspection(prod):
     resp = await prod.post(
         "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=GR
     )
-    assert resp.status_code == 400 and "introspection" in resp.text.lower()
+    assert resp.status_code == 400 and "已关闭内省查询" in resp.text
 
 
 async def test_production_keeps_public_errors_readable(prod):
@@ -166,6 +166,16 @@ async def test_production_suggests_no_names_the_client_did_not_send(gql, prod):
             assert not re.search(rf"\b{name}\b", resp.text), (name, resp.text)
 
 
+async def test_production_words_the_same_refusals_in_chinese_without_suggestions(gql, prod):
+    for query, variables in NEAR_MISSES:
+        body = {"query": query, "variables": variables}
+        dev = (await gql.http.post("/graphql", json=body, headers=GR)).json()["errors"][0]
+        assert "相近的名称" in dev["message"], dev  # development's Chinese helps too
+        [error] = (await prod.post("/graphql", json=body, headers=GR)).json()["errors"]
+        assert error["message"] == dev["message"].partition("（相近的名称")[0]
+        assert not re.search(r"[A-Za-z]{3,} [a-z]{2,}", error["message"]), error  # no English
+
+
 async def test_production_subscriptions_suggest_nothing_either(prod):
     """The websocket runs the same schema: its validation leaves suggestions out too."""
     await make_user("watcher", None, None)
@@ -231,7 +241,7 @@ async def test_production_refuses_aliased_logins_and_lets_the_owner_in_past_a_gu
     resp = await prod.post("/graphql", json={"query": f"mutation {{ {aliased} }}"}, headers=GR)
     assert resp.status_code == 400
     assert [e["extensions"]["code"] for e in resp.json()["errors"]] == ["ONE_LOGIN_PER_REQUEST"]
-    assert resp.json()["errors"][0]["message"].startswith("login 和 refreshToken 须单独发送")
+    assert resp.json()["errors"][0]["message"].startswith("登录和刷新登录须单独发送")
 
     async def login(password: str, address: str) -> dict:
         resp = await prod.post(

@@ -103,10 +103,10 @@ async def test_a_second_login_in_one_request_is_refused_before_any_password_chec
     body = resp.json()
     assert resp.status_code == 400 and "data" not in body, body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["ONE_LOGIN_PER_REQUEST"]
-    assert body["errors"][0]["message"].startswith("login 和 refreshToken 须单独发送")
+    assert body["errors"][0]["message"].startswith("登录和刷新登录须单独发送")
     gql.language = "en"
     english = (await gql.post(ALIASED[name])).json()["errors"][0]["message"]
-    assert english.startswith("login and refreshToken must be sent alone")
+    assert english.startswith("Signing in and refreshing a session are sent alone")
     assert await password_checks(gql) == checks  # nothing ran: no argon2, no session
     assert await audit_codes(gql, "cadre_a") == []
 

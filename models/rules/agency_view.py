@@ -12,7 +12,7 @@ from typing import Any
 
 from models.rules.agency_flow import AgencyFacts
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
-from models.rules.deadlines import days_left, paused_deadline
+from models.rules.deadlines import days_left, paused_deadline, working_days_paused
 from models.rules.demand_states import RectificationState, Satisfaction
 from models.rules.workdays import WorkCalendar, local_date
 
@@ -25,6 +25,7 @@ class AgencyClock:
     effective_deadline: date | None
     paused_at: datetime | None
     completed_at: datetime | None = None
+    paused_days: int = 0  # the finished 补正 pauses' working days, as stored
 
 
 def _paused_on(c: AgencyClock) -> date | None:
@@ -38,6 +39,15 @@ def effective_deadline_now(c: AgencyClock, cal: WorkCalendar, today: date) -> da
     if c.effective_deadline is None:
         return None
     return paused_deadline(cal, c.effective_deadline, _paused_on(c), today)
+
+
+def paused_days_now(c: AgencyClock, cal: WorkCalendar, today: date) -> int:
+    """Working days paused for 补正: the finished pauses' and, while paused, those the running
+    pause has lasted by today, as its end would count them (models.ops.agency), so the figure
+    grows with the effective deadline and does not jump when the enterprise supplies."""
+    paused_on = _paused_on(c)
+    running = 0 if paused_on is None else working_days_paused(cal, paused_on, today)
+    return c.paused_days + running
 
 
 def is_overdue(c: AgencyClock, today: date) -> bool:

@@ -35,10 +35,11 @@ from models.rules.agency_view import (
     facts_of,
     is_overdue,
     on_time,
+    paused_days_now,
     working_days_left,
 )
 from models.rules.workdays import WorkCalendar
-from schema.relay import Node, to_global_id
+from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.actions import ActionState, shown_states
 from schema.types.demands import RectificationState, Satisfaction
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
@@ -190,10 +191,15 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
+# Keys of an agency event's data that hold row ids, and the type of each (models.ops.agency).
+EVENT_DATA_IDS = {"agentId": "User", "attachmentIds": "Attachment"}
+
+
 @strawberry.type(description="One transition in an agency request's timeline.")
 class AgencyEvent(Node):
     pk: strawberry.Private[int]
     request_pk: strawberry.Private[int]
+    attachment_pks: strawberry.Private[list[int]]
     action: AgencyAction
     at: datetime
     from_state: AgencyState | None
@@ -201,13 +207,15 @@ class AgencyEvent(Node):
     note: str
     data: JSON = strawberry.field(
         description='Details, e.g. {"pausedDays": 4}, {"missingMaterials": [...]}, '
-        '{"attachmentIds": [...]} (database ids of the documents this step brought).'
+        '{"attachmentIds": [...]} (the documents this step brought); ids in it (agentId, '
+        "attachmentIds) are global ids, as everywhere in the API."
     )
     actor_name: str | None = strawberry.field(description="The actor's display name.")
     actor_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, r: Row, prefix: str = "", actor_name: str | None = None) -> AgencyEvent:
+        data = r[f"{prefix}data"] or {}
         return cls(
             id=to_global_id("AgencyEvent", r[f"{prefix}id"]),
             pk=r[f"{prefix}id"],
@@ -217,7 +225,8 @@ class AgencyEvent(Node):
             from_state=_enum(AgencyState, r[f"{prefix}from_state"]),
             to_state=AgencyState(r[f"{prefix}to_state"]),
             note=r[f"{prefix}note"],
-            data=cast(JSON, r[f"{prefix}data"] or {}),
+            data=cast(JSON, global_ids_in(data, EVENT_DATA_IDS)),
+            attachment_pks=list(data.get("attachmentIds") or []),
             actor_name=actor_name,
             actor_pk=r[f"{prefix}actor_id"],
         )
@@ -231,7 +240,7 @@ class AgencyEvent(Node):
 
     @strawberry.field(description="The documents this step brought.")
     async def attachments(self, info: Info) -> list[Attachment]:
-        ids = (cast(dict, self.data) or {}).get("attachmentIds") or []
+        ids = self.attachment_pks
         if not ids:
             return []
         rows = await request_attachments(info, self.request_pk)
@@ -280,6 +289,7 @@ class AgencyRequest(Node):
             effective_deadline=r["effective_deadline"],
             paused_at=r["paused_at"],
             completed_at=r["completed_at"],
+            paused_days=int(r["paused_days"]),
         )
 
     def _calendar(self) -> WorkCalendar:
@@ -310,9 +320,13 @@ class AgencyRequest(Node):
     def deadline_confirmed(self) -> bool:
         return bool(self.row["deadline_confirmed"])
 
-    @strawberry.field(description="Working days paused for materials (finished pauses).")
+    @strawberry.field(
+        description="Working days paused for materials (补正): the finished pauses and, while "
+        "paused, the working days of the current pause so far; the effective deadline is "
+        "pushed back by as many."
+    )
     def paused_days(self) -> int:
-        return int(self.row["paused_days"])
+        return paused_days_now(self._clock(), self._calendar(), self.view.today)
 
     @strawberry.field(description="When the current 补正 pause began; null when not paused.")
     def paused_at(self) -> datetime | None:

@@ -44,7 +44,7 @@ from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
 from schema.loaders import USER_COLUMNS, prime_event_files, prime_users
-from schema.relay import Node, to_global_id
+from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.actions import ActionState, shown_states
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
@@ -256,6 +256,15 @@ class DemandCategory(Node):
         )
 
 
+# Keys of a demand event's data that hold row ids, and the type of each (models.ops.demands).
+EVENT_DATA_IDS = {
+    "visitId": "Visit",
+    "intoId": "Demand",
+    "departmentId": "Department",
+    "assistingDepartmentIds": "Department",
+}
+
+
 @strawberry.type(description="One transition in a demand's timeline: who, when, from → to.")
 class DemandEvent(Node):
     pk: strawberry.Private[int]
@@ -265,7 +274,9 @@ class DemandEvent(Node):
     to_state: DemandState
     note: str
     data: JSON = strawberry.field(
-        description='Details of the transition, e.g. {"days": 3} or {"rating": "SATISFIED"}.'
+        description='Details of the transition, e.g. {"days": 3}, {"rating": "SATISFIED"} or '
+        '{"departmentId": "…"}; ids in it (visitId, intoId, departmentId, '
+        "assistingDepartmentIds) are global ids, as everywhere in the API."
     )
     actor_name: str | None = strawberry.field(description="Null for the system.")
     actor_pk: strawberry.Private[int | None]
@@ -280,7 +291,7 @@ class DemandEvent(Node):
             from_state=_enum(DemandState, r[f"{prefix}from_state"]),
             to_state=DemandState(r[f"{prefix}to_state"]),
             note=r[f"{prefix}note"],
-            data=cast(JSON, r[f"{prefix}data"] or {}),
+            data=cast(JSON, global_ids_in(r[f"{prefix}data"] or {}, EVENT_DATA_IDS)),
             actor_name=actor_name,
             actor_pk=r[f"{prefix}actor_id"],
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from schema.relay import Connection, Node, to_global_id
+from schema.relay import Connection, Node, Page, to_global_id
 from schema.types.enums import CoordinateSystem, EnterpriseScale
 from schema.types.org import Region, User, load_region
 
@@ -162,7 +162,7 @@ class Enterprise(Node):
         return await guarded(
             info,
             lambda: list_visits(
-                actor, None, VisitOrder.NEWEST, first, after, enterprise_id=self.pk
+                actor, None, VisitOrder.NEWEST, Page(first, after), enterprise_id=self.pk
             ),
         )
 
@@ -174,6 +174,7 @@ class Enterprise(Node):
         from schema.guards import actor_of, guarded
 
         actor = actor_of(info)
+        page = Page(first, after)
         return await guarded(
-            info, lambda: list_agency_requests(actor, None, first, after, enterprise_id=self.pk)
+            info, lambda: list_agency_requests(actor, None, page, enterprise_id=self.pk)
         )
