@@ -176,8 +176,10 @@ async def test_agency_requests_have_their_own_mark_and_sequence(gql):
     with server_clock() as at:
         at.moment = shanghai(2026, 12, 7, 9)
         made = [
-            done((await gql(SUBMIT_AGENCY, agency_input(w)))["submitAgencyRequest"], key)
-            for key in ("agencyRequest", "agencyRequest")
+            done(
+                (await gql(SUBMIT_AGENCY, agency_input(w)))["submitAgencyRequest"], "agencyRequest"
+            )
+            for _ in range(2)
         ]
         demand = await submit(gql, w, "申请稳岗返还政策兑现")
     assert [r["number"] for r in made] == ["GD20261207B00001", "GD20261207B00002"]
