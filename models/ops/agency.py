@@ -105,17 +105,15 @@ async def submit_agency_request(
     if not (procedure.is_active and point.is_active):
         raise DomainError("PROCEDURE_UNAVAILABLE", "procedureId")
 
-    region_id: int = point.region_id  # type: ignore[attr-defined]
-    prefix = await region_prefix(region_id)
-
     async def run() -> AgencyRequest:
         now = clock.now()
         async with in_transaction():
+            prefix = await region_prefix(point.region_id)  # type: ignore[attr-defined]
             req = await AgencyRequest.create(
                 number=await next_number(WorkOrderKind.AGENCY, prefix, now),
                 enterprise_id=enterprise_id,
                 service_point_id=point.id,
-                region_id=region_id,
+                region_id=point.region_id,  # type: ignore[attr-defined]
                 procedure_id=procedure.id,
                 procedure_name=procedure.name,
                 description=clean,
