@@ -14,6 +14,7 @@ from models.enterprises import Enterprise
 from models.org import Region, User
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.demand_states import RectificationState, Satisfaction
+from models.rules.work_orders import MAX_NUMBER_LENGTH
 from models.service_points import Procedure, ServicePoint
 
 
@@ -39,6 +40,8 @@ class AgencyRequest(Model):
         "models.User", related_name=False, on_delete=fields.RESTRICT
     )
     submitted_at = fields.DatetimeField(db_index=True)
+    # 工单号, given on submission: models.rules.work_orders.
+    number = fields.CharField(max_length=MAX_NUMBER_LENGTH, null=True, unique=True)
     agent: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.RESTRICT
     )

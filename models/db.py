@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "models.service_points",
     "models.agency",
     "models.audit",
+    "models.work_orders",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 

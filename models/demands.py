@@ -28,6 +28,7 @@ from models.rules.demand_states import (
     Satisfaction,
     Urgency,
 )
+from models.rules.work_orders import MAX_NUMBER_LENGTH
 
 if TYPE_CHECKING:
     from models.agency import AgencyRequest
@@ -57,6 +58,8 @@ class Demand(Model):
         "models.User", related_name=False, on_delete=fields.RESTRICT
     )
     submitted_at = fields.DatetimeField(null=True, db_index=True)
+    # 工单号, given on submission (a draft has none yet): models.rules.work_orders.
+    number = fields.CharField(max_length=MAX_NUMBER_LENGTH, null=True, unique=True)
     # Dispatch: the lead department (主办); assisting ones are DemandAssist rows.
     department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
         "models.Department", related_name=False, null=True, on_delete=fields.RESTRICT

@@ -22,12 +22,15 @@ from functools import cache
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from models.db import announce
 from models.demo_agency import AgencyLoadSummary, load_demo_agency
 from models.demo_demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
 from models.demo_service_points import load_demo_service_points
 from models.demo_visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
 from models.org import Department, Region, RoleGrant, User
+from models.policy import RegionPolicy
 from models.rules.identifiers import IdentifierError, make_credit_code, normalize_mobile
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Rank, RegionLevel, Role
@@ -39,6 +42,7 @@ DEMO_PASSWORD = "demo12345"  # noqa: S105 - public by design; production refuses
 ASSIGNMENT_START = date(2026, 1, 1)
 
 COUNTY_NAME = "清河县"
+WORK_ORDER_PREFIX = "QH"  # 清河: the county's work-order numbers read QH2026…
 COUNTY_CODE = "330599"  # fictional: 3305xx is a real prefecture, 99 is unused
 
 # Serialises concurrent demo loads on PostgreSQL (the second one then finds everything present).
@@ -777,6 +781,7 @@ async def load_demo(*, demands: bool = True, visits: bool | None = None) -> Demo
     async with in_transaction() as conn:
         await _lock(conn)
         regions = await _load_regions(counts)
+        await _load_work_order_prefix(regions[_COUNTY][0])
         departments = await _load_departments(counts, regions[_COUNTY][0])
         enterprise_ids, new_enterprises = await _load_enterprises(counts, data, regions)
         users = await _load_users(counts)
@@ -1163,6 +1168,22 @@ DEMO_SUPPORT_POLICIES: tuple[tuple[str | None, str, str, str, str], ...] = (
         "产值年均增长10%以上的，再奖励5万元。",
     ),
 )
+
+
+async def _load_work_order_prefix(county_id: int) -> None:
+    """The county's work-order prefix in its region policy, unless one is set already."""
+    row = await RegionPolicy.get_or_none(region_id=county_id)
+    if row is not None and "work_order_prefix" in row.overrides:
+        return
+    if row is None:
+        await RegionPolicy.create(
+            region_id=county_id, overrides={"work_order_prefix": WORK_ORDER_PREFIX}
+        )
+    else:
+        row.overrides = {**row.overrides, "work_order_prefix": WORK_ORDER_PREFIX}
+        await row.save(update_fields=["overrides", "updated_at"])
+    invalidate_policy_cache()
+    await announce(POLICY_CHANNEL)
 
 
 async def _load_support_policies(regions: dict[str, tuple[int, str]]) -> int:

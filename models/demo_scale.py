@@ -66,11 +66,13 @@ from models.demo_scale_story import (
     Refs,
     StoryTeller,
 )
-from models.ops.policy import DEFAULT_CATEGORIES, ensure_default_categories
+from models.ops.policy import DEFAULT_CATEGORIES, ensure_default_categories, load_policies
+from models.ops.work_orders import bulk_numbering, number_unnumbered
 from models.org import Department, Region, User
 from models.policy import DemandCategory
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, Role
+from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import national_calendar
 from models.service_points import ServicePoint
 
@@ -310,6 +312,13 @@ async def _refs() -> Refs:
     )
 
 
+async def _prefixes() -> dict[int, str]:
+    """Each region's work-order prefix (the demo county's QH): the demands' numbers are given
+    in bulk after the load (models.ops.work_orders), each day's in submission order."""
+    paths = {int(r): str(p) for r, p in await Region.all().values_list("id", "path")}
+    return {r: policy.work_order_prefix for r, policy in (await load_policies(paths)).items()}
+
+
 async def load_scale_demo(
     enterprises: int,
     demands: int,
@@ -339,6 +348,7 @@ async def load_scale_demo(
     }
     refs = await _refs()  # read before the load's locks (dropping keys locks what they name)
     org = await _org(refs, regions[COUNTY_NAME]) if users is not None else None
+    prefixes = await _prefixes()
     started = time.perf_counter()
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
@@ -364,6 +374,9 @@ async def load_scale_demo(
                 summary = await _load(
                     pg, refs, regions, enterprises, demands, seed, chunk, say, users, org
                 )
+                say("numbering the demands")
+                for sql, values in bulk_numbering(WorkOrderKind.DEMAND, True, prefixes):
+                    await raw.execute(sql, *values)
                 say("rebuilding indexes and checking foreign keys")
                 for statement in restore:
                     await raw.execute(statement)
@@ -404,6 +417,8 @@ async def load_scale_demo(
                     users,
                     org,
                 )
+                say("numbering the demands")
+                await number_unnumbered(tx, WorkOrderKind.DEMAND, prefixes)
                 for table in ("enterprise", "app_user", "role_grant", "enterprise_contact",
                               *_BULK_TABLES, *PEOPLE_TABLES):  # fmt: skip
                     _, broken = await tx.execute_query(f'PRAGMA foreign_key_check("{table}")')

@@ -45,7 +45,7 @@ END_TS = int(END.timestamp())
 HISTORY_DAYS = 548  # about 18 months of demands before END
 _TZ_OFFSET = 8 * 3600  # Asia/Shanghai has had no daylight saving since 1991
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
-_POLICY = Policy()  # the demo county sets no overrides
+_POLICY = Policy()  # the demo county overrides only the work-order prefix
 
 # The columns written, in the order of the demand table's COPY / INSERT.
 DEMAND_COLUMNS: tuple[str, ...] = (

@@ -154,7 +154,8 @@ def ascii_file_name(spec: ListSpec, start: date, end: date, ext: str) -> str:
 
 # --- the columns ---------------------------------------------------------------------------
 
-ID = Column("id", "编号", "No.", Fmt.INT, width=8)
+# 编号: the work-order number (工单号) the app shows and a handler reads out.
+NUMBER = Column("number", "工单号", "Work-order no.", width=18)
 ENTERPRISE = Column("enterprise_name", "企业名称", "Enterprise", width=30)
 CREDIT_CODE = Column("credit_code", "统一社会信用代码", "Credit code", width=22)
 REGION = Column("region_name", "区域", "Region", width=12)
@@ -199,7 +200,7 @@ DEMANDS = ListSpec(
     "诉求明细",
     "Demands",
     (
-        ID,
+        NUMBER,
         ENTERPRISE,
         CREDIT_CODE,
         REGION,
@@ -222,7 +223,7 @@ PROBLEM_LIST = ListSpec(
     "问题清单",
     "Problem list",
     (
-        ID,
+        NUMBER,
         ENTERPRISE,
         REGION,
         CATEGORY,
@@ -241,7 +242,7 @@ RECTIFICATION_LIST = ListSpec(
     "整改清单",
     "Rectification list",
     (
-        ID,
+        NUMBER,
         ENTERPRISE,
         REGION,
         TITLE,
@@ -260,7 +261,7 @@ RESPONSIBILITY_LIST = ListSpec(
     "责任清单",
     "Responsibility list",
     (
-        ID,
+        NUMBER,
         TITLE,
         ENTERPRISE,
         REGION,

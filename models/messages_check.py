@@ -17,6 +17,10 @@ CHECK_MESSAGES: dict[str, tuple[str, str]] = {
         "诉求的版本号与时间线事件数不一致",
         "demands whose version differs from their number of timeline events",
     ),
+    "DEMAND_NUMBER": (
+        "诉求已提交却没有工单号，或草稿已有工单号",
+        "demands submitted without a work-order number, or drafts with one",
+    ),
     "DEMAND_TIMELINE_CHAIN": (
         "诉求时间线断链（首个事件不是提交，或某事件的起始状态不是上一事件的目标状态）",
         "demands whose timeline is not a chain (the first event is not a submission, or an "
@@ -46,6 +50,10 @@ CHECK_MESSAGES: dict[str, tuple[str, str]] = {
     "AGENCY_VERSION": (
         "帮办代办申请的版本号与时间线事件数不一致",
         "agency requests whose version differs from their number of timeline events",
+    ),
+    "AGENCY_NUMBER": (
+        "帮办代办申请没有工单号",
+        "agency requests without a work-order number",
     ),
     "AGENCY_TIMELINE_CHAIN": (
         "帮办代办申请时间线断链",

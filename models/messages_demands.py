@@ -140,4 +140,5 @@ DEMAND_LABELS: dict[str, tuple[str, str]] = {
     "limitDays": ("办理时限", "Limit"),
     "days": ("天数", "Days"),
     "level": ("督办级别", "Level"),
+    "workOrderPrefix": ("工单号前缀", "Work-order number prefix"),
 }

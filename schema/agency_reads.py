@@ -17,6 +17,8 @@ from models.ops.calendar import load_calendar
 from models.rules import clock
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
 from models.rules.roles import Role
+from models.rules.work_orders import as_number
+from schema.number_search import EXACT, exact_first, exact_key
 from schema.relay import Connection, Page, paginate, pk_of
 from schema.types.agency import AGENCY_ROW_COLUMNS, AgencyRequest, AgencyView
 
@@ -33,6 +35,11 @@ class AgencyRequestFilter:
     )
     overdue: bool | None = strawberry.field(
         default=None, description="Accepted, the clock running, past the effective deadline."
+    )
+    search: str | None = strawberry.field(
+        default=None,
+        description="A work-order number (工单号, exact; that request comes first), or part of "
+        "the procedure's or the enterprise's name or of the description.",
     )
 
 
@@ -54,6 +61,17 @@ def _apply(qs: Any, f: AgencyRequestFilter, view: AgencyView) -> Any:
         qs = qs.filter(overdue_q(view.today))
     elif f.overdue is False:
         qs = qs.exclude(overdue_q(view.today))
+    term = (f.search or "").strip()
+    if term:
+        # A number also matches where the text names it, however it was typed.
+        number = as_number(term)
+        term = number or term
+        named = (
+            Q(procedure_name__icontains=term)
+            | Q(enterprise__name__icontains=term)
+            | Q(description__icontains=term)
+        )
+        qs = qs.filter(Q(number=number) | named if number else named)
     return qs
 
 
@@ -84,16 +102,18 @@ async def list_agency_requests(
         qs = qs.filter(enterprise_id=enterprise_id)
     if f is not None:
         qs = _apply(qs, f, view)
+    qs, order = exact_first(qs, f.search if f is not None else None, _ORDER)
     return await paginate(
         qs,
         first=page.first,
         after=page.after,
         last=page.last,
         before=page.before,
-        order=_ORDER,
-        columns=AGENCY_ROW_COLUMNS,
+        order=order,
+        columns=(*AGENCY_ROW_COLUMNS, *order[:-1]),
         build=lambda r: AgencyRequest.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
+        cursor_types={EXACT: exact_key},
     )
 
 

@@ -29,7 +29,9 @@ from models.rules import clock
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
+from models.rules.work_orders import as_number
 from schema.loaders import TIMELINE_COLUMNS
+from schema.number_search import EXACT, ExactFirst, exact_key
 from schema.relay import Connection, Page, paginate_rows, pk_of
 from schema.types.demands import DEMAND_ROW_COLUMNS, Demand, DemandView, list_columns
 from schema.types.files import ATTACHMENT_COLUMNS
@@ -78,7 +80,9 @@ class DemandFilter:
         default=None, description="Submitted on or before this day (Asia/Shanghai)."
     )
     search: str | None = strawberry.field(
-        default=None, description="Part of the title or of the enterprise's name."
+        default=None,
+        description="A work-order number (工单号, exact; that demand comes first), or part of "
+        "the title or of the enterprise's name.",
     )
 
 
@@ -94,10 +98,11 @@ _CLOCK_STATES = tuple(s.value for s in CLOCK_STATES)
 
 
 async def _conditions(
-    p: Params, actor: Actor, f: DemandFilter, today: date
+    p: Params, actor: Actor, f: DemandFilter, today: date, number: str | None = None
 ) -> tuple[list[str], list[str]]:
     """The filter as SQL conditions over the demand's own columns (t0): all of the first,
-    and one of the second when there are any."""
+    and one of the second when there are any. `number`: the placeholder of the work-order
+    number the search is, if it is one."""
     where = []
     branches: list[str] = []
     if f.state is not None:
@@ -146,9 +151,11 @@ async def _conditions(
     if f.submitted_to is not None:
         where.append(f"t0.submitted_at < {p.moment(day_start(f.submitted_to + timedelta(days=1)))}")
     if f.search and f.search.strip():
-        like = p.like(f.search.strip())
+        # A number also matches where the text names it, however it was typed.
+        like = p.like(as_number(f.search) or f.search.strip())
         named = f"SELECT id FROM enterprise WHERE LOWER(name) LIKE {like}"  # noqa: S608
-        where.append(f"(LOWER(t0.title) LIKE {like} OR t0.enterprise_id IN ({named}))")
+        exact = f"t0.number = {number} OR " if number else ""
+        where.append(f"({exact}LOWER(t0.title) LIKE {like} OR t0.enterprise_id IN ({named}))")
     return where, branches
 
 
@@ -202,12 +209,17 @@ async def list_demands(
     p = Params(is_postgres())
     where = [demand_scope_sql(actor, view.contact_enterprises, p, "t0")]
     branches: list[str] = []
+    number = as_number(f.search) if f is not None and f.search else None
+    placeholder = p(number) if number else None
     if f is not None:
-        conditions, branches = await _conditions(p, actor, f, view.today)
+        conditions, branches = await _conditions(p, actor, f, view.today, placeholder)
         where += conditions
     if order is DemandOrder.DEADLINE_SOON:
         where.append("t0.effective_deadline IS NOT NULL")
     select = SELECT if fields is None else _list_select(list_columns(fields))
+    keys = _ORDERS[order]
+    if number and placeholder:
+        select, keys = ExactFirst(select, placeholder, number), (EXACT, *keys)
     return await paginate_rows(
         select,
         " AND ".join(where),
@@ -216,10 +228,10 @@ async def list_demands(
         after=page.after,
         last=page.last,
         before=page.before,
-        order=_ORDERS[order],
+        order=keys,
         build=lambda r: Demand.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
-        cursor_types={"effective_deadline": date.fromisoformat},
+        cursor_types={"effective_deadline": date.fromisoformat, EXACT: exact_key},
         branches=branches,
         generic=_keyed(actor, f),
     )

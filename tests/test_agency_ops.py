@@ -167,9 +167,11 @@ async def test_the_park_desk_story_day_by_day(db, storage):
     n = await Notification.filter(user_id=ids["contact2"]).order_by("id").first()
     assert n is not None
     assert render(n.kind, n.data, "zh")[1] == (
-        "食品经营许可证变更：已容缺受理，请按承诺日期补交材料"
+        f"食品经营许可证变更（工单号 {r.number}）：已容缺受理，请按承诺日期补交材料"
     )
-    assert render(n.kind, n.data, "en")[1].startswith("食品经营许可证变更: accepted")
+    assert render(n.kind, n.data, "en")[1].startswith(
+        f"食品经营许可证变更 (no. {r.number}): accepted"
+    )
 
     # The documents: everyone who may see the request, nobody else.
     for doc in (poa, licence):

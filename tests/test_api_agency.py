@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 
 from models.access import load_actor
+from models.agency import AgencyRequest
 from models.ops import agency as ops
 from models.rules.clock import acting_at, shanghai
-from schema.relay import to_global_id
+from schema.relay import id_of, to_global_id
 from tests.agency_world import PDF, AgencyWorld, build_agency_world, server_clock
 from tests.factories import PASSWORD
 from tests.sql_log import counting_sql
@@ -254,16 +255,17 @@ async def test_the_park_desk_story_over_http(gql, storage):
     await gql.login("ent_user2", PASSWORD)
     inbox = await gql("{ notifications { edges { node { title body subjectId } } } }")
     bodies = [e["node"]["body"] for e in inbox["notifications"]["edges"]]
+    named = f"食品经营许可证变更（工单号 {await _number(gid)}）"
     assert bodies == [
-        "食品经营许可证变更：已办结，请评价",
-        "食品经营许可证变更：请补正材料",
-        "食品经营许可证变更：已容缺受理，请按承诺日期补交材料",
+        f"{named}：已办结，请评价",
+        f"{named}：请补正材料",
+        f"{named}：已容缺受理，请按承诺日期补交材料",
     ]
     await gql.login("agent_zhao", PASSWORD)
     gql.language = "en"
     inbox = await gql("{ notifications { edges { node { title body } } } }")
     assert [e["node"]["body"] for e in inbox["notifications"]["edges"]] == [
-        "食品经营许可证变更: new request received"
+        f"食品经营许可证变更 (no. {await _number(gid)}): new request received"
     ]
     gql.language = None
 
@@ -280,6 +282,10 @@ async def test_the_park_desk_story_over_http(gql, storage):
     assert file["enterprise"]["agencyRequests"]["edges"] == [
         {"node": {"id": gid, "state": "COMPLETED"}}
     ]
+
+
+async def _number(gid: str) -> str:
+    return (await AgencyRequest.get(id=id_of(gid, "AgencyRequest"))).number or ""
 
 
 async def _request(w: AgencyWorld) -> str:
@@ -404,7 +410,7 @@ async def test_refusals_conflicts_and_their_messages(gql):
     await gql.login("supervisor", PASSWORD)
     inbox = await gql("{ notifications { edges { node { body } } } }")
     assert [e["node"]["body"] for e in inbox["notifications"]["edges"]] == [
-        "食品经营许可证变更：收到差评，请在整改期限内整改"
+        f"食品经营许可证变更（工单号 {await _number(gid)}）：收到差评，请在整改期限内整改"
     ]
 
 

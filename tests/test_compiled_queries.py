@@ -15,7 +15,7 @@ from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD
 
 DEMAND = """id title description state urgency source version deadline effectiveDeadline
-  remainingWorkingDays overdue warning allowedActions pendingRequest submittedAt
+  remainingWorkingDays overdue warning allowedActions pendingRequest submittedAt number
   actions { action allowed until dueOn remaining hint reason { code field message } }
   enterprise { id name address } category { id name } department { id name }
   handler { id displayName } assistingDepartments { name }
@@ -31,7 +31,7 @@ DOCUMENTS: list[tuple[str, str, dict[str, Any] | None]] = [
         """query HandlerList { demands(filter: {assignedToMe: true,
           states: [DISPATCHED, IN_PROGRESS]}, orderBy: DEADLINE_SOON, first: 20) {
           totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-          edges { cursor node { id title state deadline remainingWorkingDays overdue
+          edges { cursor node { id number title state deadline remainingWorkingDays overdue
             enterprise { id name } category { id name } lastEvent { action at actorName } } } } }""",
         None,
     ),
@@ -44,7 +44,8 @@ DOCUMENTS: list[tuple[str, str, dict[str, Any] | None]] = [
         fragment row on Demand { id t: title enterprise { ... on Enterprise { name } } }""",
         {"f": {"state": "DISPATCHED"}},
     ),
-    ("contact", "{ demands(first: 5) { edges { node { id title state submittedAt } } } }", None),
+    ("contact", "{ demands(first: 5) { edges { node { id title state submittedAt number } } } }",
+     None),
     # The actions through a fragment on their interface, in a list.
     ("handler", """{ demands(first: 5) { edges { node { id actions { ...why } } } } }
         fragment why on ActionState { allowed until remaining hint reason { code message }
@@ -53,6 +54,9 @@ DOCUMENTS: list[tuple[str, str, dict[str, Any] | None]] = [
      None),
     ("contact", "query { me { id username displayName } unreadNotificationCount }", None),
     ("outsider", "query($id: ID!) { demand(id: $id) { id title } }", {"id": "D1"}),
+    # A search by work-order number: that demand first (schema.number_search).
+    ("dispatcher", """query($f: DemandFilter) { demands(filter: $f, first: 5) { totalCount
+       edges { cursor node { number title } } } }""", {"f": {"search": "N1"}}),
     ("cadre", "{ myAssignedEnterprises(first: 20) { edges { node { enterprise { id name } "
      "visitedInPeriod visitsInPeriod lastVisitAt } } } }", None),
 ]  # fmt: skip
@@ -68,6 +72,8 @@ async def test_compiled_answers_equal_graphql_cores_for_every_role(db):
     await ops.request_extension(w.handler, first.id, days=2, reason="需补充材料")
     await w.dispatched()
     await w.submit(title="第三个诉求")
+    await w.submit(title=f"关于{first.number}的补充", draft=True)  # no number yet
+    await w.submit(title=f"关于{first.number}的补充")
     schema = build_schema()
     compiled = compiled_queries(schema)
     actors = {
@@ -80,6 +86,8 @@ async def test_compiled_answers_equal_graphql_cores_for_every_role(db):
     for who, document, variables in DOCUMENTS:
         if variables and variables.get("id") == "D1":
             variables = {**variables, "id": to_global_id("Demand", first.id)}
+        if variables and variables.get("f") == {"search": "N1"}:
+            variables = {"f": {"search": first.number}}
         expected = await schema.execute(
             document, variable_values=variables, context_value=_context(actors[who])
         )

@@ -71,6 +71,8 @@ async def test_damage_is_reported_with_the_rows_concerned(db):
     await Demand.filter(id=submitted.id).update(state="CLOSED")
     # A version bumped twice, and last_event_id left on an older event.
     await Demand.filter(id=dispatched.id).update(version=7)
+    # A submitted demand written without its work-order number.
+    await Demand.filter(id=replied.id).update(number=None)
     first = await DemandEvent.filter(demand_id=replied.id).order_by("id").first()
     assert first is not None
     await Demand.filter(id=replied.id).update(last_event_id=first.id)
@@ -103,6 +105,7 @@ async def test_damage_is_reported_with_the_rows_concerned(db):
         "DEMAND_STATE": (submitted.id,),
         "DEMAND_VERSION": (dispatched.id,),
         "DEMAND_LAST_EVENT": (replied.id,),
+        "DEMAND_NUMBER": (replied.id,),
         "DEMAND_TIMELINE_CHAIN": (claimed.id,),
         "DEMAND_PENDING_REQUEST": (claimed.id,),
         "NOTICE_INBOX": (dispatched_notice.id,),
@@ -116,7 +119,7 @@ async def test_damage_is_reported_with_the_rows_concerned(db):
     # The command an operator runs: exit 1, a Chinese report naming the rows.
     done = run_check()
     assert done.returncode == 1, done.stderr
-    assert f"数据不一致：9 / {len(codes())} 项检查未通过" in done.stdout
+    assert f"数据不一致：10 / {len(codes())} 项检查未通过" in done.stdout
     assert (
         f"DEMAND_STATE: 1 条诉求状态与最新时间线事件的目标状态不一致；例如 诉求 id {submitted.id}"
         in done.stdout
@@ -149,10 +152,11 @@ async def test_agency_timelines_are_checked_too(db):
         made.append(await agency_ops.accept_agency_request(w.agent, r.id))
     assert (await check_consistency()).ok
     await AgencyRequest.filter(id=made[0].id).update(state="COMPLETED")
-    await AgencyRequest.filter(id=made[1].id).update(version=1)
+    await AgencyRequest.filter(id=made[1].id).update(version=1, number=None)
     assert broken(await check_consistency()) == {
         "AGENCY_STATE": (made[0].id,),
         "AGENCY_VERSION": (made[1].id,),
+        "AGENCY_NUMBER": (made[1].id,),
     }
 
 

@@ -15,7 +15,7 @@ NARROW = """query($order: DemandOrder) { demands(first: 20, orderBy: $order) {
 fragment Row on Demand {
   id title description source urgency state version
   deadline effectiveDeadline overdue warning remainingWorkingDays limitDays deadlineConfirmed
-  submittedAt dispatchedAt claimedAt closedAt
+  submittedAt dispatchedAt claimedAt closedAt number
   allowedActions actions { action allowed until dueOn remaining hint reason { code field message } }
   enterprise { id name address creditCode }
   category { id name code limitNormal isActive }

@@ -11,6 +11,7 @@ from models.org import User
 from models.rules.agency_states import AgencyAction, AgencyState, AppointmentStatus
 from models.rules.demand_states import RectificationState
 from models.service_points import Appointment, ServicePoint
+from tests.test_api_work_orders import assert_numbered_in_order
 
 
 async def test_demo_agency_requests_and_appointments(db):
@@ -20,6 +21,8 @@ async def test_demo_agency_requests_and_appointments(db):
     rows = await AgencyRequest.all().values_list("state", "service_point__name")
     assert {AgencyState(s) for s, _ in rows} == set(AgencyState)
     assert {p for _, p in rows} == {"开发区“园小二”帮办代办服务站", "城关镇便民服务中心"}
+    numbered = await AgencyRequest.all().values_list("submitted_at", "number")
+    assert_numbered_in_order(numbered, "QH", "B")
     rectifications = await AgencyRequest.filter(rectification_state__not_isnull=True).values_list(
         "rectification_state", flat=True
     )

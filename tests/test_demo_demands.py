@@ -23,6 +23,7 @@ from models.rules.demand_states import (
 )
 from models.rules.demand_view import is_overdue
 from models.rules.workdays import local_date, national_calendar
+from tests.test_api_work_orders import assert_numbered_in_order
 
 S = DemandState
 
@@ -94,6 +95,8 @@ async def test_demo_demands_cover_every_state_and_the_enterprise_account_has_som
     }
     assert len({d.department_id for d in demands if d.department_id}) >= 5  # type: ignore[attr-defined]
     assert all(local_date(d.submitted_at) < date(2026, 11, 21) for d in demands if d.submitted_at)
+    # Numbered on submission with the county's prefix (清河 QH), each day's in order.
+    assert_numbered_in_order([(d.submitted_at, d.number) for d in demands], "QH")
 
     # Signing in as `enterprise` shows its own enterprise's demands, in several states.
     user = await User.get(username="enterprise")

@@ -23,6 +23,7 @@ from models.rules.deadlines import compute_deadlines
 from models.rules.demand_states import DemandState, RequestDecision
 from models.rules.identifiers import make_credit_code
 from models.rules.workdays import local_date, national_calendar
+from tests.test_api_work_orders import assert_numbered_in_order
 
 S = DemandState
 N, M = 50, 500
@@ -64,6 +65,8 @@ async def test_scale_demo_is_consistent(db: str) -> None:
     assert 5 * M < summary.events < 9 * M
     names = await Enterprise.all().values_list("name", flat=True)
     assert len(set(names)) == len(names)
+    # Numbered after the load, in bulk: the county's prefix, each day's in submission order.
+    assert_numbered_in_order(await Demand.all().values_list("submitted_at", "number"), "QH")
 
     # The response and handling times the generator writes are what the operations' SQL
     # (models.ops.demand_times) computes from the same rows.

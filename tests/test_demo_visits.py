@@ -6,6 +6,7 @@ Loading the demo with its demands and visits takes a few seconds, so the module 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from models.rules.demand_states import DemandSource, DemandState
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, RegionLevel
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
-from models.rules.workdays import national_calendar
+from models.rules.workdays import local_date, national_calendar
 from models.visits import SupportPolicy, Visit, VisitParticipant
 from schema.visit_reads import my_assigned_enterprises, visit_coverage
 from tests.conftest import truncate_all
@@ -157,6 +158,9 @@ async def test_demands_raised_on_visits_are_linked_to_them(loaded: DemoSummary) 
         assert d.submitted_at == visit.completed_at and d.category_id is not None  # type: ignore[attr-defined]
         events = await DemandEvent.filter(demand_id=d.id)
         assert len(events) == 1 and events[0].data == {"source": "VISIT", "visitId": visit.id}
+        # Numbered on the visit's day. (Replayed after the demo demands, they come after that
+        # day's demo demands whatever their hour.)
+        assert re.fullmatch(rf"QH{local_date(d.submitted_at):%Y%m%d}\d{{5}}", d.number or "")
 
 
 async def test_the_county_leader_has_a_to_do_list_this_quarter(loaded: DemoSummary) -> None:

@@ -177,7 +177,7 @@ async def overdue_days_now(d: Data) -> int:
 
 
 DEMAND_HEADERS = [
-    "编号",
+    "工单号",
     "企业名称",
     "统一社会信用代码",
     "区域",
@@ -204,20 +204,20 @@ async def test_demands_csv_has_every_demand_of_the_period(data: Data, gql, http)
     b_ent, b_code = w.base.ent_b1.name, w.base.ent_b1.credit_code
     bureau = "县自然资源局"
     assert rows[1:] == [
-        [str(d.rejected.id), ent, code, "城关镇", "企业端", "用地用房", "重复反映用电问题",
+        [d.rejected.number, ent, code, "城关镇", "企业端", "用地用房", "重复反映用电问题",
          "一般", "不予受理", "", dt(2025, 9, 10, 9), "", "", "", "否", ""],
-        [str(d.closed.id), ent, code, "城关镇", "企业端", "用地用房", "企业用电增容申请",
+        [d.closed.number, ent, code, "城关镇", "企业端", "用地用房", "企业用电增容申请",
          "一般", "已办结", bureau, dt(2025, 9, 22, 10), dt(2025, 9, 22, 10, 30), "2025-09-28",
          dt(2025, 9, 25, 9), "否", "满意"],
-        [str(d.bad.id), ent, code, "城关镇", "企业端", "用地用房", "厂房消防验收迟迟未办",
+        [d.bad.number, ent, code, "城关镇", "企业端", "用地用房", "厂房消防验收迟迟未办",
          "一般", "待审核", bureau, dt(2025, 9, 23, 9), dt(2025, 9, 23, 9, 30), "2025-10-09",
          "", "否", "不满意"],
-        [str(d.town_b.id), b_ent, b_code, "西山镇", "企业端", "用地用房", "物流园道路破损",
+        [d.town_b.number, b_ent, b_code, "西山镇", "企业端", "用地用房", "物流园道路破损",
          "一般", "待受理", "", dt(2025, 9, 24, 9), "", "", "", "否", ""],
-        [str(d.late.id), ent, code, "城关镇", "企业端", "用地用房", "扩建用地审批两个月未办结",
+        [d.late.number, ent, code, "城关镇", "企业端", "用地用房", "扩建用地审批两个月未办结",
          "一般", "待回访", bureau, dt(2025, 9, 26, 9), dt(2025, 9, 26, 9), "2025-10-17",
          "", "否", ""],
-        [str(d.overdue.id), ent, code, "城关镇", "企业端", "用地用房", "高新技术企业认定咨询",
+        [d.overdue.number, ent, code, "城关镇", "企业端", "用地用房", "高新技术企业认定咨询",
          "一般", "办理中", bureau, dt(2025, 9, 29, 14), dt(2025, 9, 29, 15), "2025-10-13",
          "", "是", ""],
     ]  # fmt: skip
@@ -228,23 +228,23 @@ async def test_problem_list_leaves_out_what_was_not_taken_on(data: Data, gql, ht
     tok = await token(gql, "supervisor")
     rows = read_csv(await get(http, "/exports/problem-list.csv", tok))
     assert rows[0] == [
-        "编号", "企业名称", "区域", "类别", "标题", "诉求内容摘要", "承办部门", "状态",
+        "工单号", "企业名称", "区域", "类别", "标题", "诉求内容摘要", "承办部门", "状态",
         "办理期限", "是否超期", "答复结果", "答复时间",
     ]  # fmt: skip
     ent, bureau = d.w.base.ent_a1.name, "县自然资源局"
     assert rows[1:] == [
-        [str(d.closed.id), ent, "城关镇", "用地用房", "企业用电增容申请",
+        [d.closed.number, ent, "城关镇", "用地用房", "企业用电增容申请",
          "企业用电增容申请。请尽快协调解决。", bureau, "已办结", "2025-09-28", "否", "已解决",
          dt(2025, 9, 24, 15)],
-        [str(d.bad.id), ent, "城关镇", "用地用房", "厂房消防验收迟迟未办",
+        [d.bad.number, ent, "城关镇", "用地用房", "厂房消防验收迟迟未办",
          "厂房消防验收迟迟未办。请尽快协调解决。", bureau, "待审核", "2025-10-09", "否",
          "已解决", dt(2025, 10, 9, 11)],
-        [str(d.town_b.id), d.w.base.ent_b1.name, "西山镇", "用地用房", "物流园道路破损",
+        [d.town_b.number, d.w.base.ent_b1.name, "西山镇", "用地用房", "物流园道路破损",
          "园区道路破损严重。", "", "待受理", "", "否", "", ""],
-        [str(d.late.id), ent, "城关镇", "用地用房", "扩建用地审批两个月未办结",
+        [d.late.number, ent, "城关镇", "用地用房", "扩建用地审批两个月未办结",
          "扩建用地审批两个月未办结。请尽快协调解决。", bureau, "待回访", "2025-10-17", "否",
          "已解决", dt(2025, 10, 21, 15)],
-        [str(d.overdue.id), ent, "城关镇", "用地用房", "高新技术企业认定咨询",
+        [d.overdue.number, ent, "城关镇", "用地用房", "高新技术企业认定咨询",
          "高新技术企业认定咨询。请尽快协调解决。", bureau, "办理中", "2025-10-13", "是", "", ""],
     ]  # fmt: skip
 
@@ -253,27 +253,27 @@ async def test_rectification_list_csv_and_xlsx(data: Data, gql, http) -> None:
     d = data
     tok = await token(gql, "supervisor")
     headers = [
-        "编号", "企业名称", "区域", "标题", "承办部门", "评价", "评价意见", "评价时间",
+        "工单号", "企业名称", "区域", "标题", "承办部门", "评价", "评价意见", "评价时间",
         "整改期限", "整改状态", "整改完成时间", "是否按期",
     ]  # fmt: skip
     rows = read_csv(await get(http, "/exports/rectification-list.csv", tok))
     assert rows == [
         headers,
-        [str(d.bad.id), d.w.base.ent_a1.name, "城关镇", "厂房消防验收迟迟未办", "县自然资源局",
+        [d.bad.number, d.w.base.ent_a1.name, "城关镇", "厂房消防验收迟迟未办", "县自然资源局",
          "不满意", "'" + BAD_COMMENT, dt(2025, 9, 25, 10), "2025-10-09", "已整改",
          dt(2025, 10, 9, 11), "是"],
     ]  # fmt: skip
     sheet = read_xlsx(await get(http, "/exports/rectification-list.xlsx", tok))
     assert sheet == [
         headers,
-        [d.bad.id, d.w.base.ent_a1.name, "城关镇", "厂房消防验收迟迟未办", "县自然资源局",
+        [d.bad.number, d.w.base.ent_a1.name, "城关镇", "厂房消防验收迟迟未办", "县自然资源局",
          "不满意", BAD_COMMENT, datetime(2025, 9, 25, 10), datetime(2025, 10, 9), "已整改",
          datetime(2025, 10, 9, 11), "是"],
     ]  # fmt: skip
 
 
 RESPONSIBILITY_HEADERS = [
-    "编号", "标题", "企业名称", "区域", "承办部门", "经办人", "部门负责人", "派单期限",
+    "工单号", "标题", "企业名称", "区域", "承办部门", "经办人", "部门负责人", "派单期限",
     "延期工作日", "中止工作日", "办理期限", "状态", "是否按期", "超期工作日", "督办级别",
 ]  # fmt: skip
 
@@ -290,13 +290,13 @@ async def test_responsibility_list_xlsx(data: Data, gql, http) -> None:
     ent, bureau = d.w.base.ent_a1.name, "县自然资源局"
     assert sheet[0] == RESPONSIBILITY_HEADERS
     assert sheet[1:] == [
-        [d.closed.id, "企业用电增容申请", ent, "城关镇", bureau, "handler", "lead",
+        [d.closed.number, "企业用电增容申请", ent, "城关镇", bureau, "handler", "lead",
          datetime(2025, 9, 28), 0, 0, datetime(2025, 9, 28), "已办结", "是", 0, 0],
-        [d.bad.id, "厂房消防验收迟迟未办", ent, "城关镇", bureau, "handler", "lead",
+        [d.bad.number, "厂房消防验收迟迟未办", ent, "城关镇", bureau, "handler", "lead",
          datetime(2025, 9, 29), 0, 0, datetime(2025, 10, 9), "待审核", "是", 0, 0],
-        [d.late.id, "扩建用地审批两个月未办结", ent, "城关镇", bureau, "handler", "lead",
+        [d.late.number, "扩建用地审批两个月未办结", ent, "城关镇", bureau, "handler", "lead",
          datetime(2025, 10, 10), 3, 3, datetime(2025, 10, 17), "待回访", "否", 2, 1],
-        [d.overdue.id, "高新技术企业认定咨询", ent, "城关镇", bureau, "handler", "lead",
+        [d.overdue.number, "高新技术企业认定咨询", ent, "城关镇", bureau, "handler", "lead",
          datetime(2025, 10, 13), 0, 0, datetime(2025, 10, 13), "办理中", "否",
          await overdue_days_now(d), 0],
     ]  # fmt: skip
@@ -307,8 +307,8 @@ async def test_english_headers_names_and_file_name(data: Data, gql, http) -> Non
     resp = await get(http, "/exports/responsibility-list.csv", tok, lang="en")
     rows = read_csv(resp)
     assert rows[0] == [
-        "No.", "Title", "Enterprise", "Region", "Department", "Handler", "Department leader",
-        "Deadline at dispatch", "Extension working days", "Suspended working days", "Deadline",
+        "Work-order no.", "Title", "Enterprise", "Region", "Department", "Handler",
+        "Department leader", "Deadline at dispatch", "Extension working days", "Suspended working days", "Deadline",
         "State", "On time", "Overdue working days", "Escalation level",
     ]  # fmt: skip
     assert [r[11:13] for r in rows[1:]] == [
@@ -322,7 +322,8 @@ async def test_english_headers_names_and_file_name(data: Data, gql, http) -> Non
         "filename*=UTF-8''responsibility-list-2025-09-01-to-2025-09-30.csv"
     )
     sheet = read_xlsx(await get(http, "/exports/demands.xlsx", tok, lang="en"))
-    assert sheet[0][:6] == ["No.", "Enterprise", "Credit code", "Region", "Source", "Category"]
+    assert sheet[0][:4] == ["Work-order no.", "Enterprise", "Credit code", "Region"]
+    assert sheet[0][4:6] == ["Source", "Category"]
     assert sheet[2][4:9] == ["App", "用地用房", "企业用电增容申请", "Normal", "Closed"]
 
 
@@ -339,19 +340,22 @@ async def test_filters_narrow_the_rows(data: Data, gql, http) -> None:
     d = data
     tok = await token(gql, "supervisor")
 
-    async def ids(**params: str) -> list[int]:
+    async def numbers(**params: str) -> list[str | None]:
         rows = read_csv(await get(http, "/exports/demands.csv", tok, {**FROM_TO, **params}))
-        return [int(r[0]) for r in rows[1:]]
+        return [r[0] for r in rows[1:]]
 
     town_b = to_global_id("Region", d.w.base.town_b.id)
-    assert await ids(regionId=town_b) == [d.town_b.id]
+    assert await numbers(regionId=town_b) == [d.town_b.number]
     bureau = to_global_id("Department", d.w.bureau.id)
-    assert await ids(departmentId=bureau) == [d.closed.id, d.bad.id, d.late.id, d.overdue.id]
-    assert await ids(source="HOTLINE_12345") == []
-    assert await ids(categoryId=to_global_id("DemandCategory", d.w.category.id)) == [
-        d.rejected.id, d.closed.id, d.bad.id, d.town_b.id, d.late.id, d.overdue.id
+    assert await numbers(departmentId=bureau) == [
+        d.closed.number, d.bad.number, d.late.number, d.overdue.number
     ]  # fmt: skip
-    assert await ids(**{"from": "2025-08-31", "to": "2025-08-31"}) == [d.august.id]
+    assert await numbers(source="HOTLINE_12345") == []
+    assert await numbers(categoryId=to_global_id("DemandCategory", d.w.category.id)) == [
+        d.rejected.number, d.closed.number, d.bad.number, d.town_b.number, d.late.number,
+        d.overdue.number,
+    ]  # fmt: skip
+    assert await numbers(**{"from": "2025-08-31", "to": "2025-08-31"}) == [d.august.number]
 
 
 async def test_a_town_supervisor_gets_only_their_town(data: Data, gql, http) -> None:
@@ -359,8 +363,8 @@ async def test_a_town_supervisor_gets_only_their_town(data: Data, gql, http) -> 
     await make_user("sup_a", "SUPERVISOR", d.w.base.town_a)
     tok = await token(gql, "sup_a")
     rows = read_csv(await get(http, "/exports/demands.csv", tok))
-    assert [int(r[0]) for r in rows[1:]] == [
-        d.rejected.id, d.closed.id, d.bad.id, d.late.id, d.overdue.id
+    assert [r[0] for r in rows[1:]] == [
+        d.rejected.number, d.closed.number, d.bad.number, d.late.number, d.overdue.number
     ]  # fmt: skip
     assert d.w.base.ent_b1.name not in {r[1] for r in rows}
     # Asking for town B, or the county above it, is refused.

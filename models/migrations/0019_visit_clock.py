@@ -7,7 +7,7 @@ from tortoise import fields
 # it did to the phone's times, and the visit time the phone gave (models.rules.device_clock).
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_login_pair_throttle')]
+    dependencies = [('models', '0018_work_order_numbers')]
 
     initial = False
 

@@ -33,12 +33,14 @@ from models.ops.demand_context import is_contact_of
 from models.ops.policy import load_policy
 from models.ops.receipts import idempotent, receipt_for, write_receipt
 from models.ops.validate import choice, text
+from models.ops.work_orders import next_number, region_prefix
 from models.org import User
 from models.rules import clock
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import owed, waivable
 from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import BAD_RATINGS, RectificationState, Satisfaction
+from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import local_date
 from models.service_points import Procedure, ServicePoint
 
@@ -108,7 +110,9 @@ async def submit_agency_request(
             raise DomainError("PROCEDURE_UNAVAILABLE", "procedureId")
         now = clock.now()
         async with in_transaction():
+            prefix = await region_prefix(point.region_id)  # type: ignore[attr-defined]
             req = await AgencyRequest.create(
+                number=await next_number(WorkOrderKind.AGENCY, prefix, now),
                 enterprise_id=enterprise_id,
                 service_point_id=point.id,
                 region_id=point.region_id,  # type: ignore[attr-defined]

@@ -49,7 +49,13 @@ def agency_notice(r: AgencyRequest, recipients: list[int], update: str, **data: 
         recipients=recipients,
         subject_type="AgencyRequest",
         subject_id=r.id,
-        data={"procedure": r.procedure_name, "state": r.state.value, "update": update, **data},
+        data={
+            "procedure": r.procedure_name,
+            "number": r.number,
+            "state": r.state.value,
+            "update": update,
+            **data,
+        },
         region_id=r.region_id,  # type: ignore[attr-defined]
     )
 

@@ -15,6 +15,7 @@ outbox rows, models.ops.demand_runner and agency_runner):
   transition);
 - the timeline is a chain: the first event is a SUBMIT from nothing, every later one starts
   from the state the previous one reached;
+- a work-order number exactly when submitted (a draft has none; models.rules.work_orders);
 - demands: a pending marker (`pending`, `appeal = PENDING`) exactly when one request of that
   kind awaits a decision.
 
@@ -96,7 +97,8 @@ def _timeline(table: str, events: str, fk: str, prefix: str) -> list[Family]:
           (ev.owner IS NOT NULL AND (r.last_event_id IS NULL OR r.last_event_id <> ev.last_id))
             AS last_event,
           (ev.owner IS NOT NULL AND (le.to_state IS NULL OR le.to_state <> r.state)) AS state,
-          (ev.owner IS NOT NULL AND r.version <> ev.n) AS version
+          (ev.owner IS NOT NULL AND r.version <> ev.n) AS version,
+          ((r.submitted_at IS NULL) <> (r.number IS NULL)) AS number
         FROM {table} r
         LEFT JOIN (SELECT {fk} AS owner, count(*) AS n, max(id) AS last_id
                    FROM {events} GROUP BY {fk}) ev ON ev.owner = r.id
@@ -107,6 +109,7 @@ def _timeline(table: str, events: str, fk: str, prefix: str) -> list[Family]:
             (f"{prefix}_LAST_EVENT", "last_event"),
             (f"{prefix}_STATE", "state"),
             (f"{prefix}_VERSION", "version"),
+            (f"{prefix}_NUMBER", "number"),
         ),
     )
     chain = Family(

@@ -46,7 +46,7 @@ def demand_notice(kind: K, d: Demand, recipients: list[int], **data: Any) -> Not
         recipients=recipients,
         subject_type="Demand",
         subject_id=d.id,
-        data={"title": d.title, **data},
+        data={"title": d.title, "number": d.number, **data},
         region_id=d.region_id,  # type: ignore[attr-defined]
     )
 

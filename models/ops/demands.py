@@ -28,6 +28,7 @@ from models.ops.demand_runner import (
 from models.ops.policy import category_for_region, limit_for
 from models.ops.receipts import Receipt, receipt_row
 from models.ops.validate import choice, text
+from models.ops.work_orders import drawn_number, next_number, region_prefix
 from models.org import Department
 from models.region_tree import region_chain
 from models.row_query import Params, connection, is_postgres
@@ -49,10 +50,12 @@ from models.rules.demand_states import (
     Urgency,
 )
 from models.rules.roles import STAFF_ROLES, Role
+from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import local_date
 
 A = DemandAction
 S = DemandState
+DEMAND_NUMBER = WorkOrderKind.DEMAND
 
 MAX_TITLE = 200
 MAX_TEXT = 5000
@@ -183,11 +186,17 @@ def _writes_alone(d: CheckedDemand) -> bool:
 
 
 async def create_demand(
-    actor: Actor, d: CheckedDemand, now: datetime, receipt: Receipt | None = None
+    actor: Actor,
+    d: CheckedDemand,
+    now: datetime,
+    receipt: Receipt | None = None,
+    region_path: str | None = None,
 ) -> Demand:
-    """Write a new demand with its SUBMIT event, files and the call's receipt; inside the
-    caller's transaction, unless `_writes_alone`."""
+    """Write a new demand with its SUBMIT event, files, the call's receipt and (unless a draft)
+    its work-order number; inside the caller's transaction, unless `_writes_alone`.
+    `region_path`: the demand's region's, when the caller has it."""
     state = S.DRAFT if d.draft else S.SUBMITTED
+    prefix = None if d.draft else await region_prefix(d.region_id, region_path)
     demand = Demand(
         source=d.source,
         enterprise_id=d.enterprise_id,
@@ -208,11 +217,14 @@ async def create_demand(
     if is_postgres():
         # The demand, its event and the receipt in one statement, each row naming the others.
         event = event_row(None, A.SUBMIT, actor.user_id, now, None, change)
-        rows = [NewRow(demand, {"last_event_id": 1}), NewRow(event, {"demand_id": 0})]
+        drawn = {} if prefix is None else {"number": drawn_number(DEMAND_NUMBER, prefix, now)}
+        rows = [NewRow(demand, {"last_event_id": 1}, drawn), NewRow(event, {"demand_id": 0})]
         if receipt is not None:
             rows.append(NewRow(receipt_row(actor, receipt, None), {"object_id": 0}))
         await insert_linked(rows)
     else:
+        if prefix is not None:
+            demand.number = await next_number(DEMAND_NUMBER, prefix, now)
         await demand.save(force_create=True)
         event = event_row(demand.id, A.SUBMIT, actor.user_id, now, None, change)
         await event.save(force_create=True)
@@ -303,9 +315,9 @@ async def submit(actor: Actor, data: DemandData, *, client_id: str | None = None
         assert checked is not None
         now = clock.now()
         if _writes_alone(checked):
-            return await create_demand(actor, checked, now, receipt)
+            return await create_demand(actor, checked, now, receipt, region_path)
         async with in_transaction():
-            return await create_demand(actor, checked, now, receipt)
+            return await create_demand(actor, checked, now, receipt, region_path)
 
     # A retry is known by its receipt's unique key: the first call does not look for one. The
     # checks run inside the guard too, so a retry of a call that went through is answered with
@@ -318,8 +330,10 @@ async def submit(actor: Actor, data: DemandData, *, client_id: str | None = None
 
 
 async def submit_draft(actor: Actor, demand_id: int, *, client_id: str | None = None) -> Demand:
-    def work(ctx: DemandContext) -> Change:
-        return Change(S.SUBMITTED, {"submitted_at": ctx.now})
+    async def work(ctx: DemandContext) -> Change:
+        prefix = ctx.policy.work_order_prefix
+        number = await next_number(DEMAND_NUMBER, prefix, ctx.now)
+        return Change(S.SUBMITTED, {"submitted_at": ctx.now, "number": number})
 
     return await run_transition(actor, demand_id, A.SUBMIT, work, client_id=client_id)
 

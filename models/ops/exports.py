@@ -50,6 +50,7 @@ Rows = Callable[[StatsScope], AsyncIterator[list[Row]]]
 
 _COLUMNS = (
     "id",
+    "number",
     "title",
     "source",
     "state",

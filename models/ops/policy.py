@@ -86,7 +86,9 @@ async def set_region_policy(actor: Actor, region_id: int, overrides: dict[str, A
     try:
         cleaned = clean_overrides(overrides)
     except PolicyError as err:
-        raise DomainError("INVALID_POLICY_VALUE", err.key) from None
+        # The field as the API names it (setRegionPolicy's input).
+        first, *rest = err.key.split("_")
+        raise DomainError("INVALID_POLICY_VALUE", first + "".join(map(str.title, rest))) from None
     async with in_transaction():
         row = await RegionPolicy.select_for_update().get_or_none(region_id=region_id)
         if row is None:

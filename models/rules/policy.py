@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from models.rules.work_orders import DEFAULT_PREFIX, clean_prefix
+
 
 def _default_weights() -> dict[str, float]:
     return {"onTime": 0.4, "satisfaction": 0.3, "response": 0.15, "closure": 0.15}
@@ -33,6 +35,8 @@ class Policy:
     visit_cadence: str = "QUARTER"  # leaders visit each assigned enterprise once per period
     # Escalation and overdue pushes buzz even in quiet hours (night, holidays) when True.
     urgent_push_in_quiet_hours: bool = False
+    # 工单号: the letters the region's work-order numbers start with (models.rules.work_orders).
+    work_order_prefix: str = DEFAULT_PREFIX
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -81,6 +85,10 @@ def clean_overrides(raw: dict[str, Any]) -> dict[str, Any]:
             value = steps
         elif key == "visit_cadence":
             if value not in VISIT_CADENCES:
+                raise PolicyError(key)
+        elif key == "work_order_prefix":
+            value = clean_prefix(value)
+            if value is None:
                 raise PolicyError(key)
         elif key in ("require_reply_approval", "urgent_push_in_quiet_hours"):
             if not isinstance(value, bool):

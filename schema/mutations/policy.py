@@ -38,6 +38,11 @@ class SetRegionPolicyInput:
     visit_notes_edit_hours: int | None = None
     visit_cadence: PeriodKind | None = None
     urgent_push_in_quiet_hours: bool | None = None
+    work_order_prefix: str | None = strawberry.field(
+        default=None,
+        description="1-6 Latin letters (capitalised) starting the region's work-order numbers "
+        "from the next submission on; numbers given keep theirs.",
+    )
 
 
 _POLICY_FIELDS = (
@@ -55,6 +60,7 @@ _POLICY_FIELDS = (
     "visit_notes_edit_hours",
     "visit_cadence",
     "urgent_push_in_quiet_hours",
+    "work_order_prefix",
 )
 
 

@@ -41,7 +41,7 @@ from models.rules.agency_view import (
 from models.rules.workdays import WorkCalendar
 from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.actions import ActionState, shown_states
-from schema.types.demands import RectificationState, Satisfaction
+from schema.types.demands import NUMBER_DESCRIPTION, RectificationState, Satisfaction
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
 from schema.types.org import User
@@ -63,6 +63,7 @@ AGENCY_COLUMNS = (
     "state",
     "submitted_by_id",
     "submitted_at",
+    "number",
     "agent_id",
     "accepted_at",
     "promised_days",
@@ -279,6 +280,10 @@ class AgencyRequest(Node):
             description=r["description"],
             version=r["version"],
         )
+
+    @strawberry.field(description=NUMBER_DESCRIPTION)
+    def number(self) -> str:
+        return self.row["number"]
 
     # --- the clock
 

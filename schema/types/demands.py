@@ -75,6 +75,7 @@ DEMAND_COLUMNS = (
     "visit_id",
     "submitted_by_id",
     "submitted_at",
+    "number",
     "department_id",
     "handler_id",
     "dispatched_at",
@@ -173,6 +174,7 @@ LIST_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "limitDays": ("limit_days",),
     "deadlineConfirmed": ("deadline_confirmed",),
     "submittedAt": ("submitted_at",),
+    "number": ("number",),
     "dispatchedAt": ("dispatched_at",),
     "claimedAt": ("claimed_at",),
     "closedAt": ("closed_at",),
@@ -199,6 +201,11 @@ def list_columns(fields: frozenset[str]) -> tuple[str, ...]:
 
 
 Row = dict[str, Any]
+NUMBER_DESCRIPTION = (
+    "工单号, given on submission, to read out on the phone and search by: the region's prefix "
+    "(region policy workOrderPrefix), the Asia/Shanghai date and the day's sequence, e.g. "
+    "QH2026120700012; an agency request's has a B after the date (QH20261207B00003)."
+)
 _ENTERPRISE_KEYS = tuple((c, f"enterprise__{c}") for c in ENTERPRISE_COLUMNS)
 
 
@@ -484,6 +491,10 @@ class Demand(Node):
     @strawberry.field
     def submitted_at(self) -> datetime | None:
         return self.row["submitted_at"]
+
+    @strawberry.field(description=NUMBER_DESCRIPTION + " Null while a draft.")
+    def number(self) -> str | None:
+        return self.row["number"]
 
     @strawberry.field
     def dispatched_at(self) -> datetime | None:

@@ -41,6 +41,9 @@ class RegionPolicy:
     urgent_push_in_quiet_hours: bool = strawberry.field(
         description="Escalation and overdue pushes buzz even at night and on holidays."
     )
+    work_order_prefix: str = strawberry.field(
+        description="The letters the region's work-order numbers (工单号) start with, e.g. QH."
+    )
 
     @classmethod
     def of(cls, p: Policy) -> RegionPolicy:
@@ -59,4 +62,5 @@ class RegionPolicy:
             visit_notes_edit_hours=p.visit_notes_edit_hours,
             visit_cadence=PeriodKind(p.visit_cadence),
             urgent_push_in_quiet_hours=p.urgent_push_in_quiet_hours,
+            work_order_prefix=p.work_order_prefix,
         )
