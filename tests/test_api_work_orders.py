@@ -46,6 +46,9 @@ SET_PREFIX = """mutation($input: SetRegionPolicyInput!) { setRegionPolicy(input:
 DEMANDS = """query($f: DemandFilter, $first: Int, $after: String, $order: DemandOrder) {
   demands(filter: $f, first: $first, after: $after, orderBy: $order) { totalCount
     pageInfo { hasNextPage endCursor } edges { node { number title } } } }"""
+BACKWARD = """query($f: DemandFilter, $last: Int, $before: String) {
+  demands(filter: $f, last: $last, before: $before) {
+    pageInfo { hasPreviousPage } edges { node { number } } } }"""
 AGENCY_REQUESTS = """query($f: AgencyRequestFilter, $first: Int, $after: String) {
   agencyRequests(filter: $f, first: $first, after: $after) { totalCount
     pageInfo { hasNextPage endCursor } edges { node { number description } } } }"""
@@ -317,6 +320,13 @@ async def test_a_search_by_number_finds_that_demand_first_then_the_text_matches(
     page = await gql(DEMANDS, {"f": {"search": number}, "first": 1, "after": after})
     assert [n["number"] for n in nodes(page, "demands")] == [mention.number]
     assert page["demands"]["pageInfo"]["hasNextPage"] is False
+    # And back up from there (last/before): the match above it, then nothing more above.
+    below = page["demands"]["pageInfo"]["endCursor"]
+    up = await gql(BACKWARD, {"f": {"search": number}, "last": 1, "before": below})
+    assert [n["number"] for n in nodes(up, "demands")] == [number]
+    assert up["demands"]["pageInfo"]["hasPreviousPage"] is False
+    up = await gql(BACKWARD, {"f": {"search": number}, "last": 2})
+    assert [n["number"] for n in nodes(up, "demands")] == expected
     # The handler's list of their department's demands (two branches, merged) alike.
     await gql.login("handler", PASSWORD)
     mine = {"assignedToMe": True, "search": number}
