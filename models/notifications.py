@@ -110,9 +110,11 @@ class PushMessage(Model):
 class PushGateway(Model):
     """What every dispatching process must know of a gateway (notifications.dispatcher): its
     circuit breaker open until `open_until` (then one trial call, taken by whoever sets
-    `probe_until` first), and no calls until `hold_until` (its call quota is spent)."""
+    `probe_until` first) after `failures` failed calls in a row from any process, and no calls
+    until `hold_until` (its call quota is spent)."""
 
     name = fields.CharField(max_length=16, primary_key=True)
+    failures = fields.IntField(default=0)
     open_until = fields.DatetimeField(null=True)
     probe_until = fields.DatetimeField(null=True)
     hold_until = fields.DatetimeField(null=True)

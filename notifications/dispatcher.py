@@ -3,10 +3,10 @@ through the gateways and records each row's outcome.
 
 One round (`run_once`):
 
-1. Read what the dispatching processes share of each gateway (`push_gateway`): a breaker
-   opened by any process keeps every process's claims off its rows; once its cooldown is over,
-   exactly one process wins the trial call; a spent call quota holds every process until the
-   quota's window reopens.
+1. Read what the dispatching processes share of each gateway (`push_gateway`): the failed
+   calls in a row, whichever process made them; a breaker opened by any process keeps every
+   process's claims off its rows, and once its cooldown is over exactly one process wins the
+   trial call; a spent call quota holds every process until the quota's window reopens.
 2. Claim up to `batch_size` due rows (PENDING, `due_at <= now`, unclaimed or with an expired
    claim), oldest due first, setting `claimed_until = now + lease`, a fresh `claim_token` and
    `attempts + 1` in the same statement. PostgreSQL: `UPDATE ... WHERE id IN (SELECT ... FOR
@@ -263,6 +263,7 @@ class Dispatcher:
         self._known = set(PROVIDERS) | GORUSH_RELAYED | set(self.gateways)
         self._workday: Callable[[date], bool] | None = None  # set per round from the calendar
         self._rounds: set[_Round] = set()  # in flight: their claims are renewed
+        self._failing: set[str] = set()  # gateways whose shared failure count may be above 0
 
     # ------------------------------------------------------------------ routing
 
@@ -301,17 +302,23 @@ class Dispatcher:
         conn = connections.get("default")
         sql = _Sql(conn)
         rows = await conn.execute_query_dict(
-            "SELECT name, open_until, hold_until FROM push_gateway "  # noqa: S608
+            "SELECT name, open_until, hold_until, failures FROM push_gateway "  # noqa: S608
             f"WHERE name IN ({sql.many(self.gateways)})",
             sql.values,
         )
-        shared = {str(r["name"]): (_epoch(r["open_until"]), _epoch(r["hold_until"])) for r in rows}
+        shared = {
+            str(r["name"]): (_epoch(r["open_until"]), _epoch(r["hold_until"]), int(r["failures"]))
+            for r in rows
+        }
         stamp = now.timestamp()
         blocked: set[str] = set()
         for name in self.gateways:
             breaker = self.flow.breaker(name)
-            open_until, hold_until = shared.get(name, (None, None))
+            open_until, hold_until, failures = shared.get(name, (None, None, 0))
             breaker.adopt(open_until, stamp)
+            if failures:  # failed calls elsewhere: the next round here starts with one call
+                breaker.failures = max(breaker.failures, failures)
+                self._failing.add(name)
             if hold_until is not None:
                 self.flow.hold(name, hold_until)
             state = breaker.state(stamp)
@@ -343,32 +350,57 @@ class Dispatcher:
         )
         return bool(count)
 
-    async def _share(self, name: str, column: str, until: datetime | None) -> None:
-        """Tell every dispatching process: `open_until` (None: closed, which also ends a trial)
-        or `hold_until` (the later one wins). Best effort: this process's own breaker and hold
-        stand either way."""
+    async def _shared(self, what: str, query: str, values: list[Any]) -> int | None:
+        """Run one statement on `push_gateway` (a count comes back when it returns one). Best
+        effort: this process's own breaker and hold stand either way."""
         try:
             conn = connections.get("default")
-            sql = _Sql(conn)
-            if column == "open_until":
-                p_name, p_until = sql(name), sql(until)
-                query = (
-                    "INSERT INTO push_gateway (name, open_until) "  # noqa: S608
-                    f"VALUES ({p_name}, {p_until}) ON CONFLICT (name) DO UPDATE "
-                    "SET open_until = excluded.open_until, probe_until = NULL"
-                )
-            else:
-                p_name, p_until = sql(name), sql(until)
-                query = (
-                    "INSERT INTO push_gateway (name, hold_until) "  # noqa: S608
-                    f"VALUES ({p_name}, {p_until}) ON CONFLICT (name) DO UPDATE "
-                    "SET hold_until = CASE WHEN push_gateway.hold_until IS NULL "
-                    "OR push_gateway.hold_until < excluded.hold_until "
-                    "THEN excluded.hold_until ELSE push_gateway.hold_until END"
-                )
-            await conn.execute_query(query, sql.values)
+            rows = await conn.execute_query_dict(query, values)
         except Exception:
-            log.warning("push: could not share %s of gateway %s", column, name, exc_info=True)
+            log.warning("push: could not share %s", what, exc_info=True)
+            return None
+        return int(rows[0]["failures"]) if rows and "failures" in rows[0] else None
+
+    async def _share_failure(self, name: str) -> int | None:
+        """One more failed call in a row, counted by every process; the count so far."""
+        sql = _Sql(connections.get("default"))
+        query = (
+            "INSERT INTO push_gateway (name, failures) "  # noqa: S608
+            f"VALUES ({sql(name)}, 1) ON CONFLICT (name) DO UPDATE "
+            "SET failures = push_gateway.failures + 1 RETURNING failures"
+        )
+        return await self._shared(f"a failed call of {name}", query, sql.values)
+
+    async def _share_success(self, name: str) -> None:
+        sql = _Sql(connections.get("default"))
+        query = f"UPDATE push_gateway SET failures = 0 WHERE name = {sql(name)} AND failures > 0"  # noqa: S608
+        await self._shared(f"a good call of {name}", query, sql.values)
+        self._failing.discard(name)
+
+    async def _share_open(self, name: str, until: datetime | None) -> None:
+        """Open until `until` for every process, or closed (None: also ends a trial)."""
+        sql = _Sql(connections.get("default"))
+        failures = "push_gateway.failures" if until is not None else "0"
+        query = (
+            "INSERT INTO push_gateway (name, open_until, failures) "  # noqa: S608
+            f"VALUES ({sql(name)}, {sql(until)}, 0) ON CONFLICT (name) DO UPDATE "
+            f"SET open_until = excluded.open_until, probe_until = NULL, failures = {failures}"
+        )
+        await self._shared(f"the breaker of {name}", query, sql.values)
+        if until is None:
+            self._failing.discard(name)
+
+    async def _share_hold(self, name: str, until: datetime) -> None:
+        """No calls to `name` from any process before `until` (the later hold wins)."""
+        sql = _Sql(connections.get("default"))
+        query = (
+            "INSERT INTO push_gateway (name, hold_until, failures) "  # noqa: S608
+            f"VALUES ({sql(name)}, {sql(until)}, 0) ON CONFLICT (name) DO UPDATE "
+            "SET hold_until = CASE WHEN push_gateway.hold_until IS NULL "
+            "OR push_gateway.hold_until < excluded.hold_until "
+            "THEN excluded.hold_until ELSE push_gateway.hold_until END"
+        )
+        await self._shared(f"the quota hold of {name}", query, sql.values)
 
     # ------------------------------------------------------------------ claiming
 
@@ -696,17 +728,20 @@ class Dispatcher:
         moment = self._moment(rnd)
         values = list(results.values())
         failed = is_gateway_failure(values)
-        await self._count_call(name, failed, moment, values)
         throttled = [r.retry_after or 0.0 for r in values if r.throttled]
         quota = getattr(self.gateways[name], "quota_spent_for", None)
         spent = quota() if callable(quota) else None
-        wait = max([*throttled, *([spent] if spent is not None else [])], default=None)
+        wait = max([*throttled, *([spent] if spent else [])], default=None)
+        if wait is not None or (values and all(r.outcome is Outcome.RETRY for r in values)):
+            # Down, refusing us, or asking us to slow down: no more calls this round (set
+            # before anything is awaited, so no call waiting for a slot slips through).
+            rnd.ending.add(name)
         if wait is not None:
             # The call quota is spent: no more calls from any process until its window reopens.
             self.flow.hold(name, moment.timestamp() + wait)
-            await self._share(name, "hold_until", moment + timedelta(seconds=wait))
-        if wait is not None or (values and all(r.outcome is Outcome.RETRY for r in values)):
-            rnd.ending.add(name)  # down, refusing us, or asking us to slow down
+        await self._count_call(name, failed, moment, values)
+        if wait is not None:
+            await self._share_hold(name, moment + timedelta(seconds=wait))
         outcomes = []
         for row in rows:
             result = results.get(str(row.id))
@@ -744,6 +779,13 @@ class Dispatcher:
         breaker = self.flow.breaker(name)
         stamp = moment.timestamp()
         was_open = breaker.opened_at is not None
+        if failed:
+            # Consecutive failures are counted by every process: the breaker opens after
+            # `threshold` failed calls in a row whichever processes made them.
+            shared = await self._share_failure(name)
+            if shared is not None:
+                breaker.failures = max(breaker.failures, shared - 1)
+            self._failing.add(name)
         breaker.record(not failed, stamp)
         self.counters.breaker_open[name] = breaker.blocked(stamp)
         if failed and breaker.opened_at == stamp:
@@ -754,10 +796,12 @@ class Dispatcher:
                 "; ".join(errors)[:200],
                 breaker.cooldown,
             )
-            await self._share(name, "open_until", moment + timedelta(seconds=breaker.cooldown))
+            await self._share_open(name, moment + timedelta(seconds=breaker.cooldown))
         elif not failed and was_open:
             log.info("push: gateway %s answers again", name)
-            await self._share(name, "open_until", None)
+            await self._share_open(name, None)
+        elif not failed and name in self._failing:
+            await self._share_success(name)
 
     async def _call(
         self, name: str, gateway: Gateway, batch: list[GatewayMessage]

@@ -649,26 +649,35 @@ async def test_a_failed_call_ends_the_round_then_the_breaker_opens_and_one_trial
 
 
 async def test_an_open_breaker_is_shared_and_one_process_makes_the_trial_call(db: str) -> None:
+    """Every dispatching process counts the failed calls in a row, is kept off by an opening
+    and the trial call is made by exactly one of them."""
     users = [await user_with_devices(1) for _ in range(4)]
     for u, _ in users:
         await tell([u])
     async with gorush() as (fake, gw):
-        one = Dispatcher({"gorush": gw}, flow=Flow(breaker_threshold=1, breaker_cooldown=300))
-        two = Dispatcher({"gorush": gw}, flow=Flow(breaker_threshold=1, breaker_cooldown=300))
+
+        def process() -> Dispatcher:
+            flow = Flow(breaker_threshold=2, breaker_cooldown=300)
+            return Dispatcher({"gorush": gw}, flow=flow, max_backoff=0.001)
+
+        one, two = process(), process()
         fake.down = True
-        assert await one.run_once(NOW) == 4  # one failed call opens one's breaker ...
-        assert len(fake.requests) == 1
+        assert await one.run_once(NOW) == 4  # one failed call: not open yet
+        assert (await PushGateway.get(name="gorush")).failures == 1
+        opened = NOW + timedelta(seconds=1)
+        assert await two.run_once(opened) == 4  # the second in a row, from another process
+        assert len(fake.requests) == 2
         [shared] = await PushGateway.all()
         assert shared.name == "gorush" and shared.open_until is not None
-        cooldown = shared.open_until - NOW  # from the failed call's return (the round's now
-        assert timedelta(seconds=300) <= cooldown < timedelta(seconds=301)  # + what elapsed)
-        # ... and every other process's: two claims nothing while it is open.
-        assert await two.run_once(NOW + timedelta(seconds=10)) == 0
-        assert two.flow.breaker("gorush").state(NOW.timestamp() + 10) is BreakerState.OPEN
-        trial = NOW + timedelta(seconds=301)
+        cooldown = shared.open_until - opened  # from the failed call's return (the round's
+        assert timedelta(seconds=300) <= cooldown < timedelta(seconds=301)  # now + elapsed)
+        # ... and every process is kept off: one claims nothing while it is open.
+        assert await one.run_once(opened + timedelta(seconds=10)) == 0
+        assert one.flow.breaker("gorush").state(opened.timestamp() + 10) is BreakerState.OPEN
+        trial = opened + timedelta(seconds=301)
         claimed = await asyncio.gather(one.run_once(trial), two.run_once(trial))
         assert sorted(claimed) == [0, 4]  # one process won the trial call ...
-        assert len(fake.requests) == 2  # ... and made exactly one call
+        assert len(fake.requests) == 3  # ... and made exactly one call
         assert await one.run_once(trial + timedelta(seconds=1)) == 0  # it failed: open again
         assert await two.run_once(trial + timedelta(seconds=1)) == 0
         fake.down = False
@@ -679,8 +688,9 @@ async def test_an_open_breaker_is_shared_and_one_process_makes_the_trial_call(db
         # The trial closed the shared breaker: the other process is closed too.
         assert await two.run_once(healed + timedelta(seconds=1)) == 0
         assert two.flow.breaker("gorush").state(healed.timestamp() + 1) is BreakerState.CLOSED
-        assert (await PushGateway.get(name="gorush")).open_until is None
-    assert len(fake.requests) == 2 + 2  # the trial of one message, then one call of three
+        closed = await PushGateway.get(name="gorush")
+        assert (closed.open_until, closed.failures) == (None, 0)
+    assert len(fake.requests) == 3 + 2  # the trial of one message, then one call of three
 
 
 async def test_an_open_breaker_for_one_gateway_leaves_the_others_flowing(db: str) -> None:

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
             name='PushGateway',
             fields=[
                 ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=16)),
+                ('failures', fields.IntField(default=0)),
                 ('open_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('probe_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('hold_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
