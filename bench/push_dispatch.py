@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _push import fake_gateway, make_users
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -31,12 +29,6 @@ if str(ROOT) not in sys.path:
 
 PLATFORMS = (("fcm", "ANDROID"), ("apns", "IOS"), ("huawei", "HARMONY"), ("fcm", "ANDROID"))
 NOTICE_SIZE = 250  # recipients per notice
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_fake(port: int) -> None:
@@ -89,20 +81,10 @@ async def queue(users: int, devices: int) -> int:
 
     from models.notifications import Device
     from models.ops.notify import Notice, notify
-    from models.org import User
     from models.rules.clock import shanghai
     from models.rules.notification_kinds import NotificationKind
 
-    await User.bulk_create(
-        [
-            User(username=f"bench{i:05d}", display_name=f"bench{i:05d}", password_hash="!")  # noqa: S106 - unusable hash
-            for i in range(users)
-        ],
-        batch_size=1000,
-    )
-    ids = list(
-        await User.filter(username__startswith="bench").order_by("id").values_list("id", flat=True)
-    )
+    ids = await make_users(users)
     await Device.bulk_create(
         [
             Device(
@@ -218,24 +200,8 @@ def main() -> None:
     if args.serve_fake:
         serve_fake(args.serve_fake)
         return
-    port = _port()
-    fake = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fake", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    fake_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{fake_url}/stats", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with fake_gateway(__file__) as fake_url:
         asyncio.run(run(args, fake_url))
-    finally:
-        fake.terminate()
-        fake.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -92,8 +92,11 @@ class PushMessage(Model):
     due_at = fields.DatetimeField()  # not before (quiet hours, backoff)
     attempts = fields.IntField(default=0)
     # A claimed row is the claimer's until this moment; after it (a crashed process) it is due
-    # again, so a crash between sending and recording may send once more, never lose it.
+    # again, so a crash between sending and recording may send once more, never lose it. The
+    # claimer renews it while the row is in flight, and records its result only while the row
+    # still carries its `claim_token` (a round that lost its claim overwrites nothing).
     claimed_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
     gateway_id = fields.CharField(max_length=200, null=True)
     last_error = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField()
@@ -102,6 +105,22 @@ class PushMessage(Model):
     class Meta:
         table = "push_message"
         indexes = (("status", "due_at"), ("notification_id",), ("provider", "status"))
+
+
+class PushGateway(Model):
+    """What every dispatching process must know of a gateway (notifications.dispatcher): its
+    circuit breaker open until `open_until` (then one trial call, taken by whoever sets
+    `probe_until` first) after `failures` failed calls in a row from any process, and no calls
+    until `hold_until` (its call quota is spent)."""
+
+    name = fields.CharField(max_length=16, primary_key=True)
+    failures = fields.IntField(default=0)
+    open_until = fields.DatetimeField(null=True)
+    probe_until = fields.DatetimeField(null=True)
+    hold_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "push_gateway"
 
 
 class NotificationPreference(Model):

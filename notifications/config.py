@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 PROVIDERS = ("log", "webhook", "jpush", "gorush", "fcm", "huawei")
+JPUSH_MAX_TIME_TO_LIVE = 10 * 86400
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class PushConfig:
     jpush_app_key: str = ""
     jpush_master_secret: str = field(default="", repr=False)
     jpush_production: bool = True  # options.apns_production
+    # options.time_to_live: how long JPush keeps a push for a phone that is offline (seconds;
+    # 0: only phones online now get it; JPush allows up to 10 days).
+    jpush_time_to_live: int = 86400
     gorush_url: str = "http://127.0.0.1:8088"
     # Send through a gorush in async mode, which reports no failure: every push is recorded
     # delivered. Off: such a gorush's pushes are held (notifications.adapters.gorush).
@@ -40,6 +44,9 @@ class PushConfig:
         unknown = [p for p in providers if p not in PROVIDERS]
         if unknown:
             raise ValueError(f"PUSH_PROVIDER: unknown provider(s) {', '.join(unknown)}")
+        ttl = int(e.get("JPUSH_TIME_TO_LIVE", "86400"))
+        if not 0 <= ttl <= JPUSH_MAX_TIME_TO_LIVE:
+            raise ValueError(f"JPUSH_TIME_TO_LIVE must be 0 to {JPUSH_MAX_TIME_TO_LIVE} seconds")
         return cls(
             providers=providers,
             base_url=e.get("PUSH_BASE_URL") or None,
@@ -48,6 +55,7 @@ class PushConfig:
             jpush_app_key=e.get("JPUSH_APP_KEY", ""),
             jpush_master_secret=e.get("JPUSH_MASTER_SECRET", ""),
             jpush_production=e.get("JPUSH_APNS_PRODUCTION", "true").lower() != "false",
+            jpush_time_to_live=ttl,
             gorush_url=e.get("GORUSH_URL", "http://127.0.0.1:8088"),
             gorush_allow_async=_on_off(e, "GORUSH_ALLOW_ASYNC"),
             fcm_project_id=e.get("FCM_PROJECT_ID", ""),

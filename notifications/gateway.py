@@ -6,7 +6,13 @@ token, and gets back exactly one `SendResult` per message, in any order, matched
 it maps every answer to an `Outcome`, so the dispatcher can record it per token (docs/design.md
 section 9.5): delivered with the gateway's id; the token is dead (delete the device); retry later
 (5xx, 429, connect and read errors; with the gateway's `Retry-After` when it gave one); or
-permanent (4xx: the message will never be accepted)."""
+permanent (4xx: the message will never be accepted).
+
+An adapter that splits a batch into several HTTP calls says how with `calls(batch)` (each
+group goes in exactly one call), so the dispatcher sends one call per `send`: it paces, counts
+(breaker) and records every call on its own. Without it the dispatcher sends chunks of
+`max_batch`. An adapter whose gateway reports its call quota says with `quota_spent_for()` how
+long no call may go after the last answer (None: calls left)."""
 
 from __future__ import annotations
 
@@ -16,7 +22,16 @@ from typing import Protocol
 
 from models.rules.notification_kinds import mask_token
 
-__all__ = ["Gateway", "Outcome", "Platform", "PushMessage", "SendResult", "mask_token"]
+__all__ = [
+    "Gateway",
+    "Outcome",
+    "Platform",
+    "PushMessage",
+    "ReportsQuota",
+    "SendResult",
+    "SplitsCalls",
+    "mask_token",
+]
 
 
 class Outcome(StrEnum):
@@ -54,6 +69,9 @@ class SendResult:
     gateway_id: str | None = None  # the gateway's message id when delivered
     error: str | None = None  # the gateway's error code or text, kept on the outbox row
     retry_after: float | None = None  # seconds the gateway asked us to wait
+    # The gateway refused the call for its call quota before looking at it: nothing was sent,
+    # so the row is put back without spending an attempt (and no call goes for `retry_after`).
+    throttled: bool = False
 
 
 class Gateway(Protocol):
@@ -65,3 +83,11 @@ class Gateway(Protocol):
     async def send(self, batch: list[PushMessage]) -> list[SendResult]: ...
 
     async def aclose(self) -> None: ...
+
+
+class SplitsCalls(Protocol):
+    def calls(self, batch: list[PushMessage]) -> list[list[PushMessage]]: ...
+
+
+class ReportsQuota(Protocol):
+    def quota_spent_for(self) -> float | None: ...

@@ -79,9 +79,14 @@ async def push_delivery(settings: Settings) -> AsyncIterator[httpx.AsyncClient |
         return
     client = make_client(settings.push)
     try:
-        flow = Flow(limits_with_rates(dict(settings.push_rate_limits)))
+        limits = limits_with_rates(dict(settings.push_rate_limits), dict(settings.push_call_limits))
         async with dispatching(
-            settings.push, client, batch_size=settings.push_batch_size, flow=flow
+            settings.push,
+            client,
+            batch_size=settings.push_batch_size,
+            lease=settings.push_lease_seconds,
+            round_seconds=settings.push_round_seconds,
+            flow=Flow(limits),
         ) as dispatcher:
             # A gorush in async mode is said at start-up, not at the first push to it.
             checks = [

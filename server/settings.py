@@ -49,6 +49,11 @@ class Settings:
     periodic_jobs: bool = True
     push_batch_size: int = 500
     push_rate_limits: tuple[tuple[str, float | None], ...] = ()
+    # Calls per minute per gateway (PUSH_CALL_LIMITS; JPush 600 unless set), how long a claim
+    # lasts unrenewed (PUSH_LEASE_SECONDS) and how long a round starts calls (PUSH_ROUND_SECONDS).
+    push_call_limits: tuple[tuple[str, float | None], ...] = ()
+    push_lease_seconds: float = 30.0
+    push_round_seconds: float = 10.0
     metrics_token: str = field(default="", repr=False)
     # Production serves /metrics only with the token, unless METRICS_PUBLIC=on (a port only
     # the scraper reaches).
@@ -205,6 +210,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     try:
         push = PushConfig.from_env(env)
         rates = tuple(parse_rate_limits(env.get("PUSH_RATE_LIMITS", "")).items())
+        calls = tuple(
+            parse_rate_limits(env.get("PUSH_CALL_LIMITS", ""), "PUSH_CALL_LIMITS").items()
+        )
         batch_size = int(env.get("PUSH_BATCH_SIZE", "500"))
     except ValueError as err:
         raise SettingsError(str(err)) from None
@@ -228,6 +236,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         periodic_jobs=jobs,
         push_batch_size=batch_size,
         push_rate_limits=rates,
+        push_call_limits=calls,
+        push_lease_seconds=_positive(env, "PUSH_LEASE_SECONDS", 30),
+        push_round_seconds=_positive(env, "PUSH_ROUND_SECONDS", 10),
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),

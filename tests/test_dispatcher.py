@@ -21,13 +21,14 @@ import httpx
 import pytest
 from tortoise.transactions import in_transaction
 
-from models.notifications import Device, Notification, NotificationPreference
+from models.notifications import Device, Notification, NotificationPreference, PushGateway
 from models.notifications import PushMessage as Row
 from models.ops.notify import Notice, notify
 from models.rules import clock
 from models.rules.clock import shanghai
 from models.rules.notification_kinds import NotificationKind, PushStatus
 from notifications.adapters.gorush import GorushGateway
+from notifications.adapters.jpush import JPushGateway
 from notifications.adapters.log import LogGateway
 from notifications.config import PushConfig
 from notifications.dispatcher import DEVICE_REMOVED, Dispatcher
@@ -38,6 +39,7 @@ from notifications.flow import (
     Limit,
     TokenBucket,
     is_gateway_failure,
+    limits_with_rates,
     parse_rate_limits,
 )
 from notifications.gateway import Outcome, SendResult
@@ -47,7 +49,8 @@ from server.settings import Settings, SettingsError, load_settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
 from tests.factories import make_user
 from tests.gateways.gorush import gorush_fake
-from tests.gateways.harness import FakeGateway, Scripted, serving
+from tests.gateways.harness import FakeGateway, Recorded, Scripted, serving
+from tests.gateways.jpush import jpush_fake
 
 NOW = shanghai(2026, 3, 4, 10)  # a Wednesday morning: no quiet hours
 HOUR = timedelta(hours=1)
@@ -119,8 +122,43 @@ async def gorush(**fake_options: Any) -> AsyncIterator[tuple[FakeGateway, Gorush
         yield fake, GorushGateway(client, url)
 
 
+APP_KEY, MASTER_SECRET = "7d431e42dfa6a6d693ac2d04", "5e987ac6d2e04d95a9d8f0d1"
+
+
+@asynccontextmanager
+async def jpush(
+    secret: str = MASTER_SECRET, **fake_options: Any
+) -> AsyncIterator[tuple[FakeGateway, JPushGateway]]:
+    fake, app = jpush_fake(APP_KEY, MASTER_SECRET, **fake_options)
+    async with serving(app) as url, make_client(PushConfig(timeout_seconds=5.0)) as client:
+        yield fake, JPushGateway(client, url, APP_KEY, secret)
+
+
+def jpushed(fake: FakeGateway) -> Counter[tuple[str, str]]:
+    """(registration id, eventId) of every push JPush accepted."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for req in fake.requests:
+        if req.status == 200:
+            extras = req.body["notification"]["android"]["extras"]
+            for rid in req.body["audience"]["registration_id"]:
+                seen[(rid, extras["eventId"])] += 1
+    return seen
+
+
+async def until(check: Any, why: str) -> None:
+    """Until `check()` (sync or async) holds; the bound only keeps a broken run from hanging."""
+    for _ in range(1000):
+        got = check()
+        if await got if asyncio.iscoroutine(got) else got:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(why)
+
+
 def test_dispatcher_flow_breaker_defaults() -> None:
     assert Flow().limit("jpush").rate == 500.0
+    assert Flow().limit("jpush").calls_per_minute == 600  # JPush's documented free quota
+    assert Flow().limit("gorush").calls_per_minute is None
     assert Flow().limit("log").rate is None
 
 
@@ -168,6 +206,7 @@ async def test_messages_carry_ids_collapse_key_language_and_badge(db: str) -> No
     )
     assert zh["data"] == {
         "notificationId": str(inbox[zh_user]),
+        "eventId": str(event),
         "kind": "VISIT_TOMORROW",
         "subjectType": "Visit",
         "subjectId": "7",
@@ -360,7 +399,7 @@ async def test_a_stale_round_does_not_overwrite_the_next_claimer(db: str) -> Non
     outcome = slow._judge(
         claimed, "log", SendResult(str(claimed.id), Outcome.RETRY, error="late"), NOW
     )
-    await slow._record([outcome], NOW, NOW + timedelta(seconds=60))
+    await slow._record([outcome], NOW)
     [row] = await rows()
     assert (row.status, row.last_error) == (PushStatus.DELIVERED, None)
 
@@ -395,10 +434,182 @@ async def test_two_dispatchers_never_push_twice(db: str) -> None:
     assert len(fake.requests) > 2  # it really took several rounds
 
 
+async def test_a_second_worker_never_claims_a_row_whose_call_is_in_flight(db: str) -> None:
+    """A round renews its claim while its call hangs, so a second dispatcher running after
+    the first claim's lease would have ended claims none of it, and each push goes once."""
+    users = [await user_with_devices(1) for _ in range(3)]
+    await tell([u for u, _ in users])
+    async with gorush() as (fake, gw):
+        fake.gate = asyncio.Event()
+        first = Dispatcher({"gorush": gw}, lease=60)
+        second = Dispatcher({"gorush": gw}, lease=60)
+        sending = asyncio.create_task(first.run_once(NOW))
+        await until(lambda: fake.held == 1, "the first round's call did not reach the gateway")
+        assert await first.renew(NOW + timedelta(seconds=50)) == 3  # its heartbeat
+        assert await second.run_once(NOW + timedelta(seconds=61)) == 0
+        assert await second.run_once(NOW + timedelta(seconds=109)) == 0
+        fake.gate.set()
+        assert await sending == 3
+        assert await second.run_once(NOW + timedelta(seconds=200)) == 0
+    assert {(r.status, r.attempts) for r in await rows()} == {(PushStatus.DELIVERED, 1)}
+    assert len(fake.requests) == 1 and set(tokens_of(fake).values()) == {1}
+
+
+async def test_the_heartbeat_renews_the_claim_while_a_call_hangs(db: str) -> None:
+    user, _ = await user_with_devices(2)
+    await tell([user])
+    async with gorush() as (fake, gw):
+        fake.gate = asyncio.Event()
+        dispatcher = Dispatcher({"gorush": gw}, lease=0.9)  # renewed every 0.3 s
+        sending = asyncio.create_task(dispatcher.run_once(NOW))
+        await until(lambda: fake.held == 1, "the call did not reach the gateway")
+        first_lease = NOW + timedelta(seconds=0.9)
+
+        async def renewed() -> bool:
+            return all(r.claimed_until and r.claimed_until > first_lease for r in await rows())
+
+        await until(renewed, "the claim was not renewed while the call hung")
+        fake.gate.set()
+        assert await sending == 2
+    assert {(r.status, r.claimed_until, r.claim_token) for r in await rows()} == {
+        (PushStatus.DELIVERED, None, None)
+    }
+
+
+async def test_each_call_is_recorded_as_it_returns_and_a_crash_resends_only_the_call_in_flight(
+    db: str,
+) -> None:
+    quick = [await user_with_devices(1, provider="jpush") for _ in range(3)]
+    slow = [await user_with_devices(1, provider="jpush") for _ in range(2)]
+    await tell([u for u, _ in quick], subject_id=1)  # one event: one JPush call
+    await tell([u for u, _ in slow], subject_id=2)  # another: another call, which hangs
+    hanging = {d.token for _, ds in slow for d in ds}
+    async with jpush() as (fake, gw):
+        answer, release = fake.success, asyncio.Event()
+
+        async def hang_for_the_slow(rec: Recorded) -> Any:
+            if set(rec.body["audience"]["registration_id"]) & hanging:
+                await release.wait()
+            return answer(rec)
+
+        fake.success = hang_for_the_slow  # type: ignore[assignment]
+        crashing = Dispatcher({"jpush": gw}, lease=60)
+        sending = asyncio.create_task(crashing.run_once(NOW))
+
+        async def quick_recorded() -> bool:
+            return await Row.filter(status=PushStatus.DELIVERED).count() == 3
+
+        await until(lambda: len(fake.requests) == 2, "the second call was not made")
+        await until(quick_recorded, "the returned call was not recorded while the other hung")
+        assert await pending() == 2 and fake.requests[1].status is None
+        sending.cancel()  # the process dies with the slow call in flight
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        release.set()
+        await until(lambda: fake.requests[1].status == 200, "the slow call was not answered")
+        after = Dispatcher({"jpush": gw}, lease=60)
+        assert await after.run_once(NOW + timedelta(seconds=30)) == 0  # still claimed
+        assert await after.run_once(NOW + timedelta(seconds=61)) == 2  # only the call in flight
+    assert {r.status for r in await rows()} == {PushStatus.DELIVERED}
+    sent = jpushed(fake)
+    assert len(sent) == 5 and set(sent.values()) == {1, 2}
+    assert {token for (token, _), n in sent.items() if n == 2} == hanging
+
+
+async def test_identical_content_shares_a_call_up_to_the_gateway_limit(db: str) -> None:
+    users = [await user_with_devices(1, provider="jpush") for _ in range(12)]
+    event = await tell([u for u, _ in users])
+    other = await tell([users[0][0]], subject_id=8)
+    async with jpush() as (fake, gw):
+        gw.max_batch = 5  # JPush's is 1000 ids
+        assert await Dispatcher({"jpush": gw}).run_once(NOW) == 13
+    sizes = sorted(
+        (
+            len(r.body["audience"]["registration_id"]),
+            r.body["notification"]["android"]["extras"]["eventId"],
+        )
+        for r in fake.requests
+    )
+    assert sizes == sorted([(5, str(event)), (5, str(event)), (2, str(event)), (1, str(other))])
+    assert {r.status for r in await rows()} == {PushStatus.DELIVERED}
+    assert set(jpushed(fake).values()) == {1} and len(jpushed(fake)) == 13
+
+
+async def test_calls_are_paced_per_minute_and_a_round_ends_at_its_deadline(db: str) -> None:
+    users = [await user_with_devices(1, provider="jpush") for _ in range(4)]
+    for n, (u, _) in enumerate(users):
+        await tell([u], subject_id=n)  # four contents: four calls
+    clock = FakeClock()
+    limits = {"jpush": Limit(rate=None, calls_per_minute=60)}  # one call a second
+    async with jpush() as (fake, gw):
+        flow = Flow(limits, clock=clock, sleep=clock.sleep)
+        dispatcher = Dispatcher({"jpush": gw}, flow=flow, round_seconds=2.5)
+        assert await dispatcher.run_once(NOW) == 4
+        # Calls at 0, 1 and 2 s; the fourth would start at 3 s, past the round's 2.5 s.
+        assert len(fake.requests) == 3 and sum(clock.sleeps) == pytest.approx(2.0)
+        [left] = await Row.filter(status=PushStatus.PENDING)
+        assert (left.attempts, left.claimed_until, left.claim_token) == (0, None, None)
+        assert await dispatcher.run_once(NOW) == 1
+        assert len(fake.requests) == 4 and sum(clock.sleeps) == pytest.approx(3.0)
+    assert await pending() == 0
+
+
+async def test_a_wrong_jpush_secret_opens_the_breaker_instead_of_killing_pushes(db: str) -> None:
+    users = [await user_with_devices(1, provider="jpush") for _ in range(3)]
+    for n, (u, _) in enumerate(users):
+        await tell([u], subject_id=n)
+    async with jpush(secret="wrong-secret") as (fake, gw):
+        flow = Flow(breaker_threshold=2, breaker_cooldown=300)
+        dispatcher = Dispatcher({"jpush": gw}, flow=flow, max_backoff=1)
+        now = NOW
+        for _ in range(5):
+            await dispatcher.run_once(now)
+            now += timedelta(seconds=10)
+        assert len(fake.requests) == 2  # two failed calls opened it; no more until the trial
+        assert flow.breaker("jpush").state(now.timestamp()) is BreakerState.OPEN
+    assert await pending() == 3  # nothing dead-lettered
+    assert {r.last_error for r in await rows() if r.attempts} == {"jpush_1004: Authen failed"}
+
+
+async def test_a_spent_call_quota_holds_every_process_without_spending_attempts(db: str) -> None:
+    users = [await user_with_devices(1, provider="jpush") for _ in range(3)]
+    for n, (u, _) in enumerate(users):
+        await tell([u], subject_id=n)
+    async with jpush(quota=1, enforce_quota=True) as (fake, gw):
+        fake.then(
+            Scripted(
+                429,
+                {"error": {"code": 2002, "message": "Rate limit exceeded"}},
+                {
+                    "X-Rate-Limit-Quota": "1",
+                    "X-Rate-Limit-Remaining": "0",
+                    "X-Rate-Limit-Reset": "40",
+                },
+            )
+        )
+        one = Dispatcher({"jpush": gw}, flow=Flow({"jpush": Limit(rate=None, concurrency=1)}))
+        assert await one.run_once(NOW) == 3
+        assert len(fake.requests) == 1  # refused: the other calls were not tried
+        assert {(r.status, r.attempts) for r in await rows()} == {(PushStatus.PENDING, 0)}
+        [shared] = await PushGateway.all()
+        assert shared.hold_until is not None and shared.hold_until >= NOW + timedelta(seconds=39)
+        two = Dispatcher({"jpush": gw})  # another process
+        assert await two.run_once(NOW + timedelta(seconds=10)) == 0
+        assert await one.run_once(NOW + timedelta(seconds=10)) == 0
+        later = NOW + timedelta(seconds=41)
+        # The quota's window: one call, whose answer says none are left (hold again).
+        assert await two.run_once(later) == 3
+        assert len(fake.requests) == 2 and await pending() == 2
+        assert await one.run_once(later + timedelta(seconds=1)) == 0
+    assert {r.attempts for r in await rows()} == {0, 1}
+
+
 # --------------------------------------------------------------------------- flow control
 
 
-async def test_open_breaker_stops_claiming_then_half_open_lets_one_call_through(db: str) -> None:
+async def test_a_failed_call_ends_the_round_then_the_breaker_opens_and_one_trial_call_goes(
+    db: str,
+) -> None:
     users = [await user_with_devices(1) for _ in range(6)]
     for u, _ in users:
         await tell([u])  # six notifications: six gorush notifications, 3 calls of 2
@@ -409,27 +620,77 @@ async def test_open_breaker_stops_claiming_then_half_open_lets_one_call_through(
         dispatcher = Dispatcher({"gorush": gw}, flow=flow, max_backoff=1)
         fake.down = True
         assert await dispatcher.run_once(NOW) == 6
+        # The 503 ended the round for gorush: the other two calls were not made, their rows
+        # went back without spending an attempt.
+        assert len(fake.requests) == 1
+        assert sorted(r.attempts for r in await rows()) == [0, 0, 0, 0, 1, 1]
+        assert flow.breaker("gorush").state(NOW.timestamp()) is BreakerState.CLOSED
+        assert await dispatcher.run_once(NOW) == 4
+        assert len(fake.requests) == 2
         assert flow.breaker("gorush").state(NOW.timestamp()) is BreakerState.OPEN
-        sent = len(fake.requests)
-        assert sent == 2  # the third chunk was not attempted once the breaker opened
-        assert sorted(r.attempts for r in await rows()) == [0, 0, 1, 1, 1, 1]
         later = NOW + timedelta(seconds=100)
         assert await dispatcher.run_once(later) == 0  # open: nothing claimed
-        assert len(fake.requests) == sent
+        assert len(fake.requests) == 2
         probe_at = NOW + timedelta(seconds=301)
         assert await dispatcher.run_once(probe_at) == 6  # half-open: one trial call ...
-        assert len(fake.requests) == sent + 1  # ... which failed: the other chunks wait
+        assert len(fake.requests) == 3  # ... of one message, which failed: the rest wait
+        assert sum(len(n["tokens"]) for n in fake.requests[2].body["notifications"]) == 1
         assert flow.breaker("gorush").state(probe_at.timestamp()) is BreakerState.OPEN
         assert await pending() == 6
         fake.down = False
         mark = len(fake.requests)
         again = probe_at + timedelta(seconds=301)
         assert await dispatcher.run_once(again) == 6  # the trial succeeds, the rest follow
-        assert len(fake.requests) == mark + 3
+        assert len(fake.requests) == mark + 4  # the trial, its call's other message, 2 calls
         assert flow.breaker("gorush").state(again.timestamp()) is BreakerState.CLOSED
     assert await pending() == 0
-    assert sorted(r.attempts for r in await rows()) == [1, 1, 2, 2, 3, 3]
+    assert max(r.attempts for r in await rows()) <= 3
     assert set(tokens_of(fake, mark).values()) == {1} and len(tokens_of(fake, mark)) == 6
+
+
+async def test_an_open_breaker_is_shared_and_one_process_makes_the_trial_call(db: str) -> None:
+    """Every dispatching process counts the failed calls in a row, is kept off by an opening
+    and the trial call is made by exactly one of them."""
+    users = [await user_with_devices(1) for _ in range(4)]
+    for u, _ in users:
+        await tell([u])
+    async with gorush() as (fake, gw):
+
+        def process() -> Dispatcher:
+            flow = Flow(breaker_threshold=2, breaker_cooldown=300)
+            return Dispatcher({"gorush": gw}, flow=flow, max_backoff=0.001)
+
+        one, two = process(), process()
+        fake.down = True
+        assert await one.run_once(NOW) == 4  # one failed call: not open yet
+        assert (await PushGateway.get(name="gorush")).failures == 1
+        opened = NOW + timedelta(seconds=1)
+        assert await two.run_once(opened) == 4  # the second in a row, from another process
+        assert len(fake.requests) == 2
+        [shared] = await PushGateway.all()
+        assert shared.name == "gorush" and shared.open_until is not None
+        cooldown = shared.open_until - opened  # from the failed call's return (the round's
+        assert timedelta(seconds=300) <= cooldown < timedelta(seconds=301)  # now + elapsed)
+        # ... and every process is kept off: one claims nothing while it is open.
+        assert await one.run_once(opened + timedelta(seconds=10)) == 0
+        assert one.flow.breaker("gorush").state(opened.timestamp() + 10) is BreakerState.OPEN
+        trial = opened + timedelta(seconds=301)
+        claimed = await asyncio.gather(one.run_once(trial), two.run_once(trial))
+        assert sorted(claimed) == [0, 4]  # one process won the trial call ...
+        assert len(fake.requests) == 3  # ... and made exactly one call
+        assert await one.run_once(trial + timedelta(seconds=1)) == 0  # it failed: open again
+        assert await two.run_once(trial + timedelta(seconds=1)) == 0
+        fake.down = False
+        healed = trial + timedelta(seconds=302)
+        claimed = await asyncio.gather(one.run_once(healed), two.run_once(healed))
+        assert sorted(claimed) == [0, 4]
+        assert await pending() == 0
+        # The trial closed the shared breaker: the other process is closed too.
+        assert await two.run_once(healed + timedelta(seconds=1)) == 0
+        assert two.flow.breaker("gorush").state(healed.timestamp() + 1) is BreakerState.CLOSED
+        closed = await PushGateway.get(name="gorush")
+        assert (closed.open_until, closed.failures) == (None, 0)
+    assert len(fake.requests) == 3 + 2  # the trial of one message, then one call of three
 
 
 async def test_an_open_breaker_for_one_gateway_leaves_the_others_flowing(db: str) -> None:
@@ -554,6 +815,32 @@ def test_rate_limit_settings() -> None:
     with pytest.raises(SettingsError, match="PERIODIC_JOBS"):
         load_settings({**env, "PERIODIC_JOBS": "sometimes"})
     assert Flow({"jpush": Limit(rate=300)}).limit("jpush").rate == 300
+    # Calls per minute, the claim's lease, the round's bound, JPush's time_to_live.
+    assert (s.push_call_limits, s.push_lease_seconds, s.push_round_seconds) == ((), 30, 10)
+    assert s.push.jpush_time_to_live == 86400
+    tuned = load_settings(
+        {
+            **env,
+            "PUSH_CALL_LIMITS": "jpush=1200,fcm=off",
+            "PUSH_LEASE_SECONDS": "45",
+            "PUSH_ROUND_SECONDS": "15",
+            "JPUSH_TIME_TO_LIVE": "3600",
+        }
+    )
+    assert tuned.push_call_limits == (("jpush", 1200.0), ("fcm", None))
+    assert (tuned.push_lease_seconds, tuned.push_round_seconds) == (45, 15)
+    assert tuned.push.jpush_time_to_live == 3600
+    limits = limits_with_rates({}, dict(tuned.push_call_limits))
+    assert (limits["jpush"].rate, limits["jpush"].calls_per_minute) == (500.0, 1200.0)
+    assert limits["fcm"].calls_per_minute is None and limits["fcm"].concurrency == 50
+    for bad in (
+        {"PUSH_CALL_LIMITS": "jpush=fast"},
+        {"PUSH_LEASE_SECONDS": "0"},
+        {"PUSH_ROUND_SECONDS": "soon"},
+        {"JPUSH_TIME_TO_LIVE": "864001"},
+    ):
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            load_settings({**env, **bad})
 
 
 # --------------------------------------------------------------------------- the loop, metrics

@@ -10,7 +10,9 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from email.utils import formatdate
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +24,7 @@ from notifications.adapters.jpush import JPushGateway
 from notifications.adapters.log import LogGateway
 from notifications.adapters.webhook import WebhookGateway, sign, verify_signature
 from notifications.config import PushConfig
+from notifications.flow import is_gateway_failure
 from notifications.gateway import Gateway, Outcome, Platform, PushMessage, SendResult
 from notifications.registry import build_gateways, http2_available, make_client
 from tests.gateways.gorush import gorush_fake
@@ -337,9 +340,11 @@ async def test_jpush_success_body_auth_and_rate_limit(client: httpx.AsyncClient)
     assert body["notification"]["android"] == {
         "alert": "某某公司反映用电问题，请在3个工作日内处理",
         "title": "新诉求待处理",
-        "extras": {"notificationId": "1000", "kind": "DEMAND_ASSIGNED", "subject": "7"},
+        "extras": {"kind": "DEMAND_ASSIGNED", "subject": "7"},  # the same for every recipient
     }
+    assert list(body) == ["platform", "audience", "notification", "options"]
     assert body["options"]["sendno"] >= 1 and body["options"]["apns_production"] is False
+    assert body["options"]["time_to_live"] == 86400  # explicit: JPush's default, one day
     assert body["options"]["third_party_channel"]["xiaomi"] == {"distribution": "secondary_push"}
     assert set(body["options"]["third_party_channel"]) == {
         "xiaomi",
@@ -376,22 +381,47 @@ async def test_jpush_1200_ids_take_two_calls(client: httpx.AsyncClient) -> None:
     assert len({r.gateway_id for r in results}) == 2
 
 
-async def test_jpush_different_notifications_are_separate_calls(client: httpx.AsyncClient) -> None:
+async def test_jpush_recipients_of_the_same_content_share_a_call(
+    client: httpx.AsyncClient,
+) -> None:
+    """JPush's quota counts calls: every recipient of identical content goes in one call. Each
+    user's inbox row id differs, so `notificationId` stays out of `extras` (the event id,
+    shared by its recipients, is in `data`); an iOS badge is content, an Android one is not
+    sent at all."""
     fake, app = jpush_fake(APP_KEY, MASTER_SECRET)
-    # Each user's inbox row has its own id in `extras`, so their pushes cannot share a call.
-    batch = [message(1, reg_id(1), note=1), message(2, reg_id(2), note=2)]
-    batch.append(message(3, reg_id(3), note=1))
+
+    def of_event(i: int, event: int, **kw: Any) -> PushMessage:
+        msg = message(i, reg_id(i), note=100 + i, **kw)
+        return replace(msg, data={**msg.data, "eventId": str(event)})
+
+    batch = [
+        of_event(1, 7, badge=1),
+        of_event(2, 7, badge=5),
+        of_event(3, 8),  # another event
+        of_event(4, 7),
+        of_event(5, 7, platform=Platform.IOS, badge=2),
+        of_event(6, 7, platform=Platform.IOS, badge=2),
+        of_event(7, 7, platform=Platform.IOS, badge=3),
+    ]
+    gw = JPushGateway(client, "http://unused", APP_KEY, MASTER_SECRET)
+    planned = [[m.message_id for m in call] for call in gw.calls(batch)]
+    assert planned == [["m1", "m2", "m4"], ["m3"], ["m5", "m6"], ["m7"]]
     async with serving(app) as url:
-        results = await JPushGateway(client, url, APP_KEY, MASTER_SECRET).send(batch)
+        gw = JPushGateway(client, url, APP_KEY, MASTER_SECRET)
+        results = await gw.send(batch)
     assert {r.outcome for r in results} == {Outcome.DELIVERED}
     calls = [r.body["audience"]["registration_id"] for r in fake.requests]
-    assert calls == [[reg_id(1), reg_id(3)], [reg_id(2)]]
-    assert [
-        r.body["notification"]["android"]["extras"]["notificationId"] for r in fake.requests
-    ] == [
-        "1",
-        "2",
-    ]
+    ids = [[reg_id(i) for i in call] for call in ((1, 2, 4), (3,), (5, 6), (7,))]
+    assert calls == ids
+    android = fake.requests[0].body["notification"]["android"]
+    assert android["extras"] == {"kind": "DEMAND_ASSIGNED", "subject": "7", "eventId": "7"}
+    assert [r.body["notification"]["ios"]["badge"] for r in fake.requests[2:]] == [2, 3]
+
+
+async def test_jpush_at_most_1000_ids_per_call(client: httpx.AsyncClient) -> None:
+    gw = JPushGateway(client, "http://unused", APP_KEY, MASTER_SECRET)
+    batch = [message(i, reg_id(i), note=i) for i in range(2500)]
+    assert [len(call) for call in gw.calls(batch)] == [1000, 1000, 500]
 
 
 async def test_jpush_same_device_twice_is_one_id(client: httpx.AsyncClient) -> None:
@@ -435,6 +465,26 @@ async def test_jpush_rate_limited_retries_after_reset(client: httpx.AsyncClient)
     assert results[0].error == "jpush_2002: Rate limit exceeded"
     assert len(fake.requests) == 1  # the second 200-id call waits for the window too
     assert gw.rate_limit is not None and gw.rate_limit.remaining == 0
+    # Refused before JPush looked at it: nothing was sent, no attempt is spent on it.
+    assert {r.throttled for r in results} == {True}
+    spent = gw.quota_spent_for()
+    assert spent is not None and 0 < spent <= 17
+
+
+async def test_jpush_fake_enforces_its_call_quota(client: httpx.AsyncClient) -> None:
+    fake, app = jpush_fake(APP_KEY, MASTER_SECRET, quota=2, enforce_quota=True)
+    async with serving(app) as url:
+        gw = JPushGateway(client, url, APP_KEY, MASTER_SECRET)
+        [first] = await gw.send([message(1, reg_id(1), note=1)])
+        assert gw.quota_spent_for() is None  # one call left in the window
+        [second] = await gw.send([message(2, reg_id(2), note=2)])
+        spent = gw.quota_spent_for()
+        [third] = await gw.send([message(3, reg_id(3), note=3)])
+    assert (first.outcome, second.outcome) == (Outcome.DELIVERED, Outcome.DELIVERED)
+    assert spent is not None and 0 < spent <= 60
+    assert (third.outcome, third.throttled) == (Outcome.RETRY, True)
+    assert third.retry_after is not None and 0 < third.retry_after <= 60
+    assert [r.status for r in fake.requests] == [200, 200, 429]
 
 
 async def test_jpush_server_errors_retry_and_parameter_errors_are_permanent(
@@ -464,15 +514,20 @@ async def test_jpush_server_errors_retry_and_parameter_errors_are_permanent(
     assert too_big.outcome is Outcome.PERMANENT
 
 
-async def test_jpush_wrong_credentials_are_permanent(client: httpx.AsyncClient) -> None:
+async def test_jpush_wrong_credentials_fail_the_call_not_the_push(
+    client: httpx.AsyncClient,
+) -> None:
+    """A wrong master secret refuses every push alike: retried (the dispatcher's breaker counts
+    it as a failed call and opens), never a dead letter per push."""
     fake, app = jpush_fake(APP_KEY, MASTER_SECRET)
     async with serving(app) as url:
         [result] = await JPushGateway(client, url, APP_KEY, "wrong-secret").send(
             [message(1, reg_id(1))]
         )
-    assert result.outcome is Outcome.PERMANENT
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, None)
     assert result.error == "jpush_1004: Authen failed"
-    assert len(fake.requests) == 1  # not retried: wrong credentials stay wrong
+    assert is_gateway_failure([result])
+    assert len(fake.requests) == 1
 
 
 async def test_jpush_harmony_goes_to_hmos(client: httpx.AsyncClient) -> None:

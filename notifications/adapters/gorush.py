@@ -256,6 +256,13 @@ class GorushGateway:
     async def aclose(self) -> None:
         return None  # the shared client belongs to the server's lifespan
 
+    def calls(self, batch: list[PushMessage]) -> list[list[PushMessage]]:
+        """How `send` splits `batch`: at most 100 notifications a call."""
+        return [
+            [m for n in call for m in _messages(n)]
+            for call in chunked(self._notifications(batch), MAX_NOTIFICATIONS)
+        ]
+
     def _notifications(self, batch: list[PushMessage]) -> list[_Notification]:
         """Identical content to one platform becomes one notification of at most 500 tokens."""
         notifications = []

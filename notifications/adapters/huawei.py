@@ -123,6 +123,10 @@ class HuaweiGateway:
     async def aclose(self) -> None:
         """The shared client belongs to the server's lifespan; nothing of ours to close."""
 
+    def calls(self, batch: list[PushMessage]) -> list[list[PushMessage]]:
+        """How `send` splits `batch`: one call per content, at most 1000 tokens each."""
+        return list(_groups(batch))
+
     async def _send_group(self, group: list[PushMessage]) -> tuple[list[SendResult], bool]:
         """The results of one call, and whether Push Kit answered with flow control."""
         body = {"validate_only": False, "message": _message(group)}

@@ -20,7 +20,21 @@ and docs.jiguang.cn):
 
 1011 ("没有满足条件的推送目标", no device matches the audience) is the only per-token signal
 JPush gives: a call whose ids are all unknown or long inactive. When only some ids are dead
-JPush still answers 200, so those tokens age out through the vendor channels instead."""
+JPush still answers 200, so those tokens age out through the vendor channels instead.
+
+JPush's quota counts calls, not ids (600 calls a minute on the free plan), so one call carries
+every recipient of the same content, up to 1000 ids (server_overview.md: "如果大量针对 alias，
+registrationId 的请求内容一致，可以每次调用可以填写多个接收者"). Content is the whole body but
+the audience and `sendno`; `extras` carry the message's `data` without `notificationId`, which
+differs per recipient: recipients of one event share `eventId` (a user has one inbox row per
+event, so the app drops repeats by it). `options.time_to_live` is set explicitly
+(JPUSH_TIME_TO_LIVE, JPush's own default of one day).
+
+A refused account (wrong master secret 1004, app key 1008, black list 2003, address not
+white-listed 2004, volume 2005, plan 2006/2007) would refuse every push alike: those calls are
+retried, so the dispatcher's breaker opens, instead of dead-lettering each push. Over the call
+quota (429, 2002) nothing was sent: the results are `throttled`, and `quota_spent_for` tells
+when `X-Rate-Limit-Remaining` reached 0."""
 
 from __future__ import annotations
 
@@ -29,8 +43,8 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -46,7 +60,6 @@ from notifications.adapters.http import (
     request,
     require_setting,
     retry_after_of,
-    same_content_by_token,
     scrub,
     transport_results,
 )
@@ -58,6 +71,8 @@ log = logging.getLogger(__name__)
 JPUSH_URL = "https://api.jpush.cn"
 MAX_REGISTRATION_IDS = 1000  # rest_api_v3_push.md: registration_id, 一次推送最多 1000 个
 APNS_COLLAPSE_ID_MAX_BYTES = 64
+DEFAULT_TIME_TO_LIVE = 86400  # options.time_to_live: JPush's default, one day (at most 10)
+QUOTA_WINDOW_SECONDS = 60.0  # server_overview.md: the quota's window is one minute
 
 # The "调用返回" table of rest_api_v3_push.md. Codes not listed fall back to the HTTP status.
 NO_TARGET = 1011  # 没有满足条件的推送目标 (400): every id in the call is unknown or inactive
@@ -70,21 +85,27 @@ RETRY_CODES = frozenset(
         RATE_LIMITED,
     }
 )
-PERMANENT_CODES = frozenset(
+# The account, not the push: every call fails alike until an operator fixes the settings or
+# the plan. Retried, so the breaker opens; never a dead letter per push.
+ACCOUNT_CODES = frozenset(
     {
-        1001,  # only POST
-        1002,  # 缺少了必须的参数
-        1003,  # 参数值不合法 (also a malformed registration id)
         1004,  # 验证失败: appKey / masterSecret wrong (401)
-        1005,  # 消息体太大
         1008,  # app_key 参数非法
-        1009,  # 推送对象中有不支持的 key
-        1020,  # 只支持 HTTPS
         2003,  # appKey 被限制调用 (black list, 403)
         2004,  # 源 IP 不在白名单 (403)
         2005,  # 信息发送量超出合理范围 (403)
         2006,  # 非 VIP 用户 (403)
         2007,  # 无权调用此接口 (403)
+    }
+)
+PERMANENT_CODES = frozenset(
+    {
+        1001,  # only POST
+        1002,  # 缺少了必须的参数
+        1003,  # 参数值不合法 (also a malformed registration id)
+        1005,  # 消息体太大
+        1009,  # 推送对象中有不支持的 key
+        1020,  # 只支持 HTTPS
     }
 )
 
@@ -123,6 +144,7 @@ class JPushGateway:
         distribution: str = DEFAULT_DISTRIBUTION,
         hmos_category: str = "MARKETING",
         hmos_intent_url: str | None = None,
+        time_to_live: int = DEFAULT_TIME_TO_LIVE,
     ) -> None:
         self.client = client
         self.url = f"{base_url.rstrip('/')}/v3/push"
@@ -134,6 +156,7 @@ class JPushGateway:
         # e.g. WORK, do); JPush asks for an intent (the page a tap opens) on hmos.
         self.hmos_category = hmos_category
         self.hmos_intent_url = hmos_intent_url
+        self.time_to_live = time_to_live
         self.rate_limit: RateLimit | None = None
         self._sendno = itertools.count(1)
 
@@ -145,11 +168,30 @@ class JPushGateway:
         app_key = require_setting("jpush", "JPUSH_APP_KEY", config.jpush_app_key)
         secret = require_setting("jpush", "JPUSH_MASTER_SECRET", config.jpush_master_secret)
         base = gateway_url("jpush", "PUSH_BASE_URL", config.base_url, JPUSH_URL)
-        return cls(client, base, app_key, secret, apns_production=config.jpush_production)
+        return cls(
+            client,
+            base,
+            app_key,
+            secret,
+            apns_production=config.jpush_production,
+            time_to_live=config.jpush_time_to_live,
+        )
+
+    def calls(self, batch: list[PushMessage]) -> list[list[PushMessage]]:
+        """How `send` splits `batch`: one call per content, at most 1000 distinct ids each."""
+        return [[m for same in call.values() for m in same] for call in self._calls(batch)]
+
+    def quota_spent_for(self) -> float | None:
+        """Seconds until the quota window reopens, when the last answer left no call in it."""
+        seen = self.rate_limit
+        if seen is None or seen.remaining is None or seen.remaining > 0:
+            return None
+        reset = seen.reset if seen.reset is not None else QUOTA_WINDOW_SECONDS
+        return max(0.0, reset - (time.monotonic() - seen.observed_at))
 
     async def send(self, batch: list[PushMessage]) -> list[SendResult]:
         results: list[SendResult] = []
-        calls = list(_calls(batch))
+        calls = self._calls(batch)
         for index, call in enumerate(calls):
             done, rate_limited = await self._post(call)
             results.extend(done)
@@ -157,9 +199,8 @@ class JPushGateway:
                 # Over the rate limit: the remaining calls would be refused too. Retry them
                 # after the same wait instead of hammering JPush through this window.
                 rest = [m for later in calls[index + 1 :] for same in later.values() for m in same]
-                results.extend(
-                    every(rest, Outcome.RETRY, error=done[0].error, retry_after=done[0].retry_after)
-                )
+                first = done[0]
+                results.extend(replace(first, message_id=m.message_id) for m in rest)
                 break
         return results
 
@@ -169,7 +210,13 @@ class JPushGateway:
     async def _post(self, call: dict[str, list[PushMessage]]) -> tuple[list[SendResult], bool]:
         """The results of one call, and whether JPush said we are over the rate limit."""
         messages = [m for same_token in call.values() for m in same_token]
-        body = self._body(messages[0], list(call))
+        content = self._content(messages[0])
+        body = {  # the order of the official SDKs' bodies
+            "platform": content["platform"],
+            "audience": {"registration_id": list(call)},
+            "notification": content["notification"],
+            "options": {"sendno": self._next_sendno(), **content["options"]},
+        }
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
         raw = json.dumps(body, ensure_ascii=False).encode()
         resp = await request(self.client, "POST", self.url, content=raw, headers=headers)
@@ -192,13 +239,32 @@ class JPushGateway:
             # Over the limit, X-Rate-Limit-Reset says when the window reopens.
             reset = seen.reset if seen is not None and rate_limited else None
             retry_after = reset if reset is not None else retry_after_of(resp)
+            if rate_limited and retry_after is None:
+                retry_after = QUOTA_WINDOW_SECONDS
         log.warning("jpush: %d ids answered %d, code %s", len(call), resp.status_code, code)
         results = every(messages, outcome, error=scrub(error, call), retry_after=retry_after)
+        if rate_limited:
+            results = [replace(r, throttled=True) for r in results]
         return results, rate_limited
 
-    def _body(self, sample: PushMessage, ids: list[str]) -> dict[str, Any]:
+    def _calls(self, batch: Sequence[PushMessage]) -> list[dict[str, list[PushMessage]]]:
+        """One call per identical content (one platform each, so a body a platform rejects
+        fails only that platform), at most 1000 distinct ids each. A call is a map id -> the
+        messages for it (a batch may hold the same device twice)."""
+        groups: dict[str, dict[str, list[PushMessage]]] = {}
+        for msg in batch:
+            key = json.dumps(self._content(msg), ensure_ascii=False, sort_keys=True)
+            groups.setdefault(key, {}).setdefault(msg.token, []).append(msg)
+        return [
+            {token: by_token[token] for token in ids}
+            for by_token in groups.values()
+            for ids in chunked(list(by_token), MAX_REGISTRATION_IDS)
+        ]
+
+    def _content(self, sample: PushMessage) -> dict[str, Any]:
+        """The body of a push of `sample` but its audience and `options.sendno`."""
         platform = PLATFORM_KEYS[sample.platform]
-        extras = dict(sample.data)
+        extras = {k: v for k, v in sample.data.items() if k != "notificationId"}
         section: dict[str, Any]
         if sample.platform is Platform.IOS:
             section = {"alert": {"title": sample.title, "body": sample.body}, "sound": "default"}
@@ -214,7 +280,7 @@ class JPushGateway:
             section = {"alert": sample.body, "title": sample.title}
         section["extras"] = extras
         options: dict[str, Any] = {
-            "sendno": self._next_sendno(),
+            "time_to_live": self.time_to_live,
             "apns_production": self.apns_production,
         }
         if sample.platform is Platform.IOS and sample.collapse_key:
@@ -226,7 +292,6 @@ class JPushGateway:
             }
         return {
             "platform": [platform],
-            "audience": {"registration_id": ids},
             "notification": {"alert": sample.body, platform: section},
             "options": options,
         }
@@ -251,15 +316,6 @@ class JPushGateway:
         return self.rate_limit
 
 
-def _calls(batch: list[PushMessage]) -> Iterator[dict[str, list[PushMessage]]]:
-    """One call per platform and identical content, at most 1000 distinct ids each. A call is
-    a map id -> the messages for it (a batch may hold the same device twice). Keeping one
-    platform per call means a body a platform rejects (1003) fails only that platform."""
-    for by_token in same_content_by_token(batch):
-        for ids in chunked(list(by_token), MAX_REGISTRATION_IDS):
-            yield {token: by_token[token] for token in ids}
-
-
 def _error(payload: Any) -> tuple[int | None, str]:
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         err = payload["error"]
@@ -270,7 +326,7 @@ def _error(payload: Any) -> tuple[int | None, str]:
 def _outcome(code: int | None, status: int) -> Outcome:
     if code == NO_TARGET:
         return Outcome.DEAD_TOKEN
-    if code in RETRY_CODES:
+    if code in RETRY_CODES or code in ACCOUNT_CODES:
         return Outcome.RETRY
     if code in PERMANENT_CODES:
         return Outcome.PERMANENT

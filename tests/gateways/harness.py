@@ -3,7 +3,9 @@
 A fake is a Starlette app whose routes call `FakeGateway.answer(request)`: every request is
 recorded (method, path, headers, JSON body), and the answer is the next scripted one if the test
 queued any (a status with body and headers, a delay to provoke a timeout, or a dropped
-connection), else the gateway's normal success for that request."""
+connection), else the gateway's normal success for that request. A gateway may also be slow
+(`latency` before every answer), hang until released (`gate`: every request waits for the
+event; `held` counts those waiting) or be down (503 to everything)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any  # parsed JSON, or the raw text when not JSON (form posts)
+    at: float = 0.0  # time.monotonic() when it arrived
+    status: int | None = None  # what it was answered (None: not yet, or dropped)
 
 
 @dataclass
@@ -47,6 +52,9 @@ class FakeGateway:
         self.requests: list[Recorded] = []
         self.script: deque[Scripted] = deque()
         self.down = False  # answer 503 to everything while True
+        self.latency = 0.0  # seconds before every answer
+        self.gate: asyncio.Event | None = None  # when given, every request waits for it
+        self.held = 0  # requests waiting at the gate
 
     def then(self, *answers: Scripted) -> None:
         self.script.extend(answers)
@@ -57,8 +65,23 @@ class FakeGateway:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        rec = Recorded(request.method, request.url.path, dict(request.headers), body)
+        rec = Recorded(
+            request.method, request.url.path, dict(request.headers), body, at=time.monotonic()
+        )
         self.requests.append(rec)
+        if self.gate is not None:
+            self.held += 1
+            try:
+                await self.gate.wait()
+            finally:
+                self.held -= 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        response = await self._respond(rec)
+        rec.status = response.status_code
+        return response
+
+    async def _respond(self, rec: Recorded) -> Response:
         if self.down:
             return JSONResponse({"error": "unavailable"}, status_code=503)
         if self.script:

@@ -9,12 +9,17 @@
   known id succeeds (JPush reports no per-id results);
 - success: 200 `{"sendno": "<options.sendno>", "msg_id": "<id>"}`;
 - every answer carries `X-Rate-Limit-Quota`, `X-Rate-Limit-Remaining`, `X-Rate-Limit-Reset`
-  (the documented names; the window's remaining calls count down per request)."""
+  (the documented names; the window's remaining calls count down per request);
+- with `enforce_quota`, `quota` calls per window of `window_seconds` (JPush's is one minute)
+  and beyond them 429 `{"error": {"code": 2002, "message": "Rate limit exceeded"}}` until the
+  window resets (`X-Rate-Limit-Reset` the seconds left)."""
 
 from __future__ import annotations
 
 import base64
 import itertools
+import math
+import time
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
@@ -33,18 +38,32 @@ def jpush_fake(
     dead_ids: Iterable[str] = (),
     quota: int = 600,
     reset_seconds: int = 42,
+    enforce_quota: bool = False,
+    window_seconds: float = 60.0,
 ) -> tuple[FakeGateway, Starlette]:
     dead = set(dead_ids)
     expected = "Basic " + base64.b64encode(f"{app_key}:{master_secret}".encode()).decode()
     msg_ids = itertools.count(18100000000000001)
-    state = {"remaining": quota}
+    state = {"remaining": float(quota), "window_end": 0.0}
 
-    def rate_headers() -> dict[str, str]:
-        state["remaining"] = max(0, state["remaining"] - 1)
+    def window() -> int:
+        """Seconds until the window resets (a new window opens when the last one is over)."""
+        if not enforce_quota:
+            return reset_seconds
+        now = time.monotonic()
+        if now >= state["window_end"]:
+            state["window_end"] = now + window_seconds
+            state["remaining"] = quota
+        return max(1, math.ceil(state["window_end"] - now))
+
+    def rate_headers(count: bool = True) -> dict[str, str]:
+        reset = window()
+        if count:
+            state["remaining"] = max(0, state["remaining"] - 1)
         return {
             "X-Rate-Limit-Quota": str(quota),
-            "X-Rate-Limit-Remaining": str(state["remaining"]),
-            "X-Rate-Limit-Reset": str(reset_seconds),
+            "X-Rate-Limit-Remaining": str(int(state["remaining"])),
+            "X-Rate-Limit-Reset": str(reset),
         }
 
     def error(status: int, code: int, message: str, **extra: object) -> Response:
@@ -54,6 +73,9 @@ def jpush_fake(
     def success(rec: Recorded) -> Response:
         if rec.headers.get("authorization") != expected:
             return error(401, 1004, "Authen failed")
+        if enforce_quota and window() and state["remaining"] <= 0:  # window(): roll it first
+            body = {"error": {"code": 2002, "message": "Rate limit exceeded"}}
+            return JSONResponse(body, status_code=429, headers=rate_headers(count=False))
         body = rec.body if isinstance(rec.body, dict) else {}
         audience = body.get("audience")
         ids = audience.get("registration_id") if isinstance(audience, dict) else None
