@@ -23,7 +23,9 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test"
 
 
 def _start(env: dict[str, str], args: list[str], report: Path, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", *args]
+    # The slowest tests of each run are listed at its end: what to look at when CI grows slow.
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=15"]
+    cmd += [f"--junitxml={report}", *args]
     with log.open("wb") as out:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
