@@ -15,6 +15,7 @@ The cost is well under a microsecond per statement, so it is always on."""
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -50,6 +51,16 @@ class StatementCounter:
 
 
 STATEMENTS = StatementCounter()
+# The statements of the request this task serves (server.observe sets a one-item list): counted
+# by CountingConnection, in the task that sends them (SQLite's trace runs in another thread).
+IN_REQUEST: ContextVar[list[int] | None] = ContextVar("statements_in_request", default=None)
+
+
+def _counted(sql: str) -> None:
+    STATEMENTS.count(sql)
+    mine = IN_REQUEST.get()
+    if mine is not None:
+        mine[0] += 1
 
 
 class CountingConnection(asyncpg.Connection):
@@ -87,25 +98,25 @@ class CountingConnection(asyncpg.Connection):
             raise
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(query)
+        _counted(query)
         return await self._sent(super().execute(query, *args, **kwargs))
 
     async def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(command)  # one statement, its argument sets pipelined
+        _counted(command)  # one statement, its argument sets pipelined
         return await self._sent(super().executemany(command, args, **kwargs))
 
     async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(query)
+        _counted(query)
         return await self._sent(super().fetch(query, *args, **kwargs))
 
     async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(query)
+        _counted(query)
         return await self._sent(super().fetchval(query, *args, **kwargs))
 
     async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(query)
+        _counted(query)
         return await self._sent(super().fetchrow(query, *args, **kwargs))
 
     async def fetchmany(self, query: str, args: Any, **kwargs: Any) -> Any:
-        STATEMENTS.count(query)
+        _counted(query)
         return await self._sent(super().fetchmany(query, args, **kwargs))

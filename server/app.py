@@ -44,7 +44,8 @@ from server.ide import serve_asset
 from server.jobs import periodic_jobs
 from server.live import live_inbox
 from server.live_socket import GraphQLWebSocket
-from server.metrics import MetricsEndpoint
+from server.metrics import MetricsEndpoint, sampling
+from server.observe import Observed
 from server.security import SecurityHeaders
 from server.settings import Settings, SettingsError, load_settings
 from server.unavailable import database_error_handlers
@@ -111,14 +112,20 @@ async def client_gone(request: Request, exc: Exception) -> Response:
 
 
 class SecuredStarlette(Starlette):
-    """Starlette with server.security's headers outside everything, its error page too."""
+    """Starlette with server.security's headers outside everything, its error page too, and
+    inside them server.observe (request id, figures, the access log line)."""
 
-    def __init__(self, hsts_max_age: int, **kwargs: Any) -> None:
-        self.hsts_max_age = hsts_max_age
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        self.settings = settings
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack(), hsts_max_age=self.hsts_max_age)
+        observed = Observed(
+            super().build_middleware_stack(),
+            log_lines=self.settings.access_log,
+            statements_by_task=not self.settings.embedded_db,
+        )
+        return SecurityHeaders(observed, hsts_max_age=self.settings.hsts_max_age)
 
 
 def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Starlette:
@@ -155,6 +162,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
                     else nullcontext(),
                     push_delivery(settings),
                     live_inbox(settings.database_url, broker),
+                    sampling(),
                 ):
                     with websocket.sockets.watching():
                         settle_heap()
@@ -182,7 +190,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             )
         )
     return SecuredStarlette(
-        settings.hsts_max_age,
+        settings,
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", websocket),

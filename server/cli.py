@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +41,39 @@ def _ensure_data_dir(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
+
+
+@contextlib.contextmanager
+def metrics_dir() -> Iterator[Path]:
+    """The directory where every process of one `serve` writes its metrics (server.metrics):
+    the operator's PROMETHEUS_MULTIPROC_DIR emptied of the last run's files when set, else a
+    private one (mode 0700) made for this start and removed when it ends. In the environment
+    before uvicorn imports the app, in this process (one worker) or its spawned workers."""
+    given = os.environ.get(METRICS_DIR_ENV, "").strip()
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        os.environ[METRICS_DIR_ENV] = str(path)
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="enterprise-desk-metrics-"))
+    os.environ[METRICS_DIR_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(METRICS_DIR_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    with metrics_dir():
+        return _serve(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     _ensure_data_dir(settings)
@@ -48,6 +83,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["PUSH_DISPATCHER"] = "off"  # read by create_app in every uvicorn worker
     if args.no_jobs:
         os.environ["PERIODIC_JOBS"] = "off"
+    if args.no_access_log:
+        os.environ["ACCESS_LOG"] = "off"  # server.observe's JSON line per request
     print(f"enterprise-desk ({settings.environment}) on http://{args.host}:{args.port}/graphql")
     from server.http_protocol import http_protocol
     from server.live_socket import MAX_MESSAGE_BYTES
@@ -62,9 +99,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=args.proxy_headers,
-        # A line per request costs a formatted log record and a write to stdout (strace: one
-        # of a request's two write calls); behind nginx its access log is the one kept.
-        access_log=not args.no_access_log,
+        # server.observe writes the access log: one JSON line per request (unless
+        # --no-access-log: a line costs a write to stdout; behind nginx its log is the one kept).
+        access_log=False,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ws_max_size=MAX_MESSAGE_BYTES,  # uvicorn's default is 16 MiB
     )
@@ -282,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-access-log",
         action="store_true",
-        help="no line per request on stdout (the reverse proxy keeps the access log)",
+        help="no JSON line per request on stdout (the reverse proxy keeps the access log)",
     )
     serve.set_defaults(func=cmd_serve)
 

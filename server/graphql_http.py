@@ -49,6 +49,7 @@ from server.auth import actor_from_token, bearer_token, client_address
 from server.files import MULTIPART_OVERHEAD_BYTES, FormRefused, PartKind, StreamingForm
 from server.graphql_errors import TextRefused, check_text, client_errors, is_request_error
 from server.ide import IDE_CSP, graphiql_page
+from server.observe import Labels, current, note_codes, note_errors
 from server.settings import Settings
 from server.unavailable import note, unavailable
 
@@ -242,6 +243,7 @@ def _session_neutral(query: str, op_name: str | None, max_tokens: int) -> bool:
 
 
 def _coded_error(code: str, locale: str, status: int, media: str, **params: Any) -> Response:
+    note_codes((code,))
     headers = {"WWW-Authenticate": "Bearer"} if code == "UNAUTHENTICATED" else None
     return JSONResponse(
         {"errors": [{"message": message(code, locale, **params), "extensions": {"code": code}}]},
@@ -462,8 +464,12 @@ class GraphQLEndpoint:
         self.limits = settings.document_limits
         self.ide_headers = {"Content-Security-Policy": IDE_CSP}
         self.upload_quota = UploadQuota(settings.upload_quota_files, settings.upload_quota_bytes)
+        self.labels = Labels(settings.metrics_operations)
 
     async def handle(self, request: Request) -> Response:
+        record = current()
+        if record is not None:
+            record.graphql = True
         if request.method not in ("GET", "POST"):
             return Response(status_code=405, headers={"Allow": "GET, POST"})
         accept = request.headers.get("accept")
@@ -554,6 +560,9 @@ class GraphQLEndpoint:
         allowed: set[OperationType],
     ) -> Response:
         locale = resolve_locale(request.headers.get("accept-language"))
+        self.labels.note(
+            query, op_name, self.settings.max_query_tokens, actor.user_id if actor else None
+        )
         context = Context(
             actor=actor,
             locale=locale,
@@ -604,6 +613,7 @@ class GraphQLEndpoint:
             body["errors"] = client_errors(
                 result.errors, locale, self.limits, masked=MASKED_MESSAGE
             )
+            note_errors(body["errors"])
         # A document or variables refused before anything ran: 400 without data (the
         # GraphQL-over-HTTP spec; legacy application/json clients get 200 with data null).
         refused = isinstance(result, PreExecutionError) or is_request_error(

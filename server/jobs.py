@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
@@ -20,6 +21,7 @@ from models.ops.auth import forget_old_sign_in_failures
 from models.ops.demand_jobs import escalate_overdue
 from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
 from models.ops.visit_jobs import remind_visits_tomorrow
+from server.metrics import SCHEDULER_DURATION, SCHEDULER_FAILURES, SCHEDULER_LAST_RUN
 
 log = logging.getLogger("enterprise_desk.jobs")
 INTERVAL_SECONDS = 300.0
@@ -35,11 +37,15 @@ JOBS = (
 
 async def run_jobs_once(unlinked_grace: timedelta = UNLINKED_GRACE) -> None:
     purge = ("unlinked uploads", partial(purge_unlinked, unlinked_grace))
+    started = time.monotonic()
     for name, job in (*JOBS, purge):
         try:
             await job()
         except Exception:  # a failed job must not stop the others; the next round retries
             log.exception("%s failed", name)
+            SCHEDULER_FAILURES.labels(name).inc()
+    SCHEDULER_DURATION.set(time.monotonic() - started)
+    SCHEDULER_LAST_RUN.set_to_current_time()
 
 
 async def _loop(interval: float, unlinked_grace: timedelta) -> None:

@@ -58,6 +58,13 @@ class Settings:
     # Production serves /metrics only with the token, unless METRICS_PUBLIC=on (a port only
     # the scraper reaches).
     metrics_public: bool = False
+    # The operation names /metrics counts under their own name, each with its app screen
+    # (server.observe.SCREENS, plus METRICS_OPERATIONS="Name=screen,Name2=screen2"); any other
+    # name, and anonymous operations, count as "other".
+    metrics_operations: tuple[tuple[str, str], ...] = ()
+    # One JSON line per request on stdout (server.observe); ACCESS_LOG=off, or
+    # `serve --no-access-log`, behind a reverse proxy that keeps its own.
+    access_log: bool = True
     # How often a live-inbox subscription re-reads the inbox, and a live socket re-checks its
     # session, without a wake-up (seconds).
     live_recheck_seconds: float = 15.0
@@ -241,6 +248,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_round_seconds=_positive(env, "PUSH_ROUND_SECONDS", 10),
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
         metrics_public=_switch(env, "METRICS_PUBLIC", "off"),
+        metrics_operations=_operations(env.get("METRICS_OPERATIONS", "")),
+        access_log=_switch(env, "ACCESS_LOG"),
         live_recheck_seconds=float(env.get("LIVE_RECHECK_SECONDS", "15")),
         live_sockets_per_account=per_account,
         live_sockets_per_address=per_address,
@@ -254,6 +263,25 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         upload_quota_bytes=_whole(env, "UPLOAD_QUOTA_MB", 200) * 1024 * 1024,
         unlinked_upload_grace=timedelta(hours=_positive(env, "UNLINKED_UPLOAD_HOURS", 24)),
     )
+
+
+_OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+_SCREEN_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _operations(raw: str) -> tuple[tuple[str, str], ...]:
+    """METRICS_OPERATIONS: `Name=screen` pairs (or a bare `Name`, its screen being `other`)."""
+    out = []
+    for item in filter(None, (x.strip() for x in raw.split(","))):
+        name, _, screen = item.partition("=")
+        name, screen = name.strip(), screen.strip() or "other"
+        if not _OPERATION_NAME.fullmatch(name) or not _SCREEN_NAME.fullmatch(screen):
+            raise SettingsError(
+                "METRICS_OPERATIONS takes GraphQL operation names, each optionally =screen "
+                f"(lower case, digits, _), not {item!r}"
+            )
+        out.append((name, screen))
+    return tuple(out)
 
 
 def _cache_seconds(raw: str) -> float | None:

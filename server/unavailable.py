@@ -14,6 +14,7 @@ from starlette.types import ExceptionHandler
 
 from models.db_unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
+from server.observe import note_codes
 
 log = logging.getLogger("enterprise_desk")
 CODE = "DATABASE_UNAVAILABLE"
@@ -21,6 +22,7 @@ RETRY_AFTER_SECONDS = 2
 
 
 def unavailable(request: HTTPConnection, media: str = "application/json") -> Response:
+    note_codes((CODE,))
     locale = resolve_locale(request.headers.get("accept-language"))
     return JSONResponse(
         {"errors": [{"message": message(CODE, locale), "extensions": {"code": CODE}}]},

@@ -138,7 +138,7 @@ async def test_metrics_count_the_queries_each_path_answered(gql):
         for line in text.splitlines():
             if line.startswith("graphql_queries_total{"):
                 labels, _, value = line.partition("} ")
-                found[labels.split('"')[1]] = int(value)
+                found[labels.split('"')[1]] = int(float(value))
         return found
 
     before = await paths()

@@ -878,10 +878,10 @@ async def test_metrics_over_http_show_counters_and_outbox_depth(db: str, server_
     assert resp.headers["content-type"].startswith("text/plain; version=0.0.4")
     lines = resp.text.splitlines()
     assert "# TYPE push_delivered_total counter" in lines
-    assert f'push_delivered_total{{provider="log"}} {int(before) + 2}' in lines
+    assert f'push_delivered_total{{provider="log"}} {before + 2:.1f}' in lines
     assert any(line.startswith('push_sent_total{provider="log"} ') for line in lines)
-    assert 'push_outbox_pending{provider="jpush"} 1' in lines
-    assert 'push_outbox_due{provider="jpush"} 1' in lines  # 2026-03-05 08:00 is long past
+    assert 'push_outbox_pending{provider="jpush"} 1.0' in lines
+    assert 'push_outbox_due{provider="jpush"} 1.0' in lines  # 2026-03-05 08:00 is long past
     assert any(
         line.startswith('push_outbox_oldest_due_age_seconds{provider="jpush"}') for line in lines
     )

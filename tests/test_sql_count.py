@@ -19,7 +19,7 @@ async def _scraped(http: httpx.AsyncClient) -> dict[str, int]:
     for line in resp.text.splitlines():
         if line.startswith("db_statements_total{"):
             labels, _, value = line.partition("} ")
-            found[labels.split('"')[1]] = int(value)
+            found[labels.split('"')[1]] = int(float(value))
     return found
 
 
