@@ -46,6 +46,17 @@ LOGIN = """mutation($u: String!, $p: String!) { login(input: {username: $u, pass
 REFRESH = """mutation($t: String!) { refreshToken(input: {refreshToken: $t}) {
   accessToken refreshToken errors { code message } } }"""
 
+# Each screen's operation name: the server's metrics count its requests under it
+# (server.observe.SCREENS).
+OPERATIONS = {
+    "S1": "CadreHome",
+    "S2": "HandlerList",
+    "S3": "DemandDetail",
+    "S4": "SubmitDemand",
+    "S5": "InboxCount",
+    "S6": "MyDemands",
+}
+
 S3_PER_HANDLER = 8  # demands of each handler the detail screen rotates through
 
 

@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ class Load:
     body_errors: int
     p50_ms: float
     p99_ms: float
+    load_avg: float = 0.0  # the 1-minute load average, the mean of its samples during the run
 
     @property
     def rate(self) -> float:
@@ -39,8 +41,42 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
+def load_average() -> float:
+    """The 1-minute load average (/proc/loadavg)."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+class LoadSampler:
+    """The 1-minute load average sampled every second in a thread, while the block runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(load_average())
+            if self._stop.wait(1.0):
+                return
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(load_average())
+
+    @property
+    def mean(self) -> float:
+        return sum(self.samples) / len(self.samples) if self.samples else 0.0
+
+
 def run_wrk(url: str, requests_file: Path, *, seconds: int, connections: int, threads: int) -> Load:
-    """wrk for `seconds` at `connections` open connections over `requests_file`."""
+    """wrk for `seconds` at `connections` open connections over `requests_file`, and the load
+    average meanwhile."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -55,7 +91,8 @@ def run_wrk(url: str, requests_file: Path, *, seconds: int, connections: int, th
         "--",
         str(requests_file),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    with LoadSampler() as load:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
     if done.returncode != 0 or line is None:
         sys.stderr.write(done.stdout + done.stderr)
@@ -69,6 +106,7 @@ def run_wrk(url: str, requests_file: Path, *, seconds: int, connections: int, th
         body_errors=r["body_errors"],
         p50_ms=r["p50_us"] / 1000,
         p99_ms=r["p99_us"] / 1000,
+        load_avg=load.mean,
     )
 
 

@@ -8,16 +8,22 @@
 2. Signs in `--per-role` (64) real users of each role the screens need, and measures the SQL
    statements per request of each screen on a one-worker server (`db_statements_total` of
    GET /metrics, over `--sql-requests` sequential requests).
-3. Starts `enterprise-desk serve --workers 2 --no-jobs --no-access-log` (the periodic jobs belong to `worker`
-   processes in a deployment like this; a round over a million demands would otherwise take
-   seconds of each worker's CPU in the middle of the first screen) and drives each screen with wrk at 64
-   connections (bench/screens.lua: every request from another user), after checking that every
-   user's first response has data and no errors; a warm-up, then `--seconds` measured.
-4. Serves S2 and S3 from bench/yardstick.py (hand-written SQL, 2 uvicorn workers) after
-   checking it answers the same JSON as the product, drives it the same way, and prints the
-   ratio product/yardstick.
-5. Prints one table: requests/s, p50, p99, non-2xx, GraphQL errors, SQL per request, and the
-   peak resident memory (VmHWM) of every server process.
+3. Starts `enterprise-desk serve --workers 2 --no-jobs --no-access-log` (the periodic jobs
+   belong to `worker` processes in a deployment like this; a round over a million demands would
+   otherwise take seconds of each worker's CPU in the middle of a screen) and, for S2 and S3,
+   bench/yardstick.py (hand-written SQL, 2 uvicorn workers), after checking that every user's
+   first response has data and no errors and that the yardstick answers the same JSON.
+4. Drives each screen with wrk at 64 connections (bench/screens.lua: every request from another
+   user) in `--rounds` (3) rounds, a warm-up then `--seconds` measured each, round after round
+   over the screens, the yardstick's round right after the product's (A B A B …), and prints
+   every round as it ends: requests/s, wrk's p99, the p50 and p99 the server's own histogram
+   (`graphql_request_duration_seconds` of GET /metrics, per operation) recorded over the same
+   round, and the load average during the round.
+5. Prints one table of each screen's median round: requests/s, p50, p99, non-2xx, GraphQL
+   errors, SQL per request; then per screen the median and range of the rounds, wrk's and the
+   server's p99, and the ratio product/yardstick (each product round over the yardstick round
+   after it): its median and range; and the peak resident memory (VmHWM) of every server
+   process.
 """
 
 from __future__ import annotations
@@ -35,14 +41,24 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from _screens import LOGIN, REFRESH, SCREENS, People, Screen, pick_people, requests_of
+from _metrics import ServerLatency, latency_between, scrape, value
+from _screens import (
+    LOGIN,
+    OPERATIONS,
+    REFRESH,
+    SCREENS,
+    People,
+    Screen,
+    pick_people,
+    requests_of,
+)
 from _server import BIN, bench_env, free_port, load_demo, serve
 from _wrk import (
     WRK_MISSING,
@@ -221,12 +237,11 @@ def write_requests(path: Path, reqs: list[tuple[str, str]], tokens: Tokens) -> P
 
 
 def _scrape(url: str) -> tuple[int, int]:
-    found = {"query": 0, "control": 0}
-    for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines():
-        if line.startswith("db_statements_total{"):
-            labels, _, value = line.partition("} ")
-            found[labels.split('"')[1]] = int(value)
-    return found["query"], found["control"]
+    samples = scrape(url)
+    return (
+        int(value(samples, "db_statements_total", kind="query")),
+        int(value(samples, "db_statements_total", kind="control")),
+    )
 
 
 def _settle(url: str, within: float = 120) -> None:
@@ -450,12 +465,89 @@ def data_set_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass
+class Round:
+    """One measured wrk run of a screen, and for the product what its /metrics histogram
+    recorded of the same requests."""
+
+    load: Load
+    server: ServerLatency | None = None
+
+    def __str__(self) -> str:
+        x = self.load
+        text = f"{x.rate:8.1f} req/s, p99 {_ms(x.p99_ms):>5} ms"
+        if self.server is not None and self.server.p99_ms is not None:
+            text += (
+                f" (server's histogram: p50 {_ms(self.server.p50_ms or 0)} ms, p99 "
+                f"{_ms(self.server.p99_ms)} ms over {self.server.count} requests, wrk "
+                f"counted {x.requests})"
+            )
+        return text + f", load average {x.load_avg:.2f}"
+
+
+def drive(
+    url: str, screen: Screen, file: Path, args: argparse.Namespace, *, with_metrics: bool = True
+) -> Round:
+    """A warm-up, then one measured round; the server's histogram read around the round."""
+    target = f"{url}/graphql" if with_metrics else url
+    kw = {"connections": args.connections, "threads": args.threads}
+    run_wrk(target, file, seconds=args.warmup, **kw)
+    before = scrape(url) if with_metrics else None
+    load = run_wrk(target, file, seconds=args.seconds, **kw)
+    if before is None:
+        return Round(load)
+    return Round(load, latency_between(before, scrape(url), OPERATIONS[screen.key]))
+
+
+def median_round(rounds: list[Round]) -> Round:
+    return sorted(rounds, key=lambda r: r.load.rate)[(len(rounds) - 1) // 2]
+
+
+def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–" + (
+        f"{fmt.format(max(values))})"
+    )
+
+
+def print_rounds(product: dict[str, list[Round]], yard: dict[str, list[Round]]) -> None:
+    """Per screen: the median of the rounds and their range, the server's p99 beside wrk's,
+    and where the yardstick ran, the ratio of each product round to the yardstick round after
+    it: its median and range."""
+    for key, rounds in product.items():
+        if not rounds:
+            continue
+        rates = [r.load.rate for r in rounds]
+        loads = [r.load.load_avg for r in rounds]
+        line = (
+            f"{key} product: {_spread(rates)} req/s, p99 wrk "
+            f"{_spread([r.load.p99_ms for r in rounds], '{:.0f}')} ms"
+        )
+        server_p99 = [r.server.p99_ms for r in rounds if r.server and r.server.p99_ms is not None]
+        if server_p99:
+            line += f", p99 server {_spread(server_p99, '{:.0f}')} ms"
+        print(line + f"; load average {min(loads):.1f}–{max(loads):.1f}")
+        ys = yard.get(key) or []
+        if ys:
+            ratios = [p.load.rate / y.load.rate for p, y in zip(rounds, ys, strict=False)]
+            print(
+                f"{key} yardstick: {_spread([y.load.rate for y in ys])} req/s; ratio "
+                f"product/yardstick {_spread(ratios, '{:.2f}')} over {len(ratios)} round pairs"
+            )
+
+
 def main() -> int:
     parser = data_set_parser(__doc__)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--seconds", type=int, default=18, help="measured seconds per screen")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per screen")
+    parser.add_argument("--seconds", type=int, default=18, help="measured seconds per round")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per screen: product and yardstick alternate, A B A B … (at least 3 for a "
+        "ratio worth its range)",
+    )
     parser.add_argument("--sql-requests", type=int, default=30)
     parser.add_argument("--screens", default="S1,S2,S3,S4,S5,S6")
     parser.add_argument("--profile", choices=[s.key for s in SCREENS], help="py-spy a worker")
@@ -465,6 +557,9 @@ def main() -> int:
         return 2
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         print("the bench runs on PostgreSQL: --database-url postgres://…", file=sys.stderr)
+        return 2
+    if args.rounds < 1:
+        print("--rounds must be at least 1", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="bench-screens-"))
     env = bench_env(work, args.database_url)
@@ -480,6 +575,8 @@ def main() -> int:
     tokens = Tokens()
     rows = {s.key: Row(f"{s.key} {s.title}") for s in wanted}
     yard_rows: dict[str, Row] = {}
+    product: dict[str, list[Round]] = {s.key: [] for s in wanted}
+    yard: dict[str, list[Round]] = {}
 
     # SQL per request, on one worker without the push dispatcher (its polling would count).
     with serve(
@@ -492,9 +589,14 @@ def main() -> int:
             )
             rows[s.key].sql, rows[s.key].alone_ms = (queries, control), alone
 
-    with serve(env, args=["--workers", "2", "--no-migrate", "--no-jobs", "--no-access-log"]) as srv:
+    targets = [s for s in wanted if s.yardstick_path]
+    with (
+        serve(env, args=["--workers", "2", "--no-migrate", "--no-jobs", "--no-access-log"]) as srv,
+        yardstick(env, dsn_of(args.database_url), work) if targets else nullcontext(None) as ys,
+    ):
+        timed = []
+        tokens.renew(srv.url)
         for s in order:
-            tokens.renew(srv.url)
             row = rows[s.key]
             c = check(s, srv.url, reqs[s.key], tokens)
             row.users = f"{c.with_data}/{c.users}"
@@ -503,20 +605,51 @@ def main() -> int:
                 continue
             if c.with_data < c.users:
                 row.note = f"{c.users - c.with_data} users' first response had no data"
+            timed.append(s)
+            if ys is not None and s.yardstick_path:
+                yrow = yard_rows[s.key] = Row(f"{s.key} yardstick (asyncpg + orjson)")
+                differs = same_json(srv.url, ys[0], s.yardstick_path, reqs[s.key], tokens)
+                if differs:
+                    yrow.note = f"not timed, answers differ: {differs}"
+                else:
+                    yard[s.key] = []
+
+        def one_round(s: Screen, n: int) -> None:
+            tokens.renew(srv.url)
             file = write_requests(work / f"{s.key}.tsv", reqs[s.key], tokens)
-            url = f"{srv.url}/graphql"
-            run_wrk(
-                url, file, seconds=args.warmup, connections=args.connections, threads=args.threads
-            )
-            row.load = run_wrk(
-                url, file, seconds=args.seconds, connections=args.connections, threads=args.threads
-            )
+            product[s.key].append(drive(srv.url, s, file, args))
+            print(f"{s.key} round {n}/{args.rounds} product:   {product[s.key][-1]}", flush=True)
+            quiet(srv.url)
+            if s.key in yard and ys is not None:
+                assert s.yardstick_path is not None
+                url = f"{ys[0]}{s.yardstick_path}"
+                yard[s.key].append(drive(url, s, file, args, with_metrics=False))
+                print(f"{s.key} round {n}/{args.rounds} yardstick: {yard[s.key][-1]}", flush=True)
+                time.sleep(1)
+
+        # Round after round over the read screens (A B A B for those with a yardstick), so a
+        # passing load weighs on every screen and both sides alike; the writes' rounds last.
+        for n in range(1, args.rounds + 1):
+            for s in timed:
+                if not s.writes:
+                    one_round(s, n)
+        for s in timed:
+            if s.writes:
+                for n in range(1, args.rounds + 1):
+                    one_round(s, n)
+        for s in timed:
+            row = rows[s.key]
+            row.load = median_round(product[s.key]).load
             row.note = "; ".join(
                 filter(None, [row.note, _trouble(row.load, args.seconds, args.connections)])
             )
-            print(f"{s.key}: {row.load.rate:.1f} req/s", flush=True)
-            quiet(srv.url)
+            if yard.get(s.key):
+                yrow = yard_rows[s.key]
+                yrow.load = median_round(yard[s.key]).load
+                yrow.sql = (1.0, 0.0) if s.key == "S2" else (2.0, 0.0)
+                yrow.users = row.users
         rss = _rss(srv.process.pid)
+        yard_rss = _rss(ys[1]) if ys is not None else []
         spy = None
         if args.profile:
             s = next(x for x in SCREENS if x.key == args.profile)
@@ -534,29 +667,6 @@ def main() -> int:
                 )
                 spy = job.result()
 
-        yard_rss: list[str] = []
-        targets = [s for s in wanted if s.yardstick_path and rows[s.key].load]
-        if targets:
-            with yardstick(env, dsn_of(args.database_url), work) as (yurl, ypid):
-                for s in targets:
-                    assert s.yardstick_path is not None
-                    tokens.renew(srv.url)
-                    yrow = yard_rows[s.key] = Row(f"{s.key} yardstick (asyncpg + orjson)")
-                    differs = same_json(srv.url, yurl, s.yardstick_path, reqs[s.key], tokens)
-                    if differs:
-                        yrow.note = f"not timed, answers differ: {differs}"
-                        continue
-                    file = write_requests(work / f"{s.key}.tsv", reqs[s.key], tokens)
-                    url = f"{yurl}{s.yardstick_path}"
-                    kw = {"seconds": args.warmup, "connections": args.connections}
-                    run_wrk(url, file, threads=args.threads, **kw)
-                    kw["seconds"] = args.seconds
-                    yrow.load = run_wrk(url, file, threads=args.threads, **kw)
-                    yrow.sql = (1.0, 0.0) if s.key == "S2" else (2.0, 0.0)
-                    yrow.users = rows[s.key].users
-                    print(f"{s.key} yardstick: {yrow.load.rate:.0f} req/s", flush=True)
-                yard_rss = _rss(ypid)
-
     print()
     print(
         f"Bench: the mobile screens. {counts.get('demands', 0):,} demands "
@@ -566,20 +676,20 @@ def main() -> int:
         f"(data set {loaded})."
     )
     print(
-        f"wrk -t{args.threads} -c{args.connections}: {args.warmup} s warm-up, {args.seconds} s "
-        f"measured per screen; serve --workers 2; SQL/req: queries (+ BEGIN/COMMIT/"
-        f"savepoints) and `alone`, the median time of one request, over {args.sql_requests} "
-        "sequential requests on one worker, each sent once before; users: with data / checked."
+        f"wrk -t{args.threads} -c{args.connections}: {args.rounds} rounds per screen, each "
+        f"{args.warmup} s warm-up and {args.seconds} s measured; serve --workers 2; the table "
+        "shows each screen's median round (by requests/s): absolute figures, which only a quiet "
+        "machine makes comparable between runs; SQL/req: queries (+ BEGIN/COMMIT/savepoints) "
+        f"and `alone`, the median time of one request, over {args.sql_requests} sequential "
+        "requests on one worker, each sent once before; users: with data / checked."
     )
     print()
     table = [rows[s.key] for s in wanted]
     for key, yrow in yard_rows.items():
         table.insert(table.index(rows[key]) + 1, yrow)
     print_table(table, args.connections)
-    for key, yrow in yard_rows.items():
-        product, yard = rows[key].load, yrow.load
-        if product and yard:
-            print(f"ratio product/yardstick {key}: {product.rate / yard.rate:.2f}")
+    print()
+    print_rounds(product, yard)
     print("peak RSS (VmHWM), serve --workers 2: " + ", ".join(rss))
     if yard_rss:
         print("peak RSS (VmHWM), yardstick: " + ", ".join(yard_rss))

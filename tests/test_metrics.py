@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.test_cli import run
@@ -177,3 +179,39 @@ def test_a_sign_in_logs_no_password_or_token(served: Served) -> None:
     assert isinstance(asked["user_id"], int) and asked["operation"] == "InboxCount"
     for secret in (ADMIN_PASSWORD, access, refresh, access.split(".")[2]):
         assert secret not in log
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = ROOT / "docs" / "operations" / "grafana-dashboard.json"
+MONITORING = ROOT / "docs" / "operations" / "monitoring.md"
+# PromQL with label matchers, `by (…)`, ranges and strings taken out: the identifiers left that
+# call nothing are series names.
+NOT_NAMES = re.compile(r'\{[^}]*\}|\bby \([^)]*\)|\[[^\]]*\]|"[^"]*"')
+SERIES = re.compile(r"\b([a-z_][a-z0-9_]*)\b(?!\s*\()")
+
+
+def _exposed() -> set[str]:
+    """The sample names GET /metrics can show: server.metrics' families and the outbox's."""
+    import server.metrics as metrics
+
+    names = {"up"}  # Prometheus' own, per target
+    for family in REGISTRY.collect():
+        if family.type == "histogram":
+            names |= {f"{family.name}_bucket", f"{family.name}_sum", f"{family.name}_count"}
+        elif family.type == "counter":
+            names.add(f"{family.name}_total")
+        else:
+            names.add(family.name)
+    for family in metrics.OutboxCollector([]).collect():
+        names.add(family.name)
+    return names
+
+
+def test_the_dashboard_and_the_alerts_ask_for_metrics_the_server_has() -> None:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = re.findall(r"^\s+expr: (.+)$", MONITORING.read_text(encoding="utf-8"), re.M)
+    assert len(exprs) >= 14 and len(rules) >= 9
+    asked = {name for expr in exprs + rules for name in SERIES.findall(NOT_NAMES.sub(" ", expr))}
+    assert asked, "no series found in the expressions"
+    assert asked <= _exposed(), asked - _exposed()
