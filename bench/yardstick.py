@@ -219,7 +219,11 @@ class Yardstick:
                     else {"id": gid("DemandCategory", r["c_id"]), "name": r["c_name"]},
                     "lastEvent": None
                     if r["le_action"] is None
-                    else {"action": r["le_action"], "at": r["le_at"], "actorName": r["le_actor"]},
+                    else {
+                        "action": r["le_action"],
+                        "at": _shanghai(r["le_at"]),
+                        "actorName": r["le_actor"],
+                    },
                 }
             }
             for r in rows
@@ -256,7 +260,7 @@ class Yardstick:
             "deadline": r["deadline"],
             "remainingWorkingDays": r["days_left"],
             "overdue": r["overdue"],
-            "submittedAt": r["submitted_at"],
+            "submittedAt": _shanghai(r["submitted_at"]),
             "enterprise": {
                 "id": gid("Enterprise", r["e_id"]),
                 "name": r["e_name"],
@@ -286,16 +290,42 @@ class Yardstick:
         return Response(orjson.dumps({"data": {"demand": demand}}), media_type="application/json")
 
 
+# The ids in an event's data the API answers as global ids (schema.types.demands.EVENT_DATA_IDS,
+# docs/decisions/0015-global-ids-in-timeline-data.md).
+EVENT_DATA_IDS = {
+    "visitId": "Visit",
+    "intoId": "Demand",
+    "departmentId": "Department",
+    "assistingDepartmentIds": "Department",
+}
+
+
+def _shanghai(moment: datetime | None) -> datetime | None:
+    """The API answers moments in Shanghai time (docs/decisions/0014-datetimes-in-shanghai.md)."""
+    return None if moment is None else moment.astimezone(TZ)
+
+
+def _data(raw: str | None) -> Any:
+    data = orjson.loads(raw) if raw else {}
+    for key, kind in EVENT_DATA_IDS.items():
+        value = data.get(key)
+        if isinstance(value, list):
+            data[key] = [gid(kind, v) if type(v) is int else v for v in value]
+        elif type(value) is int:
+            data[key] = gid(kind, value)
+    return data
+
+
 def _event(e: Any) -> dict[str, Any]:
     actor = e["actor_id"]
     return {
         "id": gid("DemandEvent", e["id"]),
         "action": e["action"],
-        "at": e["at"],
+        "at": _shanghai(e["at"]),
         "fromState": e["from_state"],
         "toState": e["to_state"],
         "note": e["note"],
-        "data": orjson.Fragment(e["data"]),
+        "data": _data(e["data"]),
         "actorName": e["display_name"],
         "actor": None
         if actor is None
