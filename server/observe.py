@@ -208,6 +208,8 @@ class Observed:
         self.app = app
         self.log_lines = log_lines
         self.by_task = statements_by_task
+        self._http: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._graphql: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         if log_lines:
             configure_access_log()
 
@@ -253,14 +255,26 @@ class Observed:
         self, scope: Scope, record: RequestRecord, status: int, took: float, statements: int
     ) -> None:
         route = route_of(scope["path"])
-        code = str(status)
-        HTTP_REQUESTS.labels(route, code).inc()
-        HTTP_LATENCY.labels(route).observe(took)
+        http = self._http.get((route, status))
+        if http is None:  # the labelled series, looked up once (their labels are bounded)
+            http = self._http[route, status] = (
+                HTTP_REQUESTS.labels(route, str(status)),
+                HTTP_LATENCY.labels(route),
+            )
+        http[0].inc()
+        http[1].observe(took)
         if record.graphql:
-            op, screen = record.operation, record.screen
-            GRAPHQL_REQUESTS.labels(op, screen, code).inc()
-            GRAPHQL_LATENCY.labels(op, screen).observe(took)
-            GRAPHQL_STATEMENTS.labels(op, screen).observe(statements)
+            key = (record.operation, record.screen, status)
+            gql = self._graphql.get(key)
+            if gql is None:
+                gql = self._graphql[key] = (
+                    GRAPHQL_REQUESTS.labels(key[0], key[1], str(status)),
+                    GRAPHQL_LATENCY.labels(key[0], key[1]),
+                    GRAPHQL_STATEMENTS.labels(key[0], key[1]),
+                )
+            gql[0].inc()
+            gql[1].observe(took)
+            gql[2].observe(statements)
             if record.figure is not None:
                 FIGURES_LATENCY.labels(record.figure).observe(took)
         for refused in record.codes:
