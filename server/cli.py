@@ -41,7 +41,8 @@ def _ensure_data_dir(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
-METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_HEALTHCHECK_SECONDS = 30  # prometheus_client's multiprocess mode
 
 
 @contextlib.contextmanager
@@ -104,6 +105,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ws_max_size=MAX_MESSAGE_BYTES,  # uvicorn's default is 16 MiB
+        # uvicorn kills a worker (and the requests it is serving) that does not answer its
+        # supervisor's ping in this time, and a worker still starting counts as not answering:
+        # its default 5 s killed starting and busy workers on a loaded 2-core machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
 

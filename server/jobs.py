@@ -21,6 +21,7 @@ from models.ops.auth import forget_old_sign_in_failures
 from models.ops.demand_jobs import escalate_overdue
 from models.ops.notice_jobs import send_deadline_notices, send_return_visit_reminders
 from models.ops.visit_jobs import remind_visits_tomorrow
+from server.background import in_background
 from server.metrics import SCHEDULER_DURATION, SCHEDULER_FAILURES, SCHEDULER_LAST_RUN
 
 log = logging.getLogger("enterprise_desk.jobs")
@@ -58,10 +59,5 @@ async def _loop(interval: float, unlinked_grace: timedelta) -> None:
 async def periodic_jobs(
     interval: float = INTERVAL_SECONDS, *, unlinked_grace: timedelta = UNLINKED_GRACE
 ) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(interval, unlinked_grace), name="demand-checks")
-    try:
+    async with in_background(_loop(interval, unlinked_grace), "demand-checks"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -57,6 +57,7 @@ from models.screen_db import SCREEN_CONNECTION
 from models.sql_count import STATEMENTS
 from notifications.metrics import COUNTS, OutboxGauge, outbox_gauges
 from schema.compiled import QUERY_PATHS
+from server.background import in_background
 from server.settings import Settings
 
 log = logging.getLogger("enterprise_desk.metrics")
@@ -295,13 +296,10 @@ async def sampling(every: float = SAMPLE_SECONDS) -> AsyncIterator[None]:
                 log.exception("metrics: sampling failed")
             await asyncio.sleep(every)
 
-    task = asyncio.create_task(loop(), name="metrics-sampling")
     try:
-        yield
+        async with in_background(loop(), "metrics-sampling"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         sync_process()  # what this worker did last still counts after it is gone
 
 
