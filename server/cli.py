@@ -10,6 +10,7 @@ import getpass
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -45,12 +46,34 @@ METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WORKER_HEALTHCHECK_SECONDS = 30  # prometheus_client's multiprocess mode
 
 
+METRICS_DIR_PREFIX = "enterprise-desk-metrics-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_stale_metrics_dirs(parent: Path) -> None:
+    """The private directories of `serve` processes that are gone (killed with SIGKILL, say)."""
+    for old in parent.glob(f"{METRICS_DIR_PREFIX}*-*"):
+        pid = old.name.removeprefix(METRICS_DIR_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def metrics_dir() -> Iterator[Path]:
     """The directory where every process of one `serve` writes its metrics (server.metrics):
     the operator's PROMETHEUS_MULTIPROC_DIR emptied of the last run's files when set, else a
-    private one (mode 0700) made for this start and removed when it ends. In the environment
-    before uvicorn imports the app, in this process (one worker) or its spawned workers."""
+    private one (mode 0700, named with this process's id) made for this start and removed when
+    it ends. In the environment before uvicorn imports the app, in this process (one worker) or
+    its spawned workers."""
     given = os.environ.get(METRICS_DIR_ENV, "").strip()
     if given:
         path = Path(given)
@@ -60,7 +83,8 @@ def metrics_dir() -> Iterator[Path]:
         os.environ[METRICS_DIR_ENV] = str(path)
         yield path
         return
-    path = Path(tempfile.mkdtemp(prefix="enterprise-desk-metrics-"))
+    _forget_stale_metrics_dirs(Path(tempfile.gettempdir()))
+    path = Path(tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-"))
     os.environ[METRICS_DIR_ENV] = str(path)
     try:
         yield path
@@ -69,7 +93,14 @@ def metrics_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # uvicorn (one worker) raises the SIGTERM it handled again once it has shut down: with the
+    # default handler the process would die before removing its metrics directory.
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with metrics_dir():
         return _serve(settings, args)
 
@@ -116,7 +147,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The push dispatcher and the periodic jobs, no HTTP, until SIGTERM or SIGINT."""
     import dataclasses
-    import signal
 
     from schema.live import Broker
     from server.app import push_delivery

@@ -111,6 +111,9 @@ def test_the_access_log_can_be_left_to_the_reverse_proxy(workdir):
         proc, url = serve(cwd, env, *flags)
         try:
             assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+            # One process serving: its figures are there too (its own PROMETHEUS_MULTIPROC_DIR).
+            scraped = httpx.get(f"{url}/metrics", timeout=5).text.splitlines()
+            assert 'http_requests_total{route="/healthz",status="200"} 1.0' in scraped
         finally:
             proc.terminate()
             outputs[flags] = proc.communicate(timeout=20)[0]
