@@ -43,7 +43,7 @@ def _ensure_data_dir(settings: Settings) -> None:
 
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-WORKER_HEALTHCHECK_SECONDS = 30  # prometheus_client's multiprocess mode
+WORKER_HEALTHCHECK_SECONDS = 5  # prometheus_client's multiprocess mode
 
 
 METRICS_DIR_PREFIX = "enterprise-desk-metrics-"
@@ -136,10 +136,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ws_max_size=MAX_MESSAGE_BYTES,  # uvicorn's default is 16 MiB
-        # uvicorn kills a worker (and the requests it is serving) that does not answer its
-        # supervisor's ping in this time, and a worker still starting counts as not answering:
-        # its default 5 s killed starting and busy workers on a loaded 2-core machine.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
 
