@@ -42,10 +42,7 @@ def _ensure_data_dir(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
-METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-WORKER_HEALTHCHECK_SECONDS = 5  # prometheus_client's multiprocess mode
-
-
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 METRICS_DIR_PREFIX = "enterprise-desk-metrics-"
 
 
