@@ -12,7 +12,7 @@ from models.enterprises import EnterpriseContact
 from models.errors import DomainError
 from models.org import Region, RoleGrant
 from models.row_query import Params, connection, is_postgres
-from models.rules.roles import STAFF_ROLES, Role
+from models.rules.roles import OVERSEEING_ROLES, STAFF_ROLES, Role
 from models.session_cache import SESSIONS
 
 
@@ -36,6 +36,10 @@ class Actor:
 
     def has_role(self, *roles: Role) -> bool:
         return any(g.role in roles for g in self.grants)
+
+    def lists_may_lag(self) -> bool:
+        """Whether this user's lists may be read from a replica: every grant oversees."""
+        return bool(self.grants) and all(g.role in OVERSEEING_ROLES for g in self.grants)
 
     def is_global(self, *roles: Role) -> bool:
         """A grant without a region (only ADMIN may have one) covers every region."""

@@ -13,7 +13,11 @@ import importlib
 from collections.abc import AsyncIterator
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
+from tortoise.backends.base.client import (
+    BaseDBAsyncClient,
+    TransactionalDBClient,
+    TransactionContext,
+)
 from tortoise.transactions import in_transaction
 
 from models.db import counted_connection
@@ -68,6 +72,14 @@ async def read_replica(db_url: str | None) -> AsyncIterator[None]:
 
 def read_connection() -> BaseDBAsyncClient:
     return _client if _client is not None else connections.get("default")
+
+
+def lagging_connection() -> BaseDBAsyncClient | None:
+    """The replica for a list whose reader may see it as old as the replica's lag; None when no
+    replica is open or a transaction is (its reads stay on its connection)."""
+    if _client is None or isinstance(connections.get("default"), TransactionalDBClient):
+        return None
+    return _client
 
 
 def read_transaction() -> TransactionContext:

@@ -192,9 +192,11 @@ class RowSelect:
         """A column of the table itself, for WHERE and ORDER BY."""
         return f"{self._root}.{quote(self.model._meta.fields_db_projection[name])}"
 
-    async def count(self, where: str, values: list[Any]) -> int:
+    async def count(
+        self, where: str, values: list[Any], conn: BaseDBAsyncClient | None = None
+    ) -> int:
         sql = f"SELECT COUNT(*) AS n FROM {self.table} WHERE {where}"  # noqa: S608
-        found = await connection().execute_query_dict(sql, values)
+        found = await (conn or connection()).execute_query_dict(sql, values)
         return int(found[0]["n"])
 
     @staticmethod

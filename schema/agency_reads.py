@@ -114,6 +114,7 @@ async def list_agency_requests(
         build=lambda r: AgencyRequest.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
         cursor_types={EXACT: exact_key},
+        may_lag=actor.lists_may_lag(),
     )
 
 

@@ -234,6 +234,7 @@ async def list_demands(
         cursor_types={"effective_deadline": date.fromisoformat, EXACT: exact_key},
         branches=branches,
         generic=_keyed(actor, f),
+        may_lag=actor.lists_may_lag(),
     )
 
 

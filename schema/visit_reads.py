@@ -117,6 +117,7 @@ async def list_visits(
         columns=VISIT_ROW_COLUMNS,
         build=lambda r: Visit.from_row(r, view),
         cursor_types={"at": _cursor_time},
+        may_lag=actor.lists_may_lag(),
     )
 
 
