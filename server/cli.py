@@ -150,7 +150,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES, load_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_USERNAMES, load_demo
 
     if settings.production:
         print("refusing to load demo data in production", file=sys.stderr)
@@ -165,8 +165,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scale_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES
-    from models.demo_scale import ScaleDataPresent, load_scale_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_USERNAMES
+    from models.demo.scale import ScaleDataPresent, load_scale_demo
 
     enterprises, demands = args.enterprises or 1000, args.demands or 0
     if enterprises < 1 or demands < 0 or (args.users is not None and args.users < 1):

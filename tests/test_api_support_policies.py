@@ -336,7 +336,7 @@ async def test_messages_in_english_on_accept_language_en(gql):
 
 
 async def test_the_demo_county_offers_a_catalog(gql):
-    from models.demo import DEMO_PASSWORD, DEMO_SUPPORT_POLICIES, load_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_SUPPORT_POLICIES, load_demo
 
     await load_demo(demands=False)
     await load_demo(demands=False)  # keyed by region and title: nothing twice

@@ -11,8 +11,8 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.exceptions import OperationalError
 
-from models import demo
-from models.demo import (
+from models.demo import county as demo
+from models.demo.county import (
     DEMO_ENTERPRISE_CREDIT_CODE,
     DEMO_PASSWORD,
     DEMO_USERNAMES,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from models.agency import AgencyEvent, AgencyRequest
-from models.demo import load_demo
-from models.demo_agency import FOOD, PLANS
+from models.demo.agency import FOOD, PLANS
+from models.demo.county import load_demo
 from models.org import User
 from models.rules.agency_states import AgencyAction, AgencyState, AppointmentStatus
 from models.rules.demand_states import RectificationState

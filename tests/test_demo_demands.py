@@ -9,8 +9,13 @@ from datetime import date
 from itertools import pairwise
 
 from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
-from models.demo import DEMO_ENTERPRISE_CREDIT_CODE, _demand_enterprises, demo_dataset, load_demo
-from models.demo_demands import CLIENT_ID_PREFIX, END, demo_demand_plans
+from models.demo.county import (
+    DEMO_ENTERPRISE_CREDIT_CODE,
+    _demand_enterprises,
+    demo_dataset,
+    load_demo,
+)
+from models.demo.demands import CLIENT_ID_PREFIX, END, demo_demand_plans
 from models.ops.demand_context import clock_of
 from models.org import User
 from models.rules import clock

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from models.demands import Demand, DemandEvent, DemandRequest
-from models.demo import ENTERPRISE_COUNT, demo_dataset
-from models.demo_scale import ScaleDataPresent, load_scale_demo, synthetic_credit_codes
-from models.demo_scale_story import END, Calendar
+from models.demo.county import ENTERPRISE_COUNT, demo_dataset
+from models.demo.scale import ScaleDataPresent, load_scale_demo, synthetic_credit_codes
+from models.demo.scale_story import END, Calendar
 from models.enterprises import Enterprise, EnterpriseContact
 from models.ops.demand_times import refresh_all_demand_times
 from models.ops.work_day_index import ensure_work_day_index
@@ -236,7 +236,7 @@ def _codes(n: int) -> list[str]:
 
 async def test_scale_demo_with_users_gives_every_role_its_data(db: str) -> None:
     from models.demands import Demand as D
-    from models.demo_scale_people import UserPlan
+    from models.demo.scale_people import UserPlan
     from models.enterprises import LeaderAssignment
     from models.notifications import Notification
     from models.org import RoleGrant

@@ -16,14 +16,14 @@ import pytest
 
 from models.access import load_actor
 from models.demands import Attachment, Demand, DemandEvent, MutationReceipt
-from models.demo import (
+from models.demo.county import (
     DEMO_ENTERPRISE_CREDIT_CODE,
     DemoSummary,
     _visit_enterprises,
     demo_dataset,
     load_demo,
 )
-from models.demo_visits import END, QUARTER_START, VisitPlan, demo_visit_plans
+from models.demo.visits import END, QUARTER_START, VisitPlan, demo_visit_plans
 from models.enterprises import Enterprise
 from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache

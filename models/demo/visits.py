@@ -41,7 +41,7 @@ from functools import cache
 
 from models.access import Actor, load_actor
 from models.demands import MutationReceipt
-from models.demo_demands import END
+from models.demo.demands import END
 from models.enterprises import Enterprise
 from models.errors import DomainError
 from models.ops import visits as ops

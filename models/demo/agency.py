@@ -53,7 +53,7 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class AgencyPlan:
     n: int
-    point: str  # models.demo_service_points key
+    point: str  # models.demo.service_points key
     procedure: str
     description: str
     submitted: tuple[int, int, int, int]

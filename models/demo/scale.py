@@ -2,15 +2,15 @@
 `enterprise-desk demo --enterprises N --demands M`.
 
 The county (regions, departments, demo accounts, its 300 enterprises) is loaded first with
-models.demo.load_demo(demands=False). Then N synthetic enterprises are spread over its towns
+models.demo.county.load_demo(demands=False). Then N synthetic enterprises are spread over its towns
 and parks, each with one or two contacts, the first of them with an app account (ENTERPRISE
 role, the demo password), and M demands with their timelines and requests
-(models.demo_scale_story) are written directly, not through the operations: COPY on
+(models.demo.scale_story) are written directly, not through the operations: COPY on
 PostgreSQL, executemany on SQLite, in chunks, with ids reserved after the tables' current
 maximum, in one transaction. Generated from a fixed seed against a fixed reference moment, so
 a run is reproducible.
 
-With `users` (`--users N`), N accounts in all instead (models.demo_scale_people): cadres with
+With `users` (`--users N`), N accounts in all instead (models.demo.scale_people): cadres with
 their assigned enterprises and visits, handlers who handle the demands of their departments,
 dispatchers, supervisors, agents, and app accounts for an even spread of the enterprises; and
 the inbox rows of the last month's transitions.
@@ -31,7 +31,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.demo import (
+from models.demo.county import (
     COUNTY_CODE,
     COUNTY_NAME,
     DEMO_PASSWORD,
@@ -43,8 +43,8 @@ from models.demo import (
     demo_dataset,
     load_demo,
 )
-from models.demo_demands import CATEGORY_DEPARTMENT, HANDLERS
-from models.demo_scale_people import (
+from models.demo.demands import CATEGORY_DEPARTMENT, HANDLERS
+from models.demo.scale_people import (
     INBOX_COLUMNS,
     NOTICE_COLUMNS,
     PEOPLE_TABLES,
@@ -56,7 +56,7 @@ from models.demo_scale_people import (
     notices_since,
     write_people,
 )
-from models.demo_scale_story import (
+from models.demo.scale_story import (
     DEMAND_COLUMNS,
     END,
     EVENT_COLUMNS,

@@ -1,4 +1,4 @@
-"""Timelines for the large synthetic demo (models.demo_scale): pure Python, no database.
+"""Timelines for the large synthetic demo (models.demo.scale): pure Python, no database.
 
 Each demand's story is told event by event in time order, the way the real operations would
 have written it (models.ops.demands): every event carries the column changes its operation makes,
@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from models.demo_demands import BAD_COMMENTS, GOOD_COMMENTS, RESUME_NOTES, SUSPEND_REASONS, TOPICS
-from models.demo_demands import END as DEMO_END
+from models.demo.demands import BAD_COMMENTS, GOOD_COMMENTS, RESUME_NOTES, SUSPEND_REASONS, TOPICS
+from models.demo.demands import END as DEMO_END
 from models.rules.deadlines import Deadlines, compute_deadlines, working_days_paused
 from models.rules.demand_states import (
     BAD_RATINGS,

@@ -1,4 +1,4 @@
-"""The people of the large synthetic demo with `--users N` (models.demo_scale): N accounts in
+"""The people of the large synthetic demo with `--users N` (models.demo.scale): N accounts in
 all, shared out as a county would have them, so that every mobile screen has real data for
 every account of its role.
 
@@ -6,7 +6,7 @@ every account of its role.
   `leader_assignment` row) and has visited them over the last nine months, mostly on site
   with a trusted check-in;
 - handlers (a tenth), spread over the departments that receive demands; the synthetic
-  demands of a department are handled by its handlers (models.demo_scale_story);
+  demands of a department are handled by its handlers (models.demo.scale_story);
 - a few dispatchers and supervisors of the county, and agents of the demo's service points;
 - the rest are enterprise accounts: the first contact of evenly spread enterprises. The other
   enterprises have no app account, so their demands come by phone, visit or service point.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from models.demo_scale_story import END_TS, Calendar, day_ts, local_day, moment
+from models.demo.scale_story import END_TS, Calendar, day_ts, local_day, moment
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.visit_states import VisitMode, VisitStatus

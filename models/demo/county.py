@@ -23,10 +23,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.db import announce
-from models.demo_agency import AgencyLoadSummary, load_demo_agency
-from models.demo_demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
-from models.demo_service_points import load_demo_service_points
-from models.demo_visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
+from models.demo.agency import AgencyLoadSummary, load_demo_agency
+from models.demo.demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
+from models.demo.service_points import load_demo_service_points
+from models.demo.visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
 from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
 from models.org import Department, Region, RoleGrant, User
@@ -397,7 +397,7 @@ class _GrantSpec:
     region: str | None
     department: str | None = None
     lead: bool = False
-    service_point: str | None = None  # models.demo_service_points key, for SERVICE_AGENT
+    service_point: str | None = None  # models.demo.service_points key, for SERVICE_AGENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +441,7 @@ DEMO_USERS: tuple[_UserSpec, ...] = (
         )
         for suffix, person, title in (("", people[0], ""), ("_lead", people[1], "局长"))
     ),
-    # The zone desk's two agents and the town centre's one (models.demo_service_points).
+    # The zone desk's two agents and the town centre's one (models.demo.service_points).
     _UserSpec(
         "agent",
         "郑婷（开发区帮办员）",
@@ -774,8 +774,8 @@ class _Counts:
 
 async def load_demo(*, demands: bool = True, visits: bool | None = None) -> DemoSummary:
     """Load the demo county, creating only what is missing, in one transaction; with
-    `demands`, also the demo demands and their timelines (models.demo_demands); with `visits`
-    (default: as `demands`), also the demo visits (models.demo_visits)."""
+    `demands`, also the demo demands and their timelines (models.demo.demands); with `visits`
+    (default: as `demands`), also the demo visits (models.demo.visits)."""
     data = demo_dataset()
     counts = _Counts()
     async with in_transaction() as conn:
