@@ -38,7 +38,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from models.messages_demands import STATE_NAMES
+from models.messages.demands import STATE_NAMES
 from models.rules.clock import TZ
 
 Cell = str | int | float | date | datetime | None

@@ -34,7 +34,7 @@ class NotificationEvent(Model):
 
 class Notification(Model):
     """One inbox row per user and event: the truth of what the user was told. Texts are
-    rendered from `kind` and `data` in the language of the reader (models.messages_notifications)."""
+    rendered from `kind` and `data` in the language of the reader (models.messages.notifications)."""
 
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(

@@ -13,7 +13,7 @@ from models.agency import AgencyEvent, AgencyRequest
 from models.demands import Attachment, MutationReceipt
 from models.errors import DomainError
 from models.messages import message
-from models.messages_notifications import render
+from models.messages.notifications import render
 from models.notifications import Notification
 from models.ops import agency as ops
 from models.ops.attachments import can_see_attachment, purge_unlinked

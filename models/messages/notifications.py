@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.messages_agency import agency_status
+from models.messages.agency import agency_status
 from models.rules.notification_kinds import NotificationKind as K
 
 # kind → ((zh title, zh body), (en title, en body))

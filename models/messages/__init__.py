@@ -1,4 +1,9 @@
-"""What people read: each stable code's message in Simplified Chinese (default) and English."""
+"""What people read: each stable code's message in Simplified Chinese (default) and English.
+
+This module holds the general codes and the lookup (`message`, `resolve_locale`); each domain's
+catalogue is a module of this package: agency, demands, visits, service_points, exports, stats,
+graphql, live and requests are merged in here; notifications (inbox and push texts) and check
+(`enterprise-desk check`) are read by their users directly."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from models.messages_agency import (
+from models.messages.agency import (
     AGENCY_ACTION_HINTS,
     AGENCY_ACTION_NAMES,
     AGENCY_LABELS,
@@ -14,24 +19,24 @@ from models.messages_agency import (
     AGENCY_STATE_NAMES,
     AGENCY_SUBJECT_MESSAGES,
 )
-from models.messages_demands import (
+from models.messages.demands import (
     ACTION_HINTS,
     ACTION_NAMES,
     DEMAND_LABELS,
     DEMAND_MESSAGES,
     STATE_NAMES,
 )
-from models.messages_exports import EXPORT_LABELS
-from models.messages_graphql import GRAPHQL_MESSAGES
-from models.messages_live import LIVE_MESSAGES
-from models.messages_requests import REQUEST_MESSAGES
-from models.messages_service_points import (
+from models.messages.exports import EXPORT_LABELS
+from models.messages.graphql import GRAPHQL_MESSAGES
+from models.messages.live import LIVE_MESSAGES
+from models.messages.requests import REQUEST_MESSAGES
+from models.messages.service_points import (
     SERVICE_POINT_LABELS,
     SERVICE_POINT_MESSAGES,
     SERVICE_POINT_NAMED_PARAMS,
 )
-from models.messages_stats import STATS_MESSAGES
-from models.messages_visits import VISIT_LABELS, VISIT_MESSAGES, VISIT_STATUS_NAMES
+from models.messages.stats import STATS_MESSAGES
+from models.messages.visits import VISIT_LABELS, VISIT_MESSAGES, VISIT_STATUS_NAMES
 
 DEFAULT_LOCALE = "zh"
 
