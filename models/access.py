@@ -8,12 +8,12 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
-from models.enterprises import EnterpriseContact
+from models.db.row_query import Params, connection, is_postgres
 from models.errors import DomainError
-from models.org import Region, RoleGrant
-from models.row_query import Params, connection, is_postgres
 from models.rules.roles import OVERSEEING_ROLES, STAFF_ROLES, Role
 from models.session_cache import SESSIONS
+from models.tables.enterprises import EnterpriseContact
+from models.tables.org import Region, RoleGrant
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +238,7 @@ def demand_scope(actor: Actor, own_enterprises: Collection[int] | None = None) -
     `own_enterprises`: the contact's enterprises when the caller has loaded them already.
     Written out as values, PostgreSQL can combine the enterprise and author indexes; as a
     subquery it walked the whole demand table backwards for an enterprise's newest page."""
-    from models.demands import DemandAssist
+    from models.tables.demands import DemandAssist
 
     mine = Q(submitted_by_id=actor.user_id)
     q = Q(id=-1)
@@ -262,7 +262,7 @@ def demand_scope(actor: Actor, own_enterprises: Collection[int] | None = None) -
 
 def demand_scope_sql(actor: Actor, own_enterprises: Collection[int], p: Params, d: str) -> str:
     """`demand_scope` written as SQL over the demand alias `d`, for the read path's statements
-    (models.row_query); tests hold the two to the same demands. `own_enterprises`: the
+    (models.db.row_query); tests hold the two to the same demands. `own_enterprises`: the
     contact's enterprises, loaded by the caller."""
     terms = []
     if actor.has_role(*DEMAND_REGION_ROLES):
@@ -294,7 +294,7 @@ def visit_scope(actor: Actor) -> Q:
     """Visits an actor may read: regional staff by region subtree, and everyone the visits they
     took part in or created. Enterprises and departments do not read visit records: they are
     the cadres' working notes (an enterprise sees what came of a visit as its demands)."""
-    from models.visits import VisitParticipant
+    from models.tables.visits import VisitParticipant
 
     took_part = VisitParticipant.filter(user_id=actor.user_id).values("visit_id")
     q = Q(created_by_id=actor.user_id) | Q(id__in=Subquery(took_part))

@@ -1,4 +1,4 @@
-"""`auditLog`: the append-only audit log (models.audit), for administrators, newest first."""
+"""`auditLog`: the append-only audit log (models.tables.audit), for administrators, newest first."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models.audit import AuditEntry as AuditEntryModel
 from models.errors import DomainError
 from models.ops.audit import audit_scope
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.clock import TZ
+from models.tables.audit import AuditEntry as AuditEntryModel
 from schema.guards import actor_of, guarded
 from schema.input_edges import text_equal
 from schema.relay import Connection, from_global_id, paginate, pk_of, to_global_id

@@ -14,9 +14,9 @@ import strawberry
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from models.db.replica import lagging_connection
+from models.db.row_query import Params, RowSelect
 from models.errors import DomainError
-from models.read_db import lagging_connection
-from models.row_query import Params, RowSelect
 from models.rules.date_range import in_range
 
 NodeT = TypeVar("NodeT")
@@ -232,7 +232,7 @@ async def paginate(
     `prepare` sees the page's rows before nodes are built (to batch what they share);
     `cursor_types` turns a cursor's JSON values back into column values (dates). Backward
     (`last`, `before`: Page) walks the order reversed and gives the rows back in `order`.
-    `may_lag`: the page and its count may come from the read replica (models.read_db)."""
+    `may_lag`: the page and its count may come from the read replica (models.db.replica)."""
     page = Page(first, after, last, before)
     size = page.size()
     replica = lagging_connection() if may_lag else None
@@ -317,7 +317,7 @@ async def paginate_rows(
     before: str | None = None,
     may_lag: bool = False,
 ) -> Connection[NodeT]:
-    """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
+    """`paginate` over a written-out statement (models.db.row_query): the rows of `sel` matching
     `where` (with parameters `p`; over the table's own columns) and one of `branches` if
     given, keyset-paged in `order`, forward or backward as `paginate`; `generic` as
     RowSelect.fetch says; `may_lag` as `paginate`."""

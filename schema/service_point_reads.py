@@ -24,15 +24,15 @@ from models.access import Actor
 from models.errors import DomainError
 from models.ops.appointments import appointment_scope, day_bounds, point_visible_q
 from models.ops.calendar import load_calendar
+from models.ops.region_tree import region_subtree
 from models.ops.service_points import PROCEDURE_COLUMNS, SERVICE_POINT_COLUMNS
-from models.org import RoleGrant
-from models.region_tree import region_subtree
 from models.rules.geo import distance_m, to_wgs84, valid_point
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.workdays import WorkCalendar
-from models.service_points import Appointment as AppointmentModel
-from models.service_points import Procedure as ProcedureModel
-from models.service_points import ServicePoint as ServicePointModel
+from models.tables.org import RoleGrant
+from models.tables.service_points import Appointment as AppointmentModel
+from models.tables.service_points import Procedure as ProcedureModel
+from models.tables.service_points import ServicePoint as ServicePointModel
 from schema.relay import (
     Connection,
     Edge,

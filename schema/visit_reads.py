@@ -19,20 +19,20 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max
 
 from models.access import VISIT_REGION_ROLES, Actor, demand_scope, visit_scope
-from models.demands import Demand as DemandModel
-from models.enterprises import Enterprise as EnterpriseModel
-from models.enterprises import LeaderAssignment
+from models.db.row_query import Params, connection, is_postgres, row_select
 from models.errors import DomainError
-from models.org import Region as RegionModel
-from models.region_tree import region_subtree
-from models.row_query import Params, connection, is_postgres, row_select
+from models.ops.region_tree import region_subtree
 from models.rules import clock
 from models.rules.clock import day_start
 from models.rules.geo import LocationTrust
 from models.rules.periods import period_bounds
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
-from models.visits import Visit as VisitModel
-from models.visits import VisitParticipant
+from models.tables.demands import Demand as DemandModel
+from models.tables.enterprises import Enterprise as EnterpriseModel
+from models.tables.enterprises import LeaderAssignment
+from models.tables.org import Region as RegionModel
+from models.tables.visits import Visit as VisitModel
+from models.tables.visits import VisitParticipant
 from schema.demand_reads import new_view, prepare_view
 from schema.loaders import USER_COLUMNS
 from schema.relay import Connection, Page, paginate, paginate_rows, pk_of
@@ -194,7 +194,7 @@ async def _visited_pairs(
 
 
 # The cadre's home screen reads its page and its visit figures through written-out SQL
-# (models.row_query): built through the ORM they cost more Python than they took to run.
+# (models.db.row_query): built through the ORM they cost more Python than they took to run.
 _ENTERPRISES = row_select(EnterpriseModel, ENTERPRISE_COLUMNS)
 
 
@@ -403,7 +403,7 @@ async def visit_coverage(
 
 
 async def _users(ids: list[int]) -> list[dict[str, Any]]:
-    from models.org import User as UserModel
+    from models.tables.org import User as UserModel
 
     if not ids:
         return []

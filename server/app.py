@@ -19,16 +19,16 @@ from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models import session_cache
-from models.db import tortoise_config
+from models.db.config import tortoise_config
+from models.db.replica import read_replica
+from models.db.screen import screen_reads
 from models.ops import calendar as calendar_ops
 from models.ops import policy as policy_ops
 from models.ops.attachments import configure_storage
 from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
-from models.org import User
-from models.read_db import read_replica
-from models.screen_db import screen_reads
+from models.tables.org import User
 from notifications.adapters.gorush import GorushGateway
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates

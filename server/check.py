@@ -11,7 +11,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from models.db import tortoise_config
+from models.db.config import tortoise_config
 from models.messages.check import check_text, subject_name
 from models.ops.consistency import Report, check_consistency
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise
 
-from models.db import migrate_database, tortoise_config
+from models.db.config import migrate_database, tortoise_config
 from server.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -230,10 +230,10 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from models.access import load_actor, system_actor
-    from models.enterprise_import import import_enterprises
     from models.errors import DomainError
     from models.messages import message
-    from models.org import User
+    from models.ops.enterprise_import import import_enterprises
+    from models.tables.org import User
 
     path = Path(args.file)
     if not path.is_file():

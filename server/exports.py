@@ -1,4 +1,4 @@
-"""`GET /exports/{name}.{csv,xlsx}`: the supervisor's lists as files (models.export_columns says
+"""`GET /exports/{name}.{csv,xlsx}`: the supervisor's lists as files (models.ops.export_columns says
 what each holds, models.ops.exports.EXPORTS which there are).
 
 Query parameters, as the stats filter: `from`, `to` (YYYY-MM-DD, Asia/Shanghai, both included,
@@ -44,9 +44,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from models.access import Actor
 from models.errors import DomainError
-from models.export_columns import Cell, ascii_file_name, file_name
 from models.messages import message, resolve_locale
 from models.ops.audit import Trail
+from models.ops.export_columns import Cell, ascii_file_name, file_name
 from models.ops.exports import EXPORTS, Export
 from models.ops.stats_scope import StatsFilter, StatsScope, stats_scope
 from models.rules.audit import AuditAction

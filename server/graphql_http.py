@@ -36,7 +36,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from models.access import Actor
-from models.db_unavailable import is_database_unavailable
+from models.db.unavailable import is_database_unavailable
 from models.errors import DomainError
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB, UploadQuota, check_upload_quota

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from models.db import libpq_dsn
+from models.db.config import libpq_dsn
 from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache

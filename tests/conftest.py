@@ -14,7 +14,7 @@ import pytest
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 
-from models.db import migrate_database, normalize_db_url, tortoise_config
+from models.db.config import migrate_database, normalize_db_url, tortoise_config
 from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache
 from models.rules.passwords import use_test_cost

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.org import Department, Region, RoleGrant
+from models.tables.org import Department, Region, RoleGrant
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, build_world
 

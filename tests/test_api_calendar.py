@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.calendar import CalendarDay, CalendarYear
+from models.tables.calendar import CalendarDay, CalendarYear
 from tests.factories import PASSWORD, build_world, make_user
 
 PREVIEW = """query($from: Date!, $days: Int!, $region: ID) {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from models.access import system_actor
 from models.ops import org as org_ops
 from models.ops import support_policies as sp_ops
-from models.org import Region
-from models.visits import SupportPolicy as SupportPolicyModel
+from models.tables.org import Region
+from models.tables.visits import SupportPolicy as SupportPolicyModel
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, World, build_world, make_user
 

@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 
 from models.access import Actor, system_actor
-from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.calendar import invalidate_calendar_cache
@@ -52,6 +51,7 @@ from models.rules.demand_states import (
     RequestDecision,
     Satisfaction,
 )
+from models.tables.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from tests.conftest import truncate_all
 from tests.demand_world import ACTORS, DemandWorld, build_demand_world
 

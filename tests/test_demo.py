@@ -18,12 +18,12 @@ from models.demo.county import (
     DEMO_USERNAMES,
     load_demo,
 )
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.ops.enterprises import FLAG_FIELDS
-from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import normalize_mobile
 from models.rules.passwords import verify_password
 from models.rules.roles import EnterpriseScale, Rank, RegionLevel, Role
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.org import Department, Region, RoleGrant, User
 
 
 async def _row_counts() -> dict[str, int]:

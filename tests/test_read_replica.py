@@ -15,10 +15,10 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
-from models.db import libpq_dsn
-from models.demands import Demand
+from models.db.config import libpq_dsn
 from models.ops import demands as ops
 from models.rules.clock import acting_at, shanghai
+from models.tables.demands import Demand
 from tests.conftest import DB_URL, IS_POSTGRES
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD

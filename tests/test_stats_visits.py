@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from models.access import Actor, load_actor, system_actor
-from models.enterprises import Enterprise
 from models.errors import DomainError
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
@@ -26,7 +25,8 @@ from models.rules.geo import LocationTrust, from_wgs84
 from models.rules.periods import period_index, periods_touched
 from models.rules.roles import CoordinateSystem
 from models.rules.visit_states import PeriodKind, VisitStatus
-from models.visits import Visit
+from models.tables.enterprises import Enterprise
+from models.tables.visits import Visit
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, make_enterprise, make_user
 from tests.sql_log import counting_sql

@@ -23,12 +23,12 @@ from datetime import date
 from typing import Any
 
 from models.access import Actor, load_actor
-from models.demands import MutationReceipt
 from models.errors import DomainError
 from models.ops import agency as ops
 from models.ops.appointments import AppointmentData, book_appointment, cancel_appointment
 from models.rules.clock import acting_at, shanghai
-from models.service_points import Procedure
+from models.tables.demands import MutationReceipt
+from models.tables.service_points import Procedure
 
 ACTORS: tuple[str, ...] = ("enterprise", "agent", "agent2", "agent_cg")
 REQUEST_PREFIX = "demo-agency-"

@@ -22,19 +22,19 @@ from functools import cache
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.db import announce
+from models.db.config import announce
 from models.demo.agency import AgencyLoadSummary, load_demo_agency
 from models.demo.demands import DemandLoadSummary, demo_demand_plans, load_demo_demands
 from models.demo.service_points import load_demo_service_points
 from models.demo.visits import VisitLoadSummary, demo_visit_plans, load_demo_visits
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
-from models.org import Department, Region, RoleGrant, User
-from models.policy import RegionPolicy
 from models.rules.identifiers import IdentifierError, make_credit_code, normalize_mobile
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Rank, RegionLevel, Role
-from models.visits import SupportPolicy
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.org import Department, Region, RoleGrant, User
+from models.tables.policy import RegionPolicy
+from models.tables.visits import SupportPolicy
 
 SEED = 20251001
 ENTERPRISE_COUNT = 300

@@ -20,14 +20,14 @@ from functools import cache
 from typing import Any
 
 from models.access import Actor, load_actor
-from models.demands import MutationReceipt
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.policy import DEFAULT_CATEGORIES, ensure_default_categories
-from models.policy import DemandCategory
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import DemandSource, ReplyOutcome, Urgency
 from models.rules.workdays import WorkCalendar, national_calendar
+from models.tables.demands import MutationReceipt
+from models.tables.policy import DemandCategory
 
 SEED = 20261120
 CLIENT_ID_PREFIX = "demo-demand-"

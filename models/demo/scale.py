@@ -68,13 +68,13 @@ from models.demo.scale_story import (
 )
 from models.ops.policy import DEFAULT_CATEGORIES, ensure_default_categories, load_policies
 from models.ops.work_orders import bulk_numbering, number_unnumbered
-from models.org import Department, Region, User
-from models.policy import DemandCategory
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import national_calendar
-from models.service_points import ServicePoint
+from models.tables.org import Department, Region, User
+from models.tables.policy import DemandCategory
+from models.tables.service_points import ServicePoint
 
 SEED = 20261120
 CHUNK = 20_000  # demands per generated and written batch
@@ -336,7 +336,7 @@ async def load_scale_demo(
     await load_demo(demands=False)
     await ensure_default_categories()
     first_code = next(synthetic_credit_codes())
-    from models.enterprises import Enterprise
+    from models.tables.enterprises import Enterprise
 
     if await Enterprise.filter(credit_code=first_code).exists():
         raise ScaleDataPresent(first_code)

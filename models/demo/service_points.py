@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.rules.roles import CoordinateSystem
-from models.service_points import Procedure, ServicePoint
+from models.tables.service_points import Procedure, ServicePoint
 
 WEEKDAY_HOURS = {
     day: [["08:30", "12:00"], ["13:30", "17:30"]] for day in ("MON", "TUE", "WED", "THU", "FRI")

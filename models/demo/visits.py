@@ -40,21 +40,21 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from models.access import Actor, load_actor
-from models.demands import MutationReceipt
 from models.demo.demands import END
-from models.enterprises import Enterprise
 from models.errors import DomainError
 from models.ops import visits as ops
 from models.ops.policy import ensure_default_categories
-from models.policy import DemandCategory
-from models.region_tree import chain_of_path
+from models.ops.region_tree import chain_of_path
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import Urgency
 from models.rules.geo import LocationTrust, TrustReason, convert
 from models.rules.roles import CoordinateSystem
 from models.rules.visit_states import VisitMode, VisitStatus
 from models.rules.workdays import WorkCalendar, national_calendar
-from models.visits import SupportPolicy
+from models.tables.demands import MutationReceipt
+from models.tables.enterprises import Enterprise
+from models.tables.policy import DemandCategory
+from models.tables.visits import SupportPolicy
 
 SEED = 20261001
 CLIENT_ID_PREFIX = "demo-visit-"

@@ -17,7 +17,6 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.access import Actor, region_ids_subquery, require_role
-from models.enterprises import Enterprise, EnterpriseContact
 from models.errors import DomainError, Problems
 from models.ops import receipts
 from models.ops.calendar import load_calendar
@@ -29,7 +28,8 @@ from models.rules.appointment_slots import BOOKING_HORIZON_DAYS, slots_on
 from models.rules.clock import TZ, day_start
 from models.rules.opening_hours import clean_schedule
 from models.rules.roles import Role
-from models.service_points import Appointment, AppointmentSlot, Procedure, ServicePoint
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.service_points import Appointment, AppointmentSlot, Procedure, ServicePoint
 
 MAX_NOTE = 500
 # Who reads every appointment of the points in the regions their grants cover.

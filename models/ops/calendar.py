@@ -13,14 +13,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.access import Actor, require_admin_over
-from models.calendar import CalendarDay, CalendarYear
-from models.db import announce
+from models.db.config import announce
 from models.errors import DomainError, Problems
 from models.messages import DEFAULT_LOCALE
 from models.ops.audit import Trail
+from models.ops.region_tree import region_chain
 from models.ops.validate import text
-from models.org import Region
-from models.region_tree import region_chain
 from models.rules.date_range import MAX_YEAR, MIN_YEAR
 from models.rules.roles import Role
 from models.rules.workdays import (
@@ -29,6 +27,8 @@ from models.rules.workdays import (
     national_exceptions,
     national_holiday_names,
 )
+from models.tables.calendar import CalendarDay, CalendarYear
+from models.tables.org import Region
 
 # Admin edits are rare; other processes see them within this many seconds, or at once on
 # PostgreSQL, where an edit is announced on CALENDAR_CHANNEL and every process's listener

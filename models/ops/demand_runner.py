@@ -16,7 +16,6 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.access import Actor
-from models.demands import Demand, DemandEvent
 from models.errors import DomainError
 from models.ops import receipts
 from models.ops.demand_context import DemandContext, load_context
@@ -26,6 +25,7 @@ from models.ops.receipts import Receipt, receipt_for, write_receipt
 from models.rules import clock
 from models.rules.demand_flow import refusal
 from models.rules.demand_states import DemandAction, DemandState
+from models.tables.demands import Demand, DemandEvent
 
 
 @dataclass

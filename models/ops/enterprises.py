@@ -10,10 +10,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.access import ADMIN, Actor, enterprise_scope, require_admin_over
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
-from models.org import Region, RoleGrant, User
 from models.rules.clock import now
 from models.rules.identifiers import (
     IdentifierError,
@@ -23,6 +21,8 @@ from models.rules.identifiers import (
     normalize_mobile,
 )
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Role
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.org import Region, RoleGrant, User
 
 FLAG_FIELDS = (
     "above_scale_industry",

@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from models.access import Actor, require_admin_over
 from models.errors import DomainError, Problems
 from models.ops.validate import text
-from models.visits import SupportPolicy
+from models.tables.visits import SupportPolicy
 
 SUPPORT_POLICY_COLUMNS = (
     "id",

@@ -20,8 +20,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.access import Actor
-from models.agency import AgencyEvent as AgencyEventModel
-from models.demands import Attachment as AttachmentModel
 from models.rules.agency_flow import (
     AgencyFacts,
     AgencyRelation,
@@ -39,6 +37,8 @@ from models.rules.agency_view import (
     working_days_left,
 )
 from models.rules.workdays import WorkCalendar
+from models.tables.agency import AgencyEvent as AgencyEventModel
+from models.tables.demands import Attachment as AttachmentModel
 from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.actions import ActionState, shown_states
 from schema.types.demands import NUMBER_DESCRIPTION, RectificationState, Satisfaction

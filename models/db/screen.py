@@ -1,4 +1,4 @@
-"""The connection the mobile screens' row reads go through on PostgreSQL (models.row_query):
+"""The connection the mobile screens' row reads go through on PostgreSQL (models.db.row_query):
 a second pool on the primary whose sessions use generic plans for prepared statements.
 
 Each list statement of the screens is prepared once per pooled connection (asyncpg's statement
@@ -11,7 +11,7 @@ keys and indexed columns, which generic plans serve as well; everything else (wr
 transactions, the supervisor figures and exports, the scheduler) keeps the default pool and
 custom plans.
 
-Kept out of tortoise's connection config for the reason models.read_db gives. Reads inside a
+Kept out of tortoise's connection config for the reason models.db.replica gives. Reads inside a
 transaction stay on the transaction's connection."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
-from models.db import normalize_db_url
-from models.read_db import make_client
+from models.db.config import normalize_db_url
+from models.db.replica import make_client
 
 SCREEN_CONNECTION = "screens"
 GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}

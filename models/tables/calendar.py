@@ -10,7 +10,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.org import Region, User
+from models.tables.org import Region, User
 
 
 class CalendarYear(Model):

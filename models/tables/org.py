@@ -10,7 +10,7 @@ from tortoise.models import Model
 from models.rules.roles import Rank, RegionLevel, Role
 
 if TYPE_CHECKING:
-    from models.service_points import ServicePoint
+    from models.tables.service_points import ServicePoint
 
 
 class Region(Model):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.org import User
 from models.rules.notification_kinds import PushStatus
+from models.tables.org import User
 
 
 class NotificationEvent(Model):

@@ -1,5 +1,5 @@
-"""The SQLite engine models.db configures: tortoise's SQLite client with every statement counted
-(models.sql_count) through the sqlite3 trace callback. Its own module because tortoise's
+"""The SQLite engine models.db.config configures: tortoise's SQLite client with every statement counted
+(models.db.sql_count) through the sqlite3 trace callback. Its own module because tortoise's
 migrations pick their SQL dialect by the client class's module name ("sqlite" in it)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.backends.sqlite import SqliteClient, SqliteClientWithRegexpSupport
 
-from models.sql_count import STATEMENTS
+from models.db.sql_count import STATEMENTS
 
 
 async def _traced(client: SqliteClient, create: Any, with_db: bool) -> None:

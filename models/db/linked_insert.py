@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
-from models.row_query import Params, connection, quote
+from models.db.row_query import Params, connection, quote
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enterprises import Enterprise
-from models.org import Department, Region, User
 from models.rules.agency_states import AppointmentStatus
 from models.rules.roles import CoordinateSystem
+from models.tables.enterprises import Enterprise
+from models.tables.org import Department, Region, User
 
 
 class ServicePoint(Model):

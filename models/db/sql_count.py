@@ -5,7 +5,7 @@ Counted where the driver sends them, so nothing that reaches the database is mis
 layer issued it (tortoise's executors, raw SQL, transactions):
 - PostgreSQL: every pool connection is a `CountingConnection`, an asyncpg connection whose
   statement-sending methods count before they send;
-- SQLite: the sqlite3 trace callback of tortoise's connection (models.sqlite_counted).
+- SQLite: the sqlite3 trace callback of tortoise's connection (models.db.sqlite_counted).
 Transaction control (BEGIN, COMMIT, ROLLBACK, savepoints) is counted apart from the queries;
 the connections send no reset query on release to the pool (get_reset_query). Prepared
 statements (`Connection.prepare`), cursors and COPY are not counted; requests use none.

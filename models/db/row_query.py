@@ -32,7 +32,7 @@ from tortoise.fields import (
 )
 from tortoise.models import Model
 
-from models.screen_db import screen_connection
+from models.db.screen import screen_connection
 
 Row = dict[str, Any]
 
@@ -241,7 +241,7 @@ class RowSelect:
         each picked on its own (ordered and limited, so each can walk its own index in
         `order`) and merged; the planner cannot do that with their OR. `generic`: a
         statement whose values are all keys, which a generic plan serves as well as a custom
-        one, planned once per pooled connection (models.screen_db)."""
+        one, planned once per pooled connection (models.db.screen)."""
         conn = conn or (screen_connection() if generic else connection())
         dialect = conn.capabilities.dialect
         select, joins = self._built()

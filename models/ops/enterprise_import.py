@@ -21,8 +21,8 @@ from models.access import ADMIN, Actor
 from models.errors import DomainError, Problem, Problems
 from models.messages import message
 from models.ops.enterprises import FLAG_FIELDS, ContactData, EnterpriseData, upsert_enterprise
-from models.org import Region
 from models.rules.roles import CoordinateSystem, EnterpriseScale
+from models.tables.org import Region
 
 # Canonical key -> accepted headers (already normalised: no spaces, ASCII parentheses).
 # The first alias is the name shown to people when the column is missing.

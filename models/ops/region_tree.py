@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Subquery
 
-from models.org import Region
+from models.tables.org import Region
 
 
 def chain_of_path(path: str) -> list[int]:

@@ -20,7 +20,7 @@ from tortoise.backends.base.client import (
 )
 from tortoise.transactions import in_transaction
 
-from models.db import counted_connection
+from models.db.config import counted_connection
 
 READ_CONNECTION = "read"
 _client: BaseDBAsyncClient | None = None

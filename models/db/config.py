@@ -6,17 +6,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MODEL_MODULES = [
-    "models.org",
-    "models.enterprises",
-    "models.calendar",
-    "models.policy",
-    "models.demands",
-    "models.visits",
-    "models.notifications",
-    "models.service_points",
-    "models.agency",
-    "models.audit",
-    "models.work_orders",
+    "models.tables.org",
+    "models.tables.enterprises",
+    "models.tables.calendar",
+    "models.tables.policy",
+    "models.tables.demands",
+    "models.tables.visits",
+    "models.tables.notifications",
+    "models.tables.service_points",
+    "models.tables.agency",
+    "models.tables.audit",
+    "models.tables.work_orders",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 
@@ -55,18 +55,18 @@ def libpq_dsn(db_url: str) -> str:
 
 def counted_connection(db_url: str) -> dict[str, Any]:
     """Tortoise's connection settings for the URL, with the statements counted
-    (models.sql_count): asyncpg connections of a counting class in a pool that serves its
-    waiters in turn (models.asyncpg_fair), SQLite a traced client."""
+    (models.db.sql_count): asyncpg connections of a counting class in a pool that serves its
+    waiters in turn (models.db.asyncpg_fair), SQLite a traced client."""
     from tortoise.backends.base.config_generator import expand_db_url
 
-    from models.sql_count import CountingConnection
+    from models.db.sql_count import CountingConnection
 
     info: dict[str, Any] = expand_db_url(normalize_db_url(db_url))
     if info["engine"] == "tortoise.backends.asyncpg":
-        info["engine"] = "models.asyncpg_fair"
+        info["engine"] = "models.db.asyncpg_fair"
         info["credentials"]["connection_class"] = CountingConnection
     elif info["engine"] == "tortoise.backends.sqlite":
-        info["engine"] = "models.sqlite_counted"
+        info["engine"] = "models.db.sqlite_counted"
     return info
 
 
@@ -85,7 +85,7 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
     }
 
 
-# For tortoise's own CLI (`tortoise -c models.db.TORTOISE_ORM makemigrations`).
+# For tortoise's own CLI (`tortoise -c models.db.config.TORTOISE_ORM makemigrations`).
 TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.org import Region
+from models.tables.org import Region
 
 
 class RegionPolicy(Model):

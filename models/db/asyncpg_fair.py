@@ -1,4 +1,4 @@
-"""The PostgreSQL engine models.db configures: tortoise's asyncpg client whose pool hands its
+"""The PostgreSQL engine models.db.config configures: tortoise's asyncpg client whose pool hands its
 connections out first come, first served. Its own module, named for asyncpg, because tortoise's
 migrations pick their SQL dialect by the client class's module name.
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enterprises import Enterprise
-from models.org import Region, User
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.demand_states import RectificationState, Satisfaction
 from models.rules.work_orders import MAX_NUMBER_LENGTH
-from models.service_points import Procedure, ServicePoint
+from models.tables.enterprises import Enterprise
+from models.tables.org import Region, User
+from models.tables.service_points import Procedure, ServicePoint
 
 
 class AgencyRequest(Model):

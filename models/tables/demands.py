@@ -12,9 +12,6 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enterprises import Enterprise
-from models.org import Department, Region, User
-from models.policy import DemandCategory
 from models.rules.demand_states import (
     ClosureKind,
     DemandAction,
@@ -29,10 +26,13 @@ from models.rules.demand_states import (
     Urgency,
 )
 from models.rules.work_orders import MAX_NUMBER_LENGTH
+from models.tables.enterprises import Enterprise
+from models.tables.org import Department, Region, User
+from models.tables.policy import DemandCategory
 
 if TYPE_CHECKING:
-    from models.agency import AgencyRequest
-    from models.visits import Visit
+    from models.tables.agency import AgencyRequest
+    from models.tables.visits import Visit
 
 
 class Demand(Model):

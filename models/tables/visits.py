@@ -12,12 +12,12 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enterprises import Enterprise
-from models.org import Region, User
 from models.rules.device_clock import TimeFlag
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem
 from models.rules.visit_states import VisitMode, VisitStatus
+from models.tables.enterprises import Enterprise
+from models.tables.org import Region, User
 
 
 class Visit(Model):

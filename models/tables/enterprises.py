@@ -5,8 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.org import Region, User
 from models.rules.roles import CoordinateSystem, EnterpriseScale
+from models.tables.org import Region, User
 
 
 class Enterprise(Model):
