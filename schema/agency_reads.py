@@ -10,9 +10,10 @@ from typing import Any
 import strawberry
 from tortoise.expressions import Q
 
-from models.access import Actor, agency_scope
-from models.ops.calendar import load_calendar
+from models.access import agency_scope
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
 from models.rules.roles import Role
 from models.rules.work_orders import as_number

@@ -17,7 +17,7 @@ from models.tables.audit import AuditEntry as AuditEntryModel
 from schema.guards import actor_of, guarded
 from schema.input_edges import text_equal
 from schema.relay import Connection, from_global_id, paginate, pk_of, to_global_id
-from schema.types.org import User
+from schema.types.users import User
 
 # Marks the models' enumerations themselves (as schema.types.enums does).
 strawberry.enum(AuditAction, description="What was done: a stable code.")

@@ -9,19 +9,23 @@ files…). The detail reads its timeline and files with its row when the selecti
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
 
-from models.access import DEMAND_REGION_ROLES, Actor, demand_scope_sql
+from models.access import DEMAND_REGION_ROLES, demand_scope, demand_scope_sql
 from models.db.row_query import Nested, Params, RowSelect, is_postgres, row_select
-from models.ops.calendar import load_calendar
 from models.ops.policy import load_policies
 from models.ops.region_tree import region_path
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.roles import Role
@@ -280,3 +284,28 @@ async def get_demand(
         return None
     await prepare_view(view, rows)
     return Demand.from_row(rows[0], view)
+
+
+async def demands_of_visit(info: Info, visit_pk: int) -> list[Demand]:
+    """The demands raised during visits, batched over the visits of the response and scoped
+    like the demand list (the viewer sees only demands they may read)."""
+    ctx = info.context
+    loader = ctx.extras.get("demands_by_visit")
+    if loader is None:
+        actor = ctx.require_actor()
+
+        async def load(visit_ids: list[int]) -> list[list[Demand]]:
+            view = await new_view(actor)
+            rows = (
+                await DemandModel.filter(demand_scope(actor), visit_id__in=visit_ids)
+                .order_by("id")
+                .values(*DEMAND_ROW_COLUMNS)
+            )
+            await prepare_view(view, rows)
+            groups: dict[int, list[Demand]] = defaultdict(list)
+            for r in rows:
+                groups[r["visit_id"]].append(Demand.from_row(r, view))
+            return [groups.get(i, []) for i in visit_ids]
+
+        loader = ctx.extras["demands_by_visit"] = DataLoader(load_fn=load)
+    return list(await loader.load(visit_pk))

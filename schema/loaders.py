@@ -13,7 +13,8 @@ from models.rules.clock import today
 from models.rules.visit_states import VisitStatus
 from models.tables.demands import Attachment, DemandAssist, DemandEvent
 from models.tables.enterprises import EnterpriseContact, LeaderAssignment
-from models.tables.org import Department, Region, RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
 from models.tables.visits import Visit, VisitParticipant
 from schema.types.files import ATTACHMENT_COLUMNS
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from models.access import Actor, demand_scope, enterprise_scope, user_scope
+from models.access import demand_scope, enterprise_scope, user_scope
 from models.errors import DomainError
 from models.ops.attachments import can_see_attachment
 from models.ops.policy import CATEGORY_COLUMNS
 from models.ops.support_policies import SUPPORT_POLICY_COLUMNS
+from models.rules.actor import Actor
 from models.rules.roles import Role
 from models.tables.demands import Attachment as AttachmentModel
 from models.tables.demands import Demand as DemandModel
@@ -16,7 +17,7 @@ from models.tables.demands import DemandEvent as EventModel
 from models.tables.enterprises import Enterprise as EnterpriseModel
 from models.tables.enterprises import EnterpriseContact as ContactModel
 from models.tables.enterprises import LeaderAssignment as AssignmentModel
-from models.tables.org import RoleGrant as GrantModel
+from models.tables.grants import RoleGrant as GrantModel
 from models.tables.org import User as UserModel
 from models.tables.policy import DemandCategory as CategoryModel
 from models.tables.visits import SupportPolicy as SupportPolicyModel
@@ -30,8 +31,9 @@ from schema.types.enterprises import (
     LeaderAssignment,
 )
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
-from schema.types.org import Department, Region, RoleGrant, User
+from schema.types.org import Department, Region
 from schema.types.support_policies import SupportPolicy
+from schema.types.users import RoleGrant, User
 
 
 async def _visible_user(actor: Actor, pk: int) -> bool:

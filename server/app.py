@@ -22,8 +22,8 @@ from models import session_cache
 from models.db.config import tortoise_config
 from models.db.replica import read_replica
 from models.db.screen import screen_reads
-from models.ops import calendar as calendar_ops
 from models.ops import policy as policy_ops
+from models.ops import work_calendar
 from models.ops.attachments import configure_storage
 from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
@@ -64,7 +64,7 @@ def keep_cached_for(seconds: float) -> None:
     """CACHE_SECONDS: one bound for what this process caches of calendars, policies and
     sessions (on PostgreSQL a change is heard at once anyway; tests set an hour so that only
     hearing it can make it count)."""
-    calendar_ops.CACHE_SECONDS = seconds
+    work_calendar.CACHE_SECONDS = seconds
     policy_ops.POLICY_CACHE_SECONDS = seconds
     session_cache.ENTRY_SECONDS = seconds
 

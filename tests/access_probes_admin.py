@@ -23,12 +23,13 @@ from models.access import system_actor
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops import support_policies as sp_ops
-from models.ops.calendar import invalidate_calendar_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from models.ops.work_day_index import rebuild_work_day_index
 from models.rules.tokens import hash_refresh_token
 from models.tables.calendar import CalendarDay, CalendarYear, RegionCalendarScope
 from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
-from models.tables.org import Department, RefreshToken, Region, RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, RefreshToken, Region, User
 from models.tables.policy import DemandCategory, RegionPolicy
 from models.tables.visits import SupportPolicy
 from tests.access_world import AccessContext, Call, County, gid, probe

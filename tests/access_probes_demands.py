@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from models.access import Actor
 from models.ops import demands as ops
+from models.rules.actor import Actor
 from models.rules.demand_states import (
     DemandAction,
     DemandState,

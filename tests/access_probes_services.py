@@ -35,8 +35,9 @@ from models.rules.roles import Role
 from models.rules.visit_states import VisitStatus
 from models.tables.agency import AgencyRequest
 from models.tables.demands import Attachment
+from models.tables.grants import RoleGrant
 from models.tables.notifications import Device, Notification, NotificationPreference, PushMessage
-from models.tables.org import RoleGrant, User
+from models.tables.org import User
 from models.tables.service_points import Appointment, Procedure, ServicePoint
 from models.tables.visits import Visit
 from tests.access_world import WEEKDAYS, AccessContext, Call, County, gid, notify_user, probe

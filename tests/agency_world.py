@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.access import Actor, load_actor, system_actor
+from models.access import load_actor, system_actor
 from models.ops import org as org_ops
 from models.ops.attachments import store_upload
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.roles import Role
 from models.tables.demands import Attachment
 from models.tables.enterprises import EnterpriseContact
-from models.tables.org import Region, RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import Region, User
 from models.tables.service_points import Procedure, ServicePoint
 from tests.factories import World, build_world, make_user
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.access import Actor, load_actor, system_actor
+from models.access import load_actor, system_actor
 from models.ops import demands as ops
 from models.ops import org as org_ops
 from models.ops.policy import ensure_default_categories
+from models.rules.actor import Actor
 from models.tables.demands import Demand
 from models.tables.enterprises import EnterpriseContact
 from models.tables.org import Department, User

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.access import Actor, load_actor, system_actor
+from models.access import load_actor, system_actor
 from models.ops import org as org_ops
 from models.ops import service_points as sp_ops
+from models.rules.actor import Actor
 from models.rules.roles import CoordinateSystem
 from models.tables.enterprises import Enterprise, EnterpriseContact
 from models.tables.org import Department, Region, User

@@ -14,7 +14,7 @@ from models.messages import message
 from models.messages.notifications import render
 from models.ops import agency as ops
 from models.ops.attachments import can_see_attachment, purge_unlinked
-from models.ops.calendar import load_calendar
+from models.ops.work_calendar import load_calendar
 from models.rules.agency_view import AgencyClock, effective_deadline_now, is_overdue, on_time
 from models.rules.clock import acting_at, shanghai
 from models.tables.agency import AgencyEvent, AgencyRequest

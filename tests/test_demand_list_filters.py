@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.access import Actor, demand_scope, demand_scope_sql
+from models.access import demand_scope, demand_scope_sql
 from models.db.row_query import Params, connection, is_postgres
 from models.ops import demands as ops
+from models.rules.actor import Actor
 from models.rules.clock import TZ, acting_at, today
 from models.rules.demand_states import CLOCK_STATES
 from models.tables.demands import Demand, DemandAssist

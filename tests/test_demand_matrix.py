@@ -28,11 +28,12 @@ from typing import Any
 
 import pytest
 
-from models.access import Actor, system_actor
+from models.access import system_actor
 from models.errors import DomainError
 from models.ops import demands as ops
-from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache, set_region_policy
+from models.ops.work_calendar import invalidate_calendar_cache
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_flow import (
     RULES,

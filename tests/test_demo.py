@@ -23,7 +23,8 @@ from models.rules.identifiers import normalize_mobile
 from models.rules.passwords import verify_password
 from models.rules.roles import EnterpriseScale, Rank, RegionLevel, Role
 from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
-from models.tables.org import Department, Region, RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
 
 
 async def _row_counts() -> dict[str, int]:

@@ -238,8 +238,8 @@ async def test_scale_demo_with_users_gives_every_role_its_data(db: str) -> None:
     from models.demo.scale_people import UserPlan
     from models.tables.demands import Demand as D
     from models.tables.enterprises import LeaderAssignment
+    from models.tables.grants import RoleGrant
     from models.tables.notifications import Notification
-    from models.tables.org import RoleGrant
     from models.tables.visits import Visit, VisitParticipant
 
     enterprises, demands, users = 200, 600, 80

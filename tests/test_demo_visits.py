@@ -23,8 +23,8 @@ from models.demo.county import (
     load_demo,
 )
 from models.demo.visits import END, QUARTER_START, VisitPlan, demo_visit_plans
-from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from models.rules import clock
 from models.rules.demand_states import DemandSource, DemandState
 from models.rules.geo import LocationTrust, TrustReason

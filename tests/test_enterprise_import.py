@@ -12,12 +12,13 @@ import pytest
 from tortoise.connection import get_connection
 from tortoise.exceptions import OperationalError
 
-from models.access import Actor, Grant, load_actor
+from models.access import load_actor
 from models.errors import DomainError
 from models.messages import message
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops.enterprise_import import ImportReport, cell_text, import_enterprises, read_sheet
+from models.rules.actor import Actor, Grant
 from models.rules.identifiers import make_credit_code
 from models.rules.roles import Role
 from models.tables.enterprises import Enterprise, EnterpriseContact

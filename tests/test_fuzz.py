@@ -42,7 +42,8 @@ from models.ops import demands as demand_ops
 from models.ops import support_policies as policy_ops
 from models.ops.work_day_index import ensure_work_day_index
 from models.rules.roles import Role
-from models.tables.org import RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import User
 from models.tables.service_points import Procedure, ServicePoint
 from schema.relay import from_global_id, to_global_id
 from server.settings import Settings

@@ -14,7 +14,7 @@ from models.ops import org as org_ops
 from models.ops import service_points as sp_ops
 from models.ops.appointments import day_slots
 from models.rules.clock import TZ, acting_at, shanghai
-from models.tables.org import RoleGrant
+from models.tables.grants import RoleGrant
 from models.tables.service_points import ServicePoint
 from schema import build_schema
 from schema.context import Context

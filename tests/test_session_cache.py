@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from models import session_cache
-from models.access import Actor
 from models.db.sql_count import STATEMENTS
+from models.rules.actor import Actor
 from models.session_cache import SESSIONS, SessionCache
 from schema.relay import to_global_id
 from tests.conftest import DB_URL, IS_POSTGRES, GraphQLClient

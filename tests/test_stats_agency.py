@@ -17,13 +17,14 @@ from datetime import date
 
 import pytest
 
-from models.access import Actor, load_actor, system_actor
+from models.access import load_actor, system_actor
 from models.errors import DomainError
 from models.ops import agency as ops
 from models.ops import org as org_ops
 from models.ops.stats_agency import AgencyFigures, AgencyHandling, AgencyStats, agency_stats
 from models.ops.stats_demands import Rate
 from models.ops.stats_scope import StatsFilter
+from models.rules.actor import Actor
 from models.rules.agency_states import AgencyState
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import DemandSource, RectificationState

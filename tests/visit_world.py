@@ -7,11 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from models.access import Actor, load_actor, system_actor
+from models.access import load_actor, system_actor
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops.attachments import store_upload
 from models.ops.policy import ensure_default_categories
+from models.rules.actor import Actor
 from models.rules.geo import from_wgs84
 from models.rules.roles import CoordinateSystem
 from models.tables.demands import Attachment

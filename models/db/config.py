@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "models.tables.visits",
     "models.tables.notifications",
     "models.tables.service_points",
+    "models.tables.grants",
     "models.tables.agency",
     "models.tables.audit",
     "models.tables.work_orders",

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from models.access import Actor, load_actor
+from models.access import load_actor
 from models.errors import DomainError
 from models.ops import agency as ops
 from models.ops.appointments import AppointmentData, book_appointment, cancel_appointment
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.tables.demands import MutationReceipt
 from models.tables.service_points import Procedure

@@ -32,7 +32,8 @@ from models.rules.identifiers import IdentifierError, make_credit_code, normaliz
 from models.rules.passwords import hash_password
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Rank, RegionLevel, Role
 from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
-from models.tables.org import Department, Region, RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
 from models.tables.policy import RegionPolicy
 from models.tables.visits import SupportPolicy
 

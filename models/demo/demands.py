@@ -19,10 +19,11 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from models.access import Actor, load_actor
+from models.access import load_actor
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.policy import DEFAULT_CATEGORIES, ensure_default_categories
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import DemandSource, ReplyOutcome, Urgency
 from models.rules.workdays import WorkCalendar, national_calendar

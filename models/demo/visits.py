@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from models.access import Actor, load_actor
+from models.access import load_actor
 from models.demo.demands import END
 from models.errors import DomainError
 from models.ops import visits as ops
 from models.ops.policy import ensure_default_categories
 from models.ops.region_tree import chain_of_path
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import Urgency
 from models.rules.geo import LocationTrust, TrustReason, convert

@@ -16,7 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, enterprise_scope
+from models.access import enterprise_scope
 from models.errors import DomainError, Problems
 from models.ops.agency_notices import notify_agency_transition, point_agents
 from models.ops.agency_runner import (
@@ -33,6 +33,7 @@ from models.ops.receipts import idempotent, receipt_for, write_receipt
 from models.ops.validate import choice, text
 from models.ops.work_orders import next_number, region_prefix
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import owed, waivable
 from models.rules.deadlines import compute_deadlines, working_days_paused

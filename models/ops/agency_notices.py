@@ -18,7 +18,7 @@ from models.rules.demand_states import BAD_RATINGS
 from models.rules.notification_kinds import NotificationKind
 from models.rules.roles import Role
 from models.tables.agency import AgencyRequest
-from models.tables.org import RoleGrant
+from models.tables.grants import RoleGrant
 
 A = AgencyAction
 

@@ -32,10 +32,11 @@ from pathlib import Path
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, agency_scope, demand_scope, visit_scope
+from models.access import agency_scope, demand_scope, visit_scope
 from models.db.row_query import is_postgres
 from models.errors import DomainError
 from models.ops import receipts
+from models.rules.actor import Actor
 from models.rules.clock import now
 from models.rules.image_size import image_size
 from models.rules.photo_meta import photo_meta

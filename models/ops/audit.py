@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, region_ids_subquery
+from models.access import ADMIN, region_ids_subquery
 from models.errors import DomainError
+from models.rules.actor import Actor
 from models.rules.audit import MAX_USERNAME, AuditAction, AuditOutcome, bounded
 from models.rules.roles import Role
 from models.tables.audit import AuditEntry
-from models.tables.org import RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import User
 
 T = TypeVar("T")
 log = logging.getLogger("enterprise_desk")

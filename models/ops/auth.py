@@ -11,9 +11,9 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
 from models.errors import DomainError
 from models.ops import audit
+from models.rules.actor import Actor
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.passwords import hash_password, needs_rehash, verify_password
 from models.rules.sign_in import (

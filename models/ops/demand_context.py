@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from models.access import Actor
 from models.errors import DomainError
-from models.ops.calendar import load_calendar
 from models.ops.policy import load_policy
 from models.ops.region_tree import region_path as path_of
+from models.ops.work_calendar import load_calendar
+from models.rules.actor import Actor
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_flow import Facts, Relation
 from models.rules.demand_states import DemandState

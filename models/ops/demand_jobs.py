@@ -9,10 +9,10 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from models.ops.calendar import load_calendar
 from models.ops.demand_notices import escalation_notice
 from models.ops.notify import notify
 from models.ops.policy import load_policies
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_flow import MAX_ESCALATION_LEVEL
 from models.rules.demand_states import CLOCK_STATES, DemandAction

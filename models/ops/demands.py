@@ -11,7 +11,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
 from models.db.linked_insert import NewRow, insert_linked
 from models.db.row_query import Params, connection, is_postgres
 from models.errors import DomainError, Problems
@@ -31,6 +30,7 @@ from models.ops.region_tree import region_chain
 from models.ops.validate import choice, text
 from models.ops.work_orders import drawn_number, next_number, region_prefix
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import (
     BAD_RATINGS,

@@ -17,10 +17,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from models.access import ADMIN, Actor
+from models.access import ADMIN
 from models.errors import DomainError, Problem, Problems
 from models.messages import message
 from models.ops.enterprises import FLAG_FIELDS, ContactData, EnterpriseData, upsert_enterprise
+from models.rules.actor import Actor
 from models.rules.roles import CoordinateSystem, EnterpriseScale
 from models.tables.org import Region
 

@@ -16,7 +16,6 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 
 from models.db.replica import read_connection
-from models.ops.calendar import load_calendar
 from models.ops.export_columns import (
     DEMANDS,
     DEPARTMENT_RANKING,
@@ -28,6 +27,7 @@ from models.ops.export_columns import (
 )
 from models.ops.stats_rankings import departments_ranked, ranking_row
 from models.ops.stats_scope import StatsScope
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_states import BAD_RATINGS, DemandState, RectificationState
 from models.rules.demand_view import (
@@ -41,7 +41,8 @@ from models.rules.demand_view import (
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
 from models.tables.demands import Demand
-from models.tables.org import Region, RoleGrant
+from models.tables.grants import RoleGrant
+from models.tables.org import Region
 
 BATCH_ROWS = 2000
 

@@ -17,9 +17,9 @@ from datetime import datetime, time
 
 from tortoise.transactions import in_transaction
 
-from models.ops.calendar import load_calendar
 from models.ops.demand_notices import demand_notice
 from models.ops.notify import department_staff, fired, notify, regional
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.notification_kinds import NotificationKind as K

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from models.access import Actor
 from models.ops.stats_demand_sql import Fine, Grouping
 from models.ops.stats_demands import (
     DemandStats,
@@ -23,6 +22,7 @@ from models.ops.stats_demands import (
 )
 from models.ops.stats_regions import Roots, region_groups, region_roots
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
+from models.rules.actor import Actor
 from models.tables.org import Department, Region
 
 

@@ -15,9 +15,10 @@ from typing import Any, TypeVar, cast
 
 from tortoise.expressions import Q
 
-from models.access import Actor, require_role
+from models.access import require_role
 from models.db.replica import read_connection, read_transaction
 from models.errors import DomainError
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 from models.rules.demand_states import DemandSource
 from models.rules.roles import Role

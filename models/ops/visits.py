@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, enterprise_scope
+from models.access import enterprise_scope
 from models.errors import DomainError, Problems
 from models.ops import receipts
 from models.ops.attachments import UNLINKED
@@ -25,6 +25,7 @@ from models.ops.region_tree import chain_of_path
 from models.ops.region_tree import region_path as path_of
 from models.ops.validate import choice, text
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.demand_states import DemandSource
 from models.rules.device_clock import OnServerClock, TimeFlag, clock_offset_minutes
 from models.rules.geo import Assessment, CheckIn, Place, assess_checkin, valid_point
@@ -33,7 +34,8 @@ from models.rules.roles import CoordinateSystem, Role
 from models.rules.visit_states import VisitMode, VisitStatus
 from models.tables.demands import Attachment
 from models.tables.enterprises import Enterprise
-from models.tables.org import RoleGrant, User
+from models.tables.grants import RoleGrant
+from models.tables.org import User
 from models.tables.policy import DemandCategory
 from models.tables.visits import SupportPolicy, Visit, VisitParticipant
 

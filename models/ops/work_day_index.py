@@ -26,9 +26,9 @@ from datetime import date, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.ops.calendar import invalidate_calendar_cache, load_calendar
 from models.ops.demand_times import refresh_all_demand_times
 from models.ops.region_tree import chain_of_path
+from models.ops.work_calendar import invalidate_calendar_cache, load_calendar
 from models.rules.workdays import WorkCalendar
 from models.tables.calendar import CalendarDay, RegionCalendarScope, WorkDayIndex
 from models.tables.org import Region

@@ -10,8 +10,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor
 from models.ops import visits as ops
+from models.rules.actor import Actor
 from models.rules.device_clock import aware
 from models.tables.visits import Visit as VisitModel
 from schema.errors import UserError, attempt
