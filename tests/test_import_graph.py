@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,7 @@ def _imported(name: str, path: Path) -> Iterator[str]:
             yield node.args[0].value
 
 
+@cache  # parsed once for every test here; the tests only read it
 def import_graph() -> dict[str, set[str]]:
     """module -> the project modules it imports."""
     modules = _modules()
