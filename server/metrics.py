@@ -51,13 +51,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from tortoise.connection import connections
 
-from models.read_db import READ_CONNECTION
+from models.db.replica import READ_CONNECTION
+from models.db.screen import SCREEN_CONNECTION
+from models.db.sql_count import STATEMENTS
 from models.rules.passwords import PASSWORD_CHECKS
-from models.screen_db import SCREEN_CONNECTION
-from models.sql_count import STATEMENTS
 from notifications.metrics import COUNTS, OutboxGauge, outbox_gauges
 from schema.compiled import QUERY_PATHS
 from server.background import in_background
+from server.pids import alive
 from server.settings import Settings
 
 log = logging.getLogger("enterprise_desk.metrics")
@@ -207,22 +208,12 @@ def multiprocess_dir() -> str | None:
 _LIVE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def forget_dead_processes(path: str) -> None:
     """The live gauges of workers that died (uvicorn starts another) stop counting; their
     counters and histograms stay, as Prometheus expects of a counter."""
     for file in Path(path).glob("gauge_live*.db"):
         match = _LIVE_FILE.search(file.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not alive(int(match.group(1))):
             multiprocess.mark_process_dead(int(match.group(1)), path)
 
 
@@ -260,7 +251,7 @@ def sample_pools() -> None:
         if pool is None:
             continue
         size, idle = pool.get_size(), pool.get_idle_size()
-        # asyncpg keeps its waiters in the queue's getters (models.asyncpg_fair too).
+        # asyncpg keeps its waiters in the queue's getters (models.db.asyncpg_fair too).
         getters = getattr(pool._queue, "_getters", ())
         POOL_SIZE.labels(label).set(size)
         POOL_IN_USE.labels(label).set(size - idle)

@@ -34,7 +34,7 @@ from graphql import FieldNode, GraphQLError
 from graphql.utilities import get_operation_ast
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.sql_count import IN_REQUEST, STATEMENTS
+from models.db.sql_count import IN_REQUEST, STATEMENTS
 from schema.request_limits import parse_document
 from server.metrics import (
     FIGURES_LATENCY,
@@ -200,7 +200,7 @@ def configure_access_log() -> None:
 
 class Observed:
     """The ASGI middleware: request id, figures, log line. `statements_by_task`: the database
-    driver counts each request's own statements (PostgreSQL, models.sql_count); otherwise
+    driver counts each request's own statements (PostgreSQL, models.db.sql_count); otherwise
     (SQLite, whose statements are counted in its own thread) a request counts what the process
     sent while it ran, its neighbours' statements included."""
 
