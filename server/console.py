@@ -50,6 +50,7 @@ def console_page() -> str:
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>营商环境驾驶舱</title>
+    <link rel="icon" href="{BUNDLE.url('favicon.svg')}">
     {styles}
     {BUNDLE.tag(PRINT_STYLE, media="print")}
     {BUNDLE.tag(ENTRY)}

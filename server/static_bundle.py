@@ -21,7 +21,11 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 

@@ -1,7 +1,7 @@
 """Nothing the server's pages use comes from the internet (a 政务内网 has no route to it).
 
-Every HTML page the server answers (GraphiQL on GET /graphql in development, and whatever
-other route answers a browser with HTML) is read as a browser would: each asset URL it names
+Every HTML page the server answers (GraphiQL on GET /graphql in development, the supervisor
+console on /console/, and whatever other route answers a browser with HTML) is read as a browser would: each asset URL it names
 (script src, link href, any src/href), then what those assets load in turn (url() and @import
 in stylesheets, imports and workers in scripts). Each must be on this server, and each is
 fetched from it: 200, a plausible content type, the bytes its `integrity` attribute pins, a
@@ -220,7 +220,9 @@ async def test_every_html_page_the_server_answers_is_checked(gql, db):
         if resp.headers.get("content-type", "").startswith("text/html"):
             pages.append(route.path)
             await _check_page(http, path, seen)
-    assert pages == ["/graphql"]  # the one page today; a new one is checked above all the same
+    # GraphiQL and the supervisor console (server/console.py); a new page is checked above all
+    # the same.
+    assert pages == ["/graphql", "/console/"]
     missing = await http.get("/no-such-page", headers=HTML)
     assert not missing.headers["content-type"].startswith("text/html")
 
