@@ -9,8 +9,10 @@ the test. Screenshots of the main views go to CONSOLE_SCREENSHOTS when it is set
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -259,9 +261,9 @@ async def test_an_export_downloads_the_filters_rows(console: Console, api):
     download = await info.value
     path = await download.path()
     assert download.suggested_filename.endswith(".xlsx")
-    with Path(path).open("rb") as file:  # the browser's download has no extension
-        sheet = load_workbook(file, read_only=True).active
-        rows = list(sheet.iter_rows(values_only=True))
+    content = await asyncio.to_thread(Path(path).read_bytes)  # a name with no extension
+    sheet = load_workbook(io.BytesIO(content), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) - 1 == stats["submitted"]  # a header row, then the period's demands
 
 
@@ -271,7 +273,7 @@ async def test_signing_out_ends_the_session_on_the_server(console: Console, serv
     await console.ready()
     stored = await page.evaluate("sessionStorage.getItem('enterprise-desk.console.session')")
     assert stored and await page.evaluate("localStorage.length") == 0  # never in localStorage
-    token = __import__("json").loads(stored)["accessToken"]
+    token = json.loads(stored)["accessToken"]
     async with httpx.AsyncClient(base_url=server_url) as http:
         me = await http.post("/graphql", json={"query": "{ me { username } }"},
                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip

@@ -4,7 +4,6 @@
 
 import { gql, signedIn, signIn, signOut } from "./api.js";
 import { renderCalendar } from "./calendar.js";
-import { resizeAll } from "./charts.js";
 import { renderDashboard } from "./dashboard.js";
 import { clear, h } from "./dom.js";
 import { go, readState } from "./filter.js";
@@ -95,6 +94,8 @@ async function render() {
   try {
     if (view === "calendar") await renderCalendar(body, me);
     else await renderDashboard(body, me);
+    // The charts draw on the next frame: ready once it has been painted.
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     if (turn === rendering) {
       root.dataset.state = "ready";
       performance.mark("console-ready");
@@ -126,5 +127,5 @@ async function start() {
 
 window.addEventListener("statechange", () => me && render());
 window.addEventListener("popstate", () => me && render());
-window.addEventListener("resize", resizeAll);
+window.addEventListener("resize", () => import("./charts.js").then((c) => c.resizeAll()));
 start();

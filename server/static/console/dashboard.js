@@ -2,7 +2,6 @@
 // list, 包联 coverage, service points and exports, all for the filter in the URL.
 
 import { all, download, gql } from "./api.js";
-import { barChart, lineChart } from "./charts.js";
 import { clear, h } from "./dom.js";
 import { go, presets, readState, remember, statsFilter, today } from "./filter.js";
 import { pick, SOURCE_NAMES, STATE_NAMES, t } from "./i18n.js";
@@ -46,22 +45,27 @@ export const percent = (rate) =>
 const days = (value) => (value === null || value === undefined ? "—" : value.toFixed(1));
 
 let options = null; // regions, departments, categories for the filter's lists
+// ECharts (1 MB) is fetched while the first figures are asked for, not before.
+const charts = () => import("./charts.js");
 
+const PAGE = "pageInfo { hasNextPage endCursor }";
+const REGIONS = `regions(first: 100, after: $after) { edges { node { id name level parent { id } } } ${PAGE} }`;
+const DEPARTMENTS = `departments(first: 100, after: $after) { edges { node { id name } } ${PAGE} }`;
+
+// The filter's lists in one request (a county's regions and departments fit one page each).
 async function loadOptions(me) {
   if (options) return options;
-  const [regions, departments, categories] = await Promise.all([
-    all(
-      `query($after: String) { regions(first: 100, after: $after) {
-         edges { node { id name level parent { id } } } pageInfo { hasNextPage endCursor } } }`,
-      {}, (d) => d.regions),
-    all(
-      `query($after: String) { departments(first: 100, after: $after) {
-         edges { node { id name } } pageInfo { hasNextPage endCursor } } }`,
-      {}, (d) => d.departments),
-    gql(`query($r: ID) { demandCategories(regionId: $r) { id name } }`, { r: me.region?.id ?? null })
-      .then((d) => d.demandCategories),
-  ]);
-  options = { regions: treeOrder(regions, me.regionIds), departments, categories };
+  const data = await gql(
+    `query($r: ID, $after: String) { ${REGIONS} ${DEPARTMENTS} demandCategories(regionId: $r) { id name } }`,
+    { r: me.region?.id ?? null, after: null },
+  );
+  const rest = async (connection, field) =>
+    connection.pageInfo.hasNextPage
+      ? [...connection.edges.map((e) => e.node),
+        ...(await all(`query($after: String) { ${field} }`, { after: connection.pageInfo.endCursor }, (d) => Object.values(d)[0]))]
+      : connection.edges.map((e) => e.node);
+  const [regions, departments] = await Promise.all([rest(data.regions, REGIONS), rest(data.departments, DEPARTMENTS)]);
+  options = { regions: treeOrder(regions, me.regionIds), departments, categories: data.demandCategories };
   return options;
 }
 
@@ -86,6 +90,23 @@ function treeOrder(regions, roots) {
 
 export async function renderDashboard(root, me) {
   const state = readState();
+  charts(); // fetched while the figures are asked for
+  const filter = statsFilter(state);
+  const listFilter = (flag) => ({
+    [flag]: true,
+    submittedFrom: state.from,
+    submittedTo: state.to,
+    regionId: state.regionId || null,
+    departmentId: state.departmentId || null,
+    categoryId: state.categoryId || null,
+  });
+  const agencyFilter = { from: state.from, to: state.to, regionId: state.regionId || null, departmentId: state.departmentId || null };
+  const coverageRegion = state.regionId || me.regionIds[0];
+  const main = gql(MAIN_QUERY, { f: filter, overdue: listFilter("overdue"), warning: listFilter("warning") });
+  const more = gql(MORE_QUERY, { f: filter, interval: state.interval || "WEEK", agency: agencyFilter });
+  const coverage = coverageRegion
+    ? gql(COVERAGE_QUERY, { r: coverageRegion, on: state.to < today() ? state.to : null })
+    : Promise.resolve(null);
   const opts = await loadOptions(me);
   const view = {
     filter: filterBar(state, opts),
@@ -108,31 +129,16 @@ export async function renderDashboard(root, me) {
     view.list,
     h("div", { class: "row" }, view.coverage, view.agency),
   );
-  const filter = statsFilter(state);
-  const listFilter = (flag) => ({
-    [flag]: true,
-    submittedFrom: state.from,
-    submittedTo: state.to,
-    regionId: state.regionId || null,
-    departmentId: state.departmentId || null,
-    categoryId: state.categoryId || null,
-  });
-  const agencyFilter = { from: state.from, to: state.to, regionId: state.regionId || null, departmentId: state.departmentId || null };
-  const coverageRegion = state.regionId || me.regionIds[0];
-  const main = gql(MAIN_QUERY, { f: filter, overdue: listFilter("overdue"), warning: listFilter("warning") });
-  const more = gql(MORE_QUERY, { f: filter, interval: state.interval || "WEEK", agency: agencyFilter });
-  const coverage = coverageRegion
-    ? gql(COVERAGE_QUERY, { r: coverageRegion, on: state.to < today() ? state.to : null })
-    : Promise.resolve(null);
   const data = await main;
   renderFigures(view.figures, data.stats);
   renderHandling(view.handling, data.stats.handling);
-  renderRanking(view.ranking, state, data);
+  const drawn = [renderRanking(view.ranking, state, data)];
   renderList(view.list, data);
   const [extra, cover] = await Promise.all([more, coverage]);
-  renderTrend(view.trend, state, extra.trend);
+  drawn.push(renderTrend(view.trend, state, extra.trend));
   renderAgency(view.agency, extra.agency);
   renderCoverage(view.coverage, cover?.visitCoverage);
+  await Promise.all(drawn);
   if (state.demand) showDemand(state.demand);
 }
 
@@ -264,7 +270,7 @@ function renderTrend(el, state, buckets) {
   const rate = RATES.includes(figure);
   const values = buckets.map((b) =>
     rate ? (b[figure].ratio === null ? null : +(b[figure].ratio * 100).toFixed(1)) : b[figure]);
-  requestAnimationFrame(() =>
+  return charts().then(({ lineChart }) =>
     lineChart(chart, buckets.map((b) => b.from.slice(5)), [{ name: t(figure), values }], { percent: rate }));
 }
 
@@ -315,7 +321,7 @@ function renderRanking(el, state, data) {
           RANK_COLUMNS.map(([key, , , show]) => h(key === "name" ? "th" : "td", {}, show(g))))))),
   );
   const ranked = groups.filter((g) => g.score !== null);
-  requestAnimationFrame(() =>
+  return charts().then(({ barChart }) =>
     barChart(chart, ranked.map((g) => g.name), ranked.map((g) => +g.score.toFixed(1)), (i) => pickGroup(ranked[i])));
 }
 
