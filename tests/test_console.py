@@ -300,19 +300,30 @@ async def test_a_handler_is_turned_away_with_the_reason_in_english(console: Cons
     assert "经办人" in await notice.inner_text()
 
 
-async def test_an_administrator_sees_the_calendar_with_unconfirmed_years_marked(
-    console: Console, api
-):
-    page = await console.open(query={"view": "calendar", "year": "2026"})
+async def test_an_administrator_sees_the_calendar_and_adds_a_local_day(console: Console, api):
+    """The county's administrator (the demo has no system administrator): the national
+    arrangement read-only, 2027 marked unconfirmed, and a day of the county's own added."""
+    page = await console.open(query={"view": "calendar", "year": "2027"})
     await console.sign_in("admin")
     await console.ready()
-    data = await api(
-        """{ workingCalendar(year: 2026) { confirmed days { date isWorkday } } }"""
-    )
-    cal = data["workingCalendar"]
-    marked = await page.get_attribute(".calendar [data-confirmed]", "data-confirmed")
-    assert marked == str(cal["confirmed"]).lower()
+    county = (await api("{ me { grants { region { id } } } }"))["me"]["grants"][0]["region"]["id"]
+    query = """query($y: Int!, $r: ID) { workingCalendar(year: $y, regionId: $r) {
+                 confirmed days { date isWorkday name source } } }"""
+    cal = (await api(query, {"y": 2027, "r": county}))["workingCalendar"]
+    assert cal["confirmed"] is False
+    assert await page.get_attribute(".calendar [data-confirmed]", "data-confirmed") == "false"
+    assert "未确认" in await page.inner_text(".calendar .unconfirmed")
     holidays = page.locator("table[data-workday=false] tbody input[name=date]")
     shown = await holidays.evaluate_all("inputs => inputs.map(i => i.value)")
     assert shown == [d["date"] for d in cal["days"] if not d["isWorkday"]]
+
+    await page.fill("input[name=region-date]", "2027-03-15")
+    await page.fill("input[name=region-name]", "县庆")
+    await page.click("button[name=add-region-day]")
+    await page.wait_for_selector(".region-days li >> text=县庆")
+    await console.ready()
+    cal = (await api(query, {"y": 2027, "r": county}))["workingCalendar"]
+    assert {"date": "2027-03-15", "isWorkday": False, "name": "县庆", "source": "REGION"} in cal[
+        "days"
+    ]
     await console.shot("calendar")

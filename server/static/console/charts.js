@@ -48,7 +48,7 @@ export function barChart(el, labels, values, onClick) {
       grid: { left: 150, right: 24, top: 8, bottom: 24 },
       xAxis: { type: "value" },
       yAxis: { type: "category", data: labels, inverse: true, axisLabel: { width: 140, overflow: "truncate" } },
-      series: [{ type: "bar", data: values }],
+      series: [{ type: "bar", data: values, barMaxWidth: 22 }],
     },
     true,
   );

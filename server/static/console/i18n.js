@@ -123,6 +123,13 @@ export const MESSAGES = {
   CLEAR_YEAR: ["清除录入（恢复内置）", "Clear what was entered"],
   NOTE: ["说明", "Note"],
   SAVED: ["已保存", "Saved"],
+  REGION_DAYS: ["{region}自行调整的日子", "{region}'s own days"],
+  LOCAL_DAY_OFF: ["本地休息日", "local day off"],
+  LOCAL_WORKDAY: ["本地照常上班", "working day here"],
+  NATIONAL_BY_SYSTEM_ADMIN: [
+    "全国放假安排由系统管理员录入；这里只能添加本地区与之不同的日子。",
+    "The national arrangement is entered by a system administrator; here you add only the days your region keeps differently.",
+  ],
   ERROR: ["出错了：{message}", "Something went wrong: {message}"],
   NETWORK: ["无法连接服务器", "Cannot reach the server"],
 };
