@@ -27,7 +27,7 @@ from models.region_tree import region_path
 from models.row_query import Nested, Params, RowSelect, is_postgres, row_select
 from models.rules import clock
 from models.rules.clock import day_start
-from models.rules.demand_states import CLOCK_STATES, DemandState
+from models.rules.demand_states import CLOCK_STATES, DemandSource, DemandState
 from models.rules.roles import Role
 from models.rules.work_orders import as_number
 from schema.loaders import TIMELINE_COLUMNS
@@ -63,6 +63,9 @@ class DemandFilter:
     )
     enterprise_id: strawberry.ID | None = None
     category_id: strawberry.ID | None = None
+    source: DemandSource | None = strawberry.field(
+        default=None, description="Where the demand came from (as the stats filter's `source`)."
+    )
     overdue: bool | None = strawberry.field(
         default=None, description="With the department and past the effective deadline."
     )
@@ -124,6 +127,8 @@ async def _conditions(
         where.append(f"t0.enterprise_id = {p(pk_of(f.enterprise_id, 'Enterprise'))}")
     if f.category_id is not None:
         where.append(f"t0.category_id = {p(pk_of(f.category_id, 'DemandCategory'))}")
+    if f.source is not None:
+        where.append(f"t0.source = {p(f.source.value)}")
     clock = (
         f"t0.state IN ({p.many(_CLOCK_STATES)})"
         if f.overdue is not None or f.warning is not None

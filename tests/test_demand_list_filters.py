@@ -52,6 +52,18 @@ async def _world() -> tuple[DemandWorld, dict[str, int]]:
             ),
         )
     ).id
+    made["hotline"] = (  # taken down by the dispatcher from the 12345 hotline
+        await ops.submit_demand(
+            w.dispatcher,
+            ops.DemandData(
+                enterprise_id=w.base.ent_a1.id,
+                title="12345 转来：厂区门口停车难",
+                description="货车无处停靠。",
+                category_id=w.category.id,
+                source="HOTLINE_12345",
+            ),
+        )
+    ).id
     claimed = await w.dispatched(limit_days=20)
     made["claimed"] = (await ops.claim_demand(w.handler2, claimed.id)).id
     return w, made
@@ -71,6 +83,7 @@ async def _rows() -> list[dict]:
             "department_id",
             "handler_id",
             "category_id",
+            "source",
             "effective_deadline",
             "warning_date",
             "submitted_at",
@@ -146,6 +159,8 @@ async def test_each_filter_lists_exactly_the_matching_demands(gql):
             expect(lambda r: r["enterprise_id"] == w.base.ent_b1.id),
         ),
         ({"categoryId": to_global_id("DemandCategory", w.category.id)}, newest),
+        ({"source": "HOTLINE_12345"}, [made["hotline"]]),
+        ({"source": "APP"}, expect(lambda r: r["source"] == "APP")),
         ({"overdue": True}, expect(overdue)),
         ({"overdue": False}, expect(lambda r: not overdue(r))),
         (
@@ -178,7 +193,7 @@ async def test_each_filter_lists_exactly_the_matching_demands(gql):
     for f, expected in cases:
         ids, total = await _ids(gql, f)
         assert (ids, total) == (expected, len(expected)), f
-    assert len(cases[7][1]) == 1 and len(cases[13][1]) > 0  # the data has what the cases need
+    assert len(cases[9][1]) == 1 and len(cases[15][1]) > 0  # the data has what the cases need
 
     await gql.login("handler", PASSWORD)  # claimed by me, or waiting in my department
     ids, _ = await _ids(gql, {"assignedToMe": True})

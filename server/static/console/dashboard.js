@@ -99,6 +99,7 @@ export async function renderDashboard(root, me) {
     regionId: state.regionId || null,
     departmentId: state.departmentId || null,
     categoryId: state.categoryId || null,
+    source: state.source || null,
   });
   const agencyFilter = { from: state.from, to: state.to, regionId: state.regionId || null, departmentId: state.departmentId || null };
   const coverageRegion = state.regionId || me.regionIds[0];
