@@ -197,6 +197,18 @@ async def test_the_figures_are_demand_stats_and_follow_the_period(console: Conso
     assert await page.input_value("input[name=from]") == "2026-06-01"
     await _assert_figures_match(page, api)
 
+    # A period the API refuses: its reason, in Chinese, and the way back.
+    backwards = {"from": "2026-11-30", "to": "2026-11-01"}
+    refused = await api.post(
+        "query($f: StatsFilter!) { demandStats(filter: $f) { submitted } }", {"f": backwards}
+    )
+    reason = refused.json()["errors"][0]["message"]
+    await page.goto(f"{console.base}/console/?{_query(backwards)}")
+    await page.wait_for_selector("#app[data-state=error]")
+    assert reason in await page.inner_text("[role=alert]")
+    await page.click("button[name=reset]")
+    await console.ready()
+
 
 async def test_a_department_filters_the_list_and_a_demand_shows_its_timeline(
     console: Console, api

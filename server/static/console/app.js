@@ -6,7 +6,7 @@ import { gql, signedIn, signIn, signOut } from "./api.js";
 import { renderCalendar } from "./calendar.js";
 import { renderDashboard } from "./dashboard.js";
 import { clear, h } from "./dom.js";
-import { go, readState } from "./filter.js";
+import { go, presets, readState } from "./filter.js";
 import { locale, pick, ROLE_NAMES, setLocale, t } from "./i18n.js";
 
 const ALLOWED = ["SUPERVISOR", "DISPATCHER", "ADMIN"];
@@ -102,7 +102,13 @@ async function render() {
     }
   } catch (err) {
     if (err.code === "UNAUTHENTICATED") return signInForm();
-    clear(body, h("p", { class: "error", role: "alert" }, t("ERROR", { message: err.message })));
+    // A filter the API refuses (a period too long, `to` before `from`): say why, and offer
+    // the default view back.
+    const [from, to] = presets().THIS_MONTH;
+    clear(body,
+      h("p", { class: "error", role: "alert" }, t("ERROR", { message: err.message })),
+      h("button", { type: "button", name: "reset", onclick: () => go({ view: "", from, to, demand: "" }) },
+        t("BACK_TO_DEFAULT")));
     root.dataset.state = "error";
   }
 }

@@ -108,6 +108,8 @@ export async function renderDashboard(root, me) {
   const coverage = coverageRegion
     ? gql(COVERAGE_QUERY, { r: coverageRegion, on: state.to < today() ? state.to : null })
     : Promise.resolve(null);
+  // Each is awaited below; a refusal is thrown there, once (not also as an unhandled one).
+  for (const asked of [main, more, coverage]) asked.catch(() => {});
   const opts = await loadOptions(me);
   const view = {
     filter: filterBar(state, opts),

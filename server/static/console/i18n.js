@@ -132,6 +132,7 @@ export const MESSAGES = {
   ],
   ERROR: ["出错了：{message}", "Something went wrong: {message}"],
   NETWORK: ["无法连接服务器", "Cannot reach the server"],
+  BACK_TO_DEFAULT: ["回到本月", "Back to this month"],
 };
 
 export const ROLE_NAMES = {
