@@ -220,6 +220,18 @@ async def test_a_department_filters_the_list_and_a_demand_shows_its_timeline(
     everyone = await overdue.count()
     assert everyone > 0
 
+    # The towns' ranking, as regionRanking answers it, best first.
+    await page.click(".ranking button[name=towns]")
+    await console.ready()
+    towns = await api(
+        "query($f: StatsFilter!) { regionRanking(filter: $f) { name } }",
+        {"f": {"from": "2026-06-01", "to": "2026-11-30"}},
+    )
+    rows = page.locator("table[data-ranking=towns] tbody tr th")
+    assert await rows.all_inner_texts() == [g["name"] for g in towns["regionRanking"]]
+    await page.click(".ranking button[name=departments]")
+    await console.ready()
+
     # Clicking a department (the ranking's first row) filters every view by it.
     first = page.locator("table[data-ranking=departments] tbody tr").first
     department_id = await first.get_attribute("data-id")

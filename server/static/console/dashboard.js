@@ -17,18 +17,19 @@ const LIST_SIZE = 50;
 const ROW = `id number title state effectiveDeadline remainingWorkingDays overdue warning
   enterprise { name } department { name }`;
 
-const MAIN_QUERY = `query Console($f: StatsFilter!, $overdue: DemandFilter!, $warning: DemandFilter!) {
+// Only the ranking on screen is asked for: each is a pass over the period's demands.
+const MAIN_QUERY = `query Console($f: StatsFilter!, $overdue: DemandFilter!, $warning: DemandFilter!,
+    $departments: Boolean!) {
   stats: demandStats(filter: $f) { today ${FIGURES}
     handling { count meanWorkingDays medianWorkingDays p90WorkingDays meanHours medianHours p90Hours } }
-  departments: departmentRanking(filter: $f) { id name rank score figures { ${FIGURES}
-    handling { meanWorkingDays } } }
-  towns: regionRanking(filter: $f) { id name rank score figures { ${FIGURES}
-    handling { meanWorkingDays } } }
+  departments: departmentRanking(filter: $f) @include(if: $departments) { ...Ranked }
+  towns: regionRanking(filter: $f) @skip(if: $departments) { ...Ranked }
   overdue: demands(filter: $overdue, orderBy: DEADLINE_SOON, first: ${LIST_SIZE}) {
     totalCount edges { node { ${ROW} } } }
   warning: demands(filter: $warning, orderBy: DEADLINE_SOON, first: ${LIST_SIZE}) {
     totalCount edges { node { ${ROW} } } }
-}`;
+}
+fragment Ranked on RankedGroup { id name rank score figures { ${FIGURES} handling { meanWorkingDays } } }`;
 
 const MORE_QUERY = `query ConsoleMore($f: StatsFilter!, $interval: TrendInterval!, $agency: StatsFilter!) {
   trend: demandTrend(filter: $f, interval: $interval) { from to ${FIGURES} }
@@ -103,7 +104,9 @@ export async function renderDashboard(root, me) {
   });
   const agencyFilter = { from: state.from, to: state.to, regionId: state.regionId || null, departmentId: state.departmentId || null };
   const coverageRegion = state.regionId || me.regionIds[0];
-  const main = gql(MAIN_QUERY, { f: filter, overdue: listFilter("overdue"), warning: listFilter("warning") });
+  const main = gql(MAIN_QUERY, {
+    f: filter, overdue: listFilter("overdue"), warning: listFilter("warning"), departments: state.rank !== "towns",
+  });
   const more = gql(MORE_QUERY, { f: filter, interval: state.interval || "WEEK", agency: agencyFilter });
   const coverage = coverageRegion
     ? gql(COVERAGE_QUERY, { r: coverageRegion, on: state.to < today() ? state.to : null })
