@@ -13,7 +13,8 @@ its charts painted): milliseconds from the start of the navigation.
 Each view is opened `--repeat` times in a fresh browser context (an empty cache: ECharts and
 the modules are fetched too), the session put in sessionStorage beforehand as a sign-in leaves
 it, and then `--repeat` times more in one context (the files cached, as on a leader's second
-visit); the medians are printed. The views: the default (this month, by the browser's clock),
+visit); the medians are printed, with the median of the slowest of the page's /graphql
+requests (resource timing: request sent to response read), which is the server's share. The views: the default (this month, by the browser's clock),
 and for the data's own periods (they end at 2026-11-20) a month (2026-10) and a year
 (2025-11-21 to 2026-11-20). The `--demands` data set loads as in bench/stats_queries.py (same
 databases, so one load serves both).
@@ -59,10 +60,20 @@ def _session(server: Server) -> str:
     return json.dumps(resp.json()["data"]["login"])
 
 
-def _open(context: Any, url: str) -> float:
+# The page's requests to /graphql by the browser's resource timing: [start, end] ms.
+REQUESTS = (
+    "performance.getEntriesByType('resource').filter(e => e.name.endsWith('/graphql'))"
+    ".map(e => [Math.round(e.startTime), Math.round(e.responseEnd)])"
+)
+slowest: dict[str, list[float]] = {}
+
+
+def _open(context: Any, url: str, label: str = "") -> float:
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(url)
     page.wait_for_selector("#app[data-state=ready]", timeout=120_000)
+    spans = page.evaluate(REQUESTS)
+    slowest.setdefault(label, []).append(max(end - start for start, end in spans))
     return float(page.evaluate(READY))
 
 
@@ -78,17 +89,18 @@ def time_views(server: Server, repeat: int) -> None:
                 context.add_init_script(
                     f"sessionStorage.setItem({SESSION_KEY!r}, {json.dumps(_session(server))})"
                 )
-                cold.append(_open(context, url))
+                cold.append(_open(context, url, label))
                 context.close()
             context = browser.new_context(**options)
             context.add_init_script(
                 f"sessionStorage.setItem({SESSION_KEY!r}, {json.dumps(_session(server))})"
             )
             _open(context, url)  # fills the cache
-            warm = [_open(context, url) for _ in range(repeat)]
+            warm = [_open(context, url, label) for _ in range(repeat)]
             context.close()
             print(
                 f"| {label} | {statistics.median(cold):.0f} ms | {statistics.median(warm):.0f} ms |"
+                f" {statistics.median(slowest[label]):.0f} ms |"
                 f"  (cold {', '.join(f'{v:.0f}' for v in cold)}; warm {', '.join(f'{v:.0f}' for v in warm)})",
                 flush=True,
             )
@@ -122,7 +134,10 @@ def main() -> None:
             load_demo(env)
             print("the demo county, SQLite")
         with serve(env) as server:
-            print("\n| view | first visit (empty cache) | files cached |\n|---|---|---|")
+            print(
+                "\n| view | first visit (empty cache) | files cached | slowest /graphql request |"
+                "\n|---|---|---|---|"
+            )
             time_views(server, args.repeat)
 
 
