@@ -42,26 +42,19 @@ async def _world() -> tuple[DemandWorld, dict[str, int]]:
     ).id
     made["fresh"] = (await w.submit(title="ＡＢＣ全角 招工难 😀")).id
     made["town_b"] = (
-        await ops.submit_demand(
-            w.outsider,
-            ops.DemandData(
-                enterprise_id=w.base.ent_b1.id,
-                title="物流园道路破损",
-                description="进出货车颠簸。",
-                category_id=w.category.id,
-            ),
+        await w.submit(
+            by=w.outsider,
+            enterprise_id=w.base.ent_b1.id,
+            title="物流园道路破损",
+            description="进出货车颠簸。",
         )
     ).id
     made["hotline"] = (  # taken down by the dispatcher from the 12345 hotline
-        await ops.submit_demand(
-            w.dispatcher,
-            ops.DemandData(
-                enterprise_id=w.base.ent_a1.id,
-                title="12345 转来：厂区门口停车难",
-                description="货车无处停靠。",
-                category_id=w.category.id,
-                source="HOTLINE_12345",
-            ),
+        await w.submit(
+            by=w.dispatcher,
+            title="12345 转来：厂区门口停车难",
+            description="货车无处停靠。",
+            source="HOTLINE_12345",
         )
     ).id
     claimed = await w.dispatched(limit_days=20)
