@@ -46,7 +46,7 @@ def fake_gateway(script: str) -> Iterator[str]:
 
 async def make_users(count: int) -> list[int]:
     """`count` users bench00000, bench00001, ... with an unusable password; their ids."""
-    from models.org import User
+    from models.tables.org import User
 
     await User.bulk_create(
         [

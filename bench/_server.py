@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from models.demo import DEMO_PASSWORD
+from models.demo.county import DEMO_PASSWORD
 
 BIN = Path(sys.executable).parent / "enterprise-desk"
 LOGIN = (

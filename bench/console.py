@@ -35,7 +35,7 @@ from _server import Server, bench_env, load_demo, serve
 from playwright.sync_api import sync_playwright
 from stats_queries import _data_dir, _enterprises, _pg_prepare
 
-from models.demo import DEMO_PASSWORD
+from models.demo.county import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 SESSION_KEY = "enterprise-desk.console.session"

@@ -88,7 +88,7 @@ def main() -> None:
         stop.set()
         sampler.join()
 
-        from models.export_columns import DEMANDS, ListSpec
+        from models.ops.export_columns import DEMANDS, ListSpec
         from models.ops.exports import EXPORTS
 
         spec: ListSpec = EXPORTS[args.list].spec if args.list in EXPORTS else DEMANDS

@@ -79,10 +79,10 @@ async def reset_postgres(url: str, reset: bool) -> None:
 async def queue(users: int, devices: int) -> int:
     from tortoise.transactions import in_transaction
 
-    from models.notifications import Device
     from models.ops.notify import Notice, notify
     from models.rules.clock import shanghai
     from models.rules.notification_kinds import NotificationKind
+    from models.tables.notifications import Device
 
     ids = await make_users(users)
     await Device.bulk_create(
@@ -111,7 +111,7 @@ async def queue(users: int, devices: int) -> int:
                 ),
                 when,
             )
-    from models.notifications import PushMessage
+    from models.tables.notifications import PushMessage
 
     return await PushMessage.all().count()
 
@@ -119,9 +119,9 @@ async def queue(users: int, devices: int) -> int:
 async def run(args: argparse.Namespace, fake_url: str) -> None:
     from tortoise import Tortoise
 
-    from models.db import migrate_database, normalize_db_url, tortoise_config
-    from models.notifications import PushMessage
+    from models.db.config import migrate_database, normalize_db_url, tortoise_config
     from models.rules.notification_kinds import PushStatus
+    from models.tables.notifications import PushMessage
     from notifications.adapters.gorush import GorushGateway
     from notifications.config import PushConfig
     from notifications.dispatcher import Dispatcher

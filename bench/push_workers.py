@@ -154,7 +154,7 @@ def serve_fake(port: int) -> None:
 async def create_database(admin_url: str, name: str) -> str:
     import asyncpg
 
-    from models.db import libpq_dsn
+    from models.db.config import libpq_dsn
 
     conn = await asyncpg.connect(libpq_dsn(admin_url))
     try:
@@ -169,7 +169,7 @@ async def create_database(admin_url: str, name: str) -> str:
 async def drop_database(admin_url: str, name: str) -> None:
     import asyncpg
 
-    from models.db import libpq_dsn
+    from models.db.config import libpq_dsn
 
     conn = await asyncpg.connect(libpq_dsn(admin_url))
     try:
@@ -179,7 +179,7 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 
 async def make_pool() -> list[int]:
-    from models.notifications import Device, NotificationPreference
+    from models.tables.notifications import Device, NotificationPreference
 
     ids = await make_users(POOL)
     await Device.bulk_create(
@@ -209,10 +209,10 @@ async def queue(users: list[int], sizes: list[int]) -> int:
     from tortoise import connections
     from tortoise.transactions import in_transaction
 
-    from models.notifications import PushMessage
     from models.ops.notify import Notice, notify
     from models.rules.clock import shanghai
     from models.rules.notification_kinds import NotificationKind
+    from models.tables.notifications import PushMessage
 
     conn = connections.get("default")
     await conn.execute_script(
@@ -466,7 +466,7 @@ def show(r: dict[str, Any]) -> None:
 async def main_async(args: argparse.Namespace, fake_url: str) -> None:
     from tortoise import Tortoise
 
-    from models.db import migrate_database, tortoise_config
+    from models.db.config import migrate_database, tortoise_config
 
     db_url = await create_database(args.admin_url, args.database)
     try:

@@ -55,8 +55,8 @@ from _wrk import (
     run_wrk,
 )
 
-from models.db import libpq_dsn
-from models.demo import DEMO_PASSWORD
+from models.db.config import libpq_dsn
+from models.demo.county import DEMO_PASSWORD
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_screens"
 PRODUCT = ("models", "schema", "server", "notifications")

@@ -164,7 +164,7 @@ class Yardstick:
         self.pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        # Generic plans, as the product's screen reads use (models.screen_db): each statement
+        # Generic plans, as the product's screen reads use (models.db.screen): each statement
         # is prepared once per connection and planned once, not on every execution.
         self.pool = await asyncpg.create_pool(
             self.dsn,

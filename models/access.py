@@ -3,72 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
-from models.enterprises import EnterpriseContact
+from models.db.row_query import Params, connection, is_postgres
 from models.errors import DomainError
-from models.org import Region, RoleGrant
-from models.row_query import Params, connection, is_postgres
+from models.rules.actor import Actor, Grant
 from models.rules.roles import STAFF_ROLES, Role
 from models.session_cache import SESSIONS
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    id: int
-    role: Role
-    region_id: int | None
-    region_path: str | None
-    department_id: int | None
-    lead: bool
-    service_point_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    user_id: int
-    grants: tuple[Grant, ...]
-    # The username when signed in by token (the audit log records it); "" when not loaded.
-    username: str = ""
-
-    def has_role(self, *roles: Role) -> bool:
-        return any(g.role in roles for g in self.grants)
-
-    def is_global(self, *roles: Role) -> bool:
-        """A grant without a region (only ADMIN may have one) covers every region."""
-        return any(g.role in roles and g.region_id is None for g in self.grants)
-
-    def region_paths(self, roles: Iterable[Role]) -> list[str]:
-        wanted = set(roles)
-        return [g.region_path for g in self.grants if g.role in wanted and g.region_path]
-
-    def department_ids(self, *, lead_only: bool = False) -> list[int]:
-        """Departments the actor handles for (or leads, with `lead_only`)."""
-        return [
-            g.department_id
-            for g in self.grants
-            if g.role is Role.HANDLER and g.department_id and (g.lead or not lead_only)
-        ]
-
-    def service_point_ids(self) -> list[int]:
-        """Service points the actor works at as an agent (帮办员)."""
-        return [
-            g.service_point_id
-            for g in self.grants
-            if g.role is Role.SERVICE_AGENT and g.service_point_id
-        ]
-
-    def covers(self, region_path: str | None, roles: Iterable[Role]) -> bool:
-        roles = tuple(roles)
-        if self.is_global(*roles):
-            return True
-        if not region_path:
-            return False
-        return any(region_path.startswith(p) for p in self.region_paths(roles))
-
+from models.tables.enterprises import EnterpriseContact
+from models.tables.grants import RoleGrant
+from models.tables.org import Region
 
 ADMIN = (Role.ADMIN,)
 
@@ -234,7 +180,7 @@ def demand_scope(actor: Actor, own_enterprises: Collection[int] | None = None) -
     `own_enterprises`: the contact's enterprises when the caller has loaded them already.
     Written out as values, PostgreSQL can combine the enterprise and author indexes; as a
     subquery it walked the whole demand table backwards for an enterprise's newest page."""
-    from models.demands import DemandAssist
+    from models.tables.demands import DemandAssist
 
     mine = Q(submitted_by_id=actor.user_id)
     q = Q(id=-1)
@@ -258,7 +204,7 @@ def demand_scope(actor: Actor, own_enterprises: Collection[int] | None = None) -
 
 def demand_scope_sql(actor: Actor, own_enterprises: Collection[int], p: Params, d: str) -> str:
     """`demand_scope` written as SQL over the demand alias `d`, for the read path's statements
-    (models.row_query); tests hold the two to the same demands. `own_enterprises`: the
+    (models.db.row_query); tests hold the two to the same demands. `own_enterprises`: the
     contact's enterprises, loaded by the caller."""
     terms = []
     if actor.has_role(*DEMAND_REGION_ROLES):
@@ -290,7 +236,7 @@ def visit_scope(actor: Actor) -> Q:
     """Visits an actor may read: regional staff by region subtree, and everyone the visits they
     took part in or created. Enterprises and departments do not read visit records: they are
     the cadres' working notes (an enterprise sees what came of a visit as its demands)."""
-    from models.visits import VisitParticipant
+    from models.tables.visits import VisitParticipant
 
     took_part = VisitParticipant.filter(user_id=actor.user_id).values("visit_id")
     q = Q(created_by_id=actor.user_id) | Q(id__in=Subquery(took_part))

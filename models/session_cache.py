@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from models.access import Actor
+from models.rules.actor import Actor
 
 SESSION_CHANNEL = "desk_session"
 ALL = "*"  # the payload that drops every entry (a region's path changed)

@@ -58,8 +58,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
-from models.messages_notifications import render
-from models.ops.calendar import load_calendar
+from models.messages.notifications import render
+from models.ops.work_calendar import load_calendar
 from models.rules.clock import now as clock_now
 from models.rules.notification_kinds import URGENT_KINDS, PushStatus, next_push_time, time_of
 from notifications.config import PROVIDERS, PushConfig

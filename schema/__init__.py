@@ -45,7 +45,7 @@ from schema.suggestions import ExecutorWithoutSuggestions
 from schema.types.demands import DemandEvent
 from schema.types.enterprises import EnterpriseContact, LeaderAssignment
 from schema.types.files import Attachment
-from schema.types.org import RoleGrant
+from schema.types.users import RoleGrant
 
 
 @strawberry.type

@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor, agency_scope
-from models.agency import AgencyEvent as AgencyEventModel
-from models.agency import AgencyRequest as AgencyModel
+from models.access import agency_scope
 from models.errors import DomainError
+from models.rules.actor import Actor
+from models.tables.agency import AgencyEvent as AgencyEventModel
+from models.tables.agency import AgencyRequest as AgencyModel
 from schema.agency_reads import AgencyRequestFilter, get_agency_request, list_agency_requests
 from schema.guards import actor_of, guarded
 from schema.relay import Connection, Node, Page, pk_of

@@ -10,14 +10,15 @@ from typing import Any
 import strawberry
 from tortoise.expressions import Q
 
-from models.access import Actor, agency_scope
-from models.agency import AgencyRequest as AgencyModel
-from models.enterprises import EnterpriseContact
-from models.ops.calendar import load_calendar
+from models.access import agency_scope
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyState
 from models.rules.roles import Role
 from models.rules.work_orders import as_number
+from models.tables.agency import AgencyRequest as AgencyModel
+from models.tables.enterprises import EnterpriseContact
 from schema.number_search import EXACT, exact_first, exact_key
 from schema.relay import Connection, Page, paginate, pk_of
 from schema.types.agency import AGENCY_ROW_COLUMNS, AgencyRequest, AgencyView
@@ -114,6 +115,7 @@ async def list_agency_requests(
         build=lambda r: AgencyRequest.from_row(r, view),
         prepare=lambda rows: prepare_view(view, rows),
         cursor_types={EXACT: exact_key},
+        may_lag=actor.lists_may_lag(),
     )
 
 

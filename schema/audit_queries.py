@@ -1,4 +1,4 @@
-"""`auditLog`: the append-only audit log (models.audit), for administrators, newest first."""
+"""`auditLog`: the append-only audit log (models.tables.audit), for administrators, newest first."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models.audit import AuditEntry as AuditEntryModel
 from models.errors import DomainError
 from models.ops.audit import audit_scope
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.clock import TZ
+from models.tables.audit import AuditEntry as AuditEntryModel
 from schema.guards import actor_of, guarded
 from schema.input_edges import text_equal
 from schema.relay import Connection, from_global_id, paginate, pk_of, to_global_id
-from schema.types.org import User
+from schema.types.users import User
 
 # Marks the models' enumerations themselves (as schema.types.enums does).
 strawberry.enum(AuditAction, description="What was done: a stable code.")

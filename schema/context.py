@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.access import Actor
 from models.errors import DomainError
 from models.ops.attachments import DEFAULT_UPLOAD_QUOTA, UploadQuota
+from models.rules.actor import Actor
 from schema.live import Broker
 from schema.loaders import Loaders
 

@@ -6,7 +6,7 @@ Why +08:00 and not UTC: every day the product counts is an Asia/Shanghai day (de
 other `Date` fields, working days, opening hours, appointment slots, the stats periods, the
 exports' times), so with +08:00 the date part of a moment is the day those rules speak of and
 a screen shows the time as read, without a zone library. It is still ISO 8601 with its offset:
-a client that parses it gets the same instant as from UTC. The database keeps UTC (models.db);
+a client that parses it gets the same instant as from UTC. The database keeps UTC (models.db.config);
 only the answer's wording changes, here, for the strawberry and the compiled path alike (both
 complete a DateTime with this scalar's serializer).
 

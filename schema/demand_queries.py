@@ -7,8 +7,8 @@ from strawberry.types import Info
 
 from models.errors import DomainError
 from models.ops.policy import CATEGORY_COLUMNS, categories_for_region_q, load_policy
-from models.policy import DemandCategory as CategoryModel
-from models.region_tree import region_chain
+from models.ops.region_tree import region_chain
+from models.tables.policy import DemandCategory as CategoryModel
 from schema.demand_reads import DemandFilter, DemandOrder, get_demand, list_demands
 from schema.guards import actor_of, guarded
 from schema.lookahead import asked_for, asked_under

@@ -9,27 +9,31 @@ files…). The detail reads its timeline and files with its row when the selecti
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
 
-from models.access import DEMAND_REGION_ROLES, Actor, demand_scope_sql
-from models.demands import Attachment as AttachmentModel
-from models.demands import Demand as DemandModel
-from models.demands import DemandEvent as EventModel
-from models.enterprises import EnterpriseContact
-from models.ops.calendar import load_calendar
+from models.access import DEMAND_REGION_ROLES, demand_scope, demand_scope_sql
+from models.db.row_query import Nested, Params, RowSelect, is_postgres, row_select
 from models.ops.policy import load_policies
-from models.region_tree import region_path
-from models.row_query import Nested, Params, RowSelect, is_postgres, row_select
+from models.ops.region_tree import region_path
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 from models.rules.demand_states import CLOCK_STATES, DemandSource, DemandState
 from models.rules.roles import Role
 from models.rules.work_orders import as_number
+from models.tables.demands import Attachment as AttachmentModel
+from models.tables.demands import Demand as DemandModel
+from models.tables.demands import DemandEvent as EventModel
+from models.tables.enterprises import EnterpriseContact
 from schema.loaders import TIMELINE_COLUMNS
 from schema.number_search import EXACT, ExactFirst, exact_key
 from schema.relay import Connection, Page, paginate_rows, pk_of
@@ -239,6 +243,7 @@ async def list_demands(
         cursor_types={"effective_deadline": date.fromisoformat, EXACT: exact_key},
         branches=branches,
         generic=_keyed(actor, f),
+        may_lag=actor.lists_may_lag(),
     )
 
 
@@ -257,7 +262,7 @@ def _keyed(actor: Actor, f: DemandFilter | None) -> bool:
     """Whether the list's statement holds keys only: the scope of someone who reads by
     department or enterprise (a handler, an enterprise's contact; not a region's staff, whose
     subtree a plan should see) and no value filter. Then a generic plan serves it as well as a
-    custom one (models.screen_db): planning the handler list cost more than running it. A
+    custom one (models.db.screen): planning the handler list cost more than running it. A
     supervisor's list planned generically ran several times slower (6 ms → 48 ms)."""
     if actor.is_global(*DEMAND_REGION_ROLES) or actor.region_paths(DEMAND_REGION_ROLES):
         return False
@@ -284,3 +289,28 @@ async def get_demand(
         return None
     await prepare_view(view, rows)
     return Demand.from_row(rows[0], view)
+
+
+async def demands_of_visit(info: Info, visit_pk: int) -> list[Demand]:
+    """The demands raised during visits, batched over the visits of the response and scoped
+    like the demand list (the viewer sees only demands they may read)."""
+    ctx = info.context
+    loader = ctx.extras.get("demands_by_visit")
+    if loader is None:
+        actor = ctx.require_actor()
+
+        async def load(visit_ids: list[int]) -> list[list[Demand]]:
+            view = await new_view(actor)
+            rows = (
+                await DemandModel.filter(demand_scope(actor), visit_id__in=visit_ids)
+                .order_by("id")
+                .values(*DEMAND_ROW_COLUMNS)
+            )
+            await prepare_view(view, rows)
+            groups: dict[int, list[Demand]] = defaultdict(list)
+            for r in rows:
+                groups[r["visit_id"]].append(Demand.from_row(r, view))
+            return [groups.get(i, []) for i in visit_ids]
+
+        loader = ctx.extras["demands_by_visit"] = DataLoader(load_fn=load)
+    return list(await loader.load(visit_pk))

@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from models.db_unavailable import is_database_unavailable
+from models.db.unavailable import is_database_unavailable
 from models.errors import DomainError
 from models.messages import message
 

@@ -7,8 +7,8 @@ from typing import TypeVar
 
 from strawberry.types import Info
 
-from models.access import Actor
 from models.errors import DomainError
+from models.rules.actor import Actor
 from schema.errors import public
 
 T = TypeVar("T")

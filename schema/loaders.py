@@ -8,13 +8,14 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from models.demands import Attachment, DemandAssist, DemandEvent
-from models.enterprises import EnterpriseContact, LeaderAssignment
-from models.org import Department, Region, RoleGrant, User
-from models.row_query import Params, is_postgres, row_select
+from models.db.row_query import Params, is_postgres, row_select
 from models.rules.clock import today
 from models.rules.visit_states import VisitStatus
-from models.visits import Visit, VisitParticipant
+from models.tables.demands import Attachment, DemandAssist, DemandEvent
+from models.tables.enterprises import EnterpriseContact, LeaderAssignment
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
+from models.tables.visits import Visit, VisitParticipant
 from schema.types.files import ATTACHMENT_COLUMNS
 
 REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from models.access import Actor, demand_scope, enterprise_scope, user_scope
-from models.demands import Attachment as AttachmentModel
-from models.demands import Demand as DemandModel
-from models.demands import DemandEvent as EventModel
-from models.enterprises import Enterprise as EnterpriseModel
-from models.enterprises import EnterpriseContact as ContactModel
-from models.enterprises import LeaderAssignment as AssignmentModel
+from models.access import demand_scope, enterprise_scope, user_scope
 from models.errors import DomainError
 from models.ops.attachments import can_see_attachment
 from models.ops.policy import CATEGORY_COLUMNS
 from models.ops.support_policies import SUPPORT_POLICY_COLUMNS
-from models.org import RoleGrant as GrantModel
-from models.org import User as UserModel
-from models.policy import DemandCategory as CategoryModel
+from models.rules.actor import Actor
 from models.rules.roles import Role
-from models.visits import SupportPolicy as SupportPolicyModel
+from models.tables.demands import Attachment as AttachmentModel
+from models.tables.demands import Demand as DemandModel
+from models.tables.demands import DemandEvent as EventModel
+from models.tables.enterprises import Enterprise as EnterpriseModel
+from models.tables.enterprises import EnterpriseContact as ContactModel
+from models.tables.enterprises import LeaderAssignment as AssignmentModel
+from models.tables.grants import RoleGrant as GrantModel
+from models.tables.org import User as UserModel
+from models.tables.policy import DemandCategory as CategoryModel
+from models.tables.visits import SupportPolicy as SupportPolicyModel
 from schema.loaders import ASSIGNMENT_COLUMNS, CONTACT_COLUMNS, GRANT_COLUMNS
 from schema.relay import Node, from_global_id
 from schema.types.demands import EVENT_COLUMNS, DemandCategory, DemandEvent
@@ -30,8 +31,9 @@ from schema.types.enterprises import (
     LeaderAssignment,
 )
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
-from schema.types.org import Department, Region, RoleGrant, User
+from schema.types.org import Department, Region
 from schema.types.support_policies import SupportPolicy
+from schema.types.users import RoleGrant, User
 
 
 async def _visible_user(actor: Actor, pk: int) -> bool:
@@ -72,7 +74,7 @@ async def _support_policy_node(actor: Actor, pk: int) -> Node | None:
 
 
 async def _notification_node(actor: Actor, pk: int, locale: str) -> Node | None:
-    from models.notifications import Notification as NotificationModel
+    from models.tables.notifications import Notification as NotificationModel
     from schema.types.notifications import NOTIFICATION_COLUMNS, Notification
 
     rows = await NotificationModel.filter(id=pk, user_id=actor.user_id).values(

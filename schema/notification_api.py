@@ -9,9 +9,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.notifications import Device as DeviceModel
-from models.notifications import Notification as NotificationModel
-from models.notifications import PushMessage as PushModel
 from models.ops import inbox as ops
 from models.ops import push_admin
 from models.rules.audit import AuditAction
@@ -23,6 +20,9 @@ from models.rules.notification_kinds import (
     mask_token,
     time_of,
 )
+from models.tables.notifications import Device as DeviceModel
+from models.tables.notifications import Notification as NotificationModel
+from models.tables.notifications import PushMessage as PushModel
 from schema.errors import UserError, attempt
 from schema.guards import actor_of, guarded
 from schema.input_edges import text_equal

@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.expressions import Case, When
 from tortoise.queryset import QuerySet
 
-from models.row_query import RowSelect
+from models.db.row_query import RowSelect
 from models.rules.work_orders import as_number
 
 EXACT = "exact_number"

@@ -7,16 +7,16 @@ from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 
 from models.access import enterprise_scope, user_scope
-from models.enterprises import Enterprise as EnterpriseModel
-from models.enterprises import LeaderAssignment as AssignmentModel
 from models.errors import DomainError
-from models.org import Department as DepartmentModel
-from models.org import Region as RegionModel
-from models.org import RoleGrant as GrantModel
-from models.org import User as UserModel
-from models.region_tree import region_subtree
+from models.ops.region_tree import region_subtree
 from models.rules.clock import today
 from models.rules.roles import Role as RoleValue
+from models.tables.enterprises import Enterprise as EnterpriseModel
+from models.tables.enterprises import LeaderAssignment as AssignmentModel
+from models.tables.grants import RoleGrant as GrantModel
+from models.tables.org import Department as DepartmentModel
+from models.tables.org import Region as RegionModel
+from models.tables.org import User as UserModel
 from schema.agency_queries import AgencyQueries
 from schema.audit_queries import AuditQueries
 from schema.demand_queries import DemandQueries
@@ -31,7 +31,8 @@ from schema.support_policy_queries import SupportPolicyQueries
 from schema.types.calendar import CalendarQueries
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.enums import RegionLevel, Role
-from schema.types.org import Department, Region, User
+from schema.types.org import Department, Region
+from schema.types.users import User
 from schema.visit_queries import VisitQueries
 
 

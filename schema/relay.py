@@ -14,8 +14,9 @@ import strawberry
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from models.db.replica import lagging_connection
+from models.db.row_query import Params, RowSelect
 from models.errors import DomainError
-from models.row_query import Params, RowSelect
 from models.rules.date_range import in_range
 
 NodeT = TypeVar("NodeT")
@@ -225,13 +226,18 @@ async def paginate(
     cursor_types: dict[str, Callable[[Any], Any]] | None = None,
     last: int | None = None,
     before: str | None = None,
+    may_lag: bool = False,
 ) -> Connection[NodeT]:
     """One page of plain rows in a stable keyset order; totalCount only when asked for.
     `prepare` sees the page's rows before nodes are built (to batch what they share);
     `cursor_types` turns a cursor's JSON values back into column values (dates). Backward
-    (`last`, `before`: Page) walks the order reversed and gives the rows back in `order`."""
+    (`last`, `before`: Page) walks the order reversed and gives the rows back in `order`.
+    `may_lag`: the page and its count may come from the read replica (models.db.replica)."""
     page = Page(first, after, last, before)
     size = page.size()
+    replica = lagging_connection() if may_lag else None
+    if replica is not None:
+        qs = qs.using_db(replica)
     count_qs = qs
     names = [o.lstrip("-") for o in order]
     if after:
@@ -309,12 +315,14 @@ async def paginate_rows(
     generic: bool = False,
     last: int | None = None,
     before: str | None = None,
+    may_lag: bool = False,
 ) -> Connection[NodeT]:
-    """`paginate` over a written-out statement (models.row_query): the rows of `sel` matching
+    """`paginate` over a written-out statement (models.db.row_query): the rows of `sel` matching
     `where` (with parameters `p`; over the table's own columns) and one of `branches` if
     given, keyset-paged in `order`, forward or backward as `paginate`; `generic` as
-    RowSelect.fetch says."""
+    RowSelect.fetch says; `may_lag` as `paginate`."""
     page = Page(first, after, last, before)
+    replica = lagging_connection() if may_lag else None
     size = page.size()
     names = [o.lstrip("-") for o in order]
     count_params = list(p.values)  # the keyset conditions and the limit come after
@@ -327,11 +335,13 @@ async def paginate_rows(
         page_where = f"{page_where} AND {_after_sql(sel, p, _reversed(order), values)}"
     walk = _reversed(order) if page.backward else order
     by = ", ".join(f"{sel.own(o.lstrip('-'))}{' DESC' if o.startswith('-') else ''}" for o in walk)
-    rows = await sel.fetch(page_where, p, by, p(size + 1), branches=branches, generic=generic)
+    rows = await sel.fetch(
+        page_where, p, by, p(size + 1), replica, branches=branches, generic=generic
+    )
     if branches:
         where = f"{where} AND {sel.any_of(branches)}"
     return await _connection(
-        rows, size, names, page, build, prepare, lambda: sel.count(where, count_params)
+        rows, size, names, page, build, prepare, lambda: sel.count(where, count_params, replica)
     )
 
 

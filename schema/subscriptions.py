@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from models.notifications import Notification as NotificationModel
+from models.tables.notifications import Notification as NotificationModel
 from schema.guards import actor_of
 from schema.types.notifications import NOTIFICATION_COLUMNS, Notification
 

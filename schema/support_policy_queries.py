@@ -6,10 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from models.errors import DomainError
+from models.ops.region_tree import region_chain
 from models.ops.support_policies import SUPPORT_POLICY_COLUMNS, offered_in_q, search_q
-from models.region_tree import region_chain
 from models.rules.roles import Role
-from models.visits import SupportPolicy as SupportPolicyModel
+from models.tables.visits import SupportPolicy as SupportPolicyModel
 from schema.guards import actor_of, guarded
 from schema.relay import Connection, paginate, pk_of
 from schema.types.support_policies import SupportPolicy

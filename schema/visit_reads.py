@@ -14,31 +14,29 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max
 
-from models.access import VISIT_REGION_ROLES, Actor, demand_scope, visit_scope
-from models.demands import Demand as DemandModel
-from models.enterprises import Enterprise as EnterpriseModel
-from models.enterprises import LeaderAssignment
+from models.access import VISIT_REGION_ROLES, visit_scope
+from models.db.row_query import Params, connection, is_postgres, row_select
 from models.errors import DomainError
-from models.org import Region as RegionModel
-from models.region_tree import region_subtree
-from models.row_query import Params, connection, is_postgres, row_select
+from models.ops.region_tree import region_subtree
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 from models.rules.geo import LocationTrust
 from models.rules.periods import period_bounds
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
-from models.visits import Visit as VisitModel
-from models.visits import VisitParticipant
-from schema.demand_reads import new_view, prepare_view
+from models.tables.enterprises import Enterprise as EnterpriseModel
+from models.tables.enterprises import LeaderAssignment
+from models.tables.org import Region as RegionModel
+from models.tables.visits import Visit as VisitModel
+from models.tables.visits import VisitParticipant
 from schema.loaders import USER_COLUMNS
 from schema.relay import Connection, Page, paginate, paginate_rows, pk_of
-from schema.types.demands import DEMAND_ROW_COLUMNS, Demand
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
-from schema.types.org import Region, User
+from schema.types.org import Region
+from schema.types.users import User
 from schema.types.visits import VISIT_ROW_COLUMNS, AssignedEnterprise, Visit, VisitView
 
 
@@ -117,39 +115,13 @@ async def list_visits(
         columns=VISIT_ROW_COLUMNS,
         build=lambda r: Visit.from_row(r, view),
         cursor_types={"at": _cursor_time},
+        may_lag=actor.lists_may_lag(),
     )
 
 
 async def get_visit(actor: Actor, pk: int) -> Visit | None:
     rows = await VisitModel.filter(visit_scope(actor), id=pk).values(*VISIT_ROW_COLUMNS)
     return Visit.from_row(rows[0], VisitView(actor=actor, now=clock.now())) if rows else None
-
-
-async def demands_of_visit(info: Info, visit_pk: int) -> list[Demand]:
-    """The demands raised during visits, batched over the visits of the response and scoped
-    like the demand list (the viewer sees only demands they may read)."""
-    ctx = info.context
-    loader = ctx.extras.get("demands_by_visit")
-    if loader is None:
-        from strawberry.dataloader import DataLoader
-
-        actor = ctx.require_actor()
-
-        async def load(visit_ids: list[int]) -> list[list[Demand]]:
-            view = await new_view(actor)
-            rows = (
-                await DemandModel.filter(demand_scope(actor), visit_id__in=visit_ids)
-                .order_by("id")
-                .values(*DEMAND_ROW_COLUMNS)
-            )
-            await prepare_view(view, rows)
-            groups: dict[int, list[Demand]] = defaultdict(list)
-            for r in rows:
-                groups[r["visit_id"]].append(Demand.from_row(r, view))
-            return [groups.get(i, []) for i in visit_ids]
-
-        loader = ctx.extras["demands_by_visit"] = DataLoader(load_fn=load)
-    return list(await loader.load(visit_pk))
 
 
 # --------------------------------------------------------------------------- coverage
@@ -193,7 +165,7 @@ async def _visited_pairs(
 
 
 # The cadre's home screen reads its page and its visit figures through written-out SQL
-# (models.row_query): built through the ORM they cost more Python than they took to run.
+# (models.db.row_query): built through the ORM they cost more Python than they took to run.
 _ENTERPRISES = row_select(EnterpriseModel, ENTERPRISE_COLUMNS)
 
 
@@ -402,7 +374,7 @@ async def visit_coverage(
 
 
 async def _users(ids: list[int]) -> list[dict[str, Any]]:
-    from models.org import User as UserModel
+    from models.tables.org import User as UserModel
 
     if not ids:
         return []

@@ -19,16 +19,16 @@ from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models import session_cache
-from models.db import tortoise_config
-from models.ops import calendar as calendar_ops
+from models.db.config import tortoise_config
+from models.db.replica import read_replica
+from models.db.screen import screen_reads
 from models.ops import policy as policy_ops
+from models.ops import work_calendar
 from models.ops.attachments import configure_storage
 from models.ops.auth import configure_login_limits
 from models.ops.policy import ensure_default_categories
 from models.ops.work_day_index import refresh_work_day_index
-from models.org import User
-from models.read_db import read_replica
-from models.screen_db import screen_reads
+from models.tables.org import User
 from notifications.adapters.gorush import GorushGateway
 from notifications.dispatcher import dispatching
 from notifications.flow import Flow, limits_with_rates
@@ -65,7 +65,7 @@ def keep_cached_for(seconds: float) -> None:
     """CACHE_SECONDS: one bound for what this process caches of calendars, policies and
     sessions (on PostgreSQL a change is heard at once anyway; tests set an hour so that only
     hearing it can make it count)."""
-    calendar_ops.CACHE_SECONDS = seconds
+    work_calendar.CACHE_SECONDS = seconds
     policy_ops.POLICY_CACHE_SECONDS = seconds
     session_cache.ENTRY_SECONDS = seconds
 

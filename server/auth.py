@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from models.access import Actor, load_signed_in_actor
+from models.access import load_signed_in_actor
+from models.rules.actor import Actor
 from models.rules.tokens import read_access_token
 
 

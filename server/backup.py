@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tortoise.backends.base.config_generator import expand_db_url
 
-from models.db import normalize_db_url
+from models.db.config import normalize_db_url
 
 
 class BackupError(RuntimeError):

@@ -11,8 +11,8 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from models.db import tortoise_config
-from models.messages_check import check_text, subject_name
+from models.db.config import tortoise_config
+from models.messages.check import check_text, subject_name
 from models.ops.consistency import Report, check_consistency
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise
 
-from models.db import migrate_database, tortoise_config
+from models.db.config import migrate_database, tortoise_config
 from server.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -150,7 +150,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES, load_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_USERNAMES, load_demo
 
     if settings.production:
         print("refusing to load demo data in production", file=sys.stderr)
@@ -165,8 +165,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scale_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from models.demo import DEMO_PASSWORD, DEMO_USERNAMES
-    from models.demo_scale import ScaleDataPresent, load_scale_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_USERNAMES
+    from models.demo.scale import ScaleDataPresent, load_scale_demo
 
     enterprises, demands = args.enterprises or 1000, args.demands or 0
     if enterprises < 1 or demands < 0 or (args.users is not None and args.users < 1):
@@ -230,10 +230,10 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from models.access import load_actor, system_actor
-    from models.enterprise_import import import_enterprises
     from models.errors import DomainError
     from models.messages import message
-    from models.org import User
+    from models.ops.enterprise_import import import_enterprises
+    from models.tables.org import User
 
     path = Path(args.file)
     if not path.is_file():

@@ -1,4 +1,4 @@
-"""`GET /exports/{name}.{csv,xlsx}`: the supervisor's lists as files (models.export_columns says
+"""`GET /exports/{name}.{csv,xlsx}`: the supervisor's lists as files (models.ops.export_columns says
 what each holds, models.ops.exports.EXPORTS which there are).
 
 Query parameters, as the stats filter: `from`, `to` (YYYY-MM-DD, Asia/Shanghai, both included,
@@ -42,13 +42,13 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from models.access import Actor
 from models.errors import DomainError
-from models.export_columns import Cell, ascii_file_name, file_name
 from models.messages import message, resolve_locale
 from models.ops.audit import Trail
+from models.ops.export_columns import Cell, ascii_file_name, file_name
 from models.ops.exports import EXPORTS, Export
 from models.ops.stats_scope import StatsFilter, StatsScope, stats_scope
+from models.rules.actor import Actor
 from models.rules.audit import AuditAction
 from models.rules.date_range import in_range, range_params
 from models.rules.demand_states import DemandSource

@@ -6,7 +6,7 @@ Codes: our domain refusals bring their own (schema/errors.py PublicError); the d
 of schema/request_limits.py theirs; what graphql-core says about the document is
 GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS past the token limit, QUERY_TOO_LONG past the length
 limit), GRAPHQL_VALIDATION_FAILED or GRAPHQL_INVALID_VARIABLES, with graphql-core's wording as
-the detail: in Chinese from the catalogue of its templates (models.messages_graphql; one it
+the detail: in Chinese from the catalogue of its templates (models.messages.graphql; one it
 does not know reads a generic Chinese detail with the line and column), in English as
 graphql-core says it; anything else is INTERNAL_ERROR (its text masked in production by
 schema/errors.py)."""
@@ -19,7 +19,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from models.messages import message
-from models.messages_graphql import graphql_detail_zh
+from models.messages.graphql import graphql_detail_zh
 from schema.request_limits import DOCUMENT_LIMITS, bad_characters
 
 MAX_VARIABLES_DEPTH = 32

@@ -35,11 +35,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from models.access import Actor
-from models.db_unavailable import is_database_unavailable
+from models.db.unavailable import is_database_unavailable
 from models.errors import DomainError
 from models.messages import message, resolve_locale
 from models.ops.attachments import MAX_UPLOAD_BYTES, MIB, UploadQuota, check_upload_quota
+from models.rules.actor import Actor
 from models.session_cache import SESSIONS
 from schema import SESSION_NEUTRAL_MUTATIONS
 from schema.compiled import CompiledQueries

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from models.db import libpq_dsn
-from models.ops.calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
+from models.db.config import libpq_dsn
 from models.ops.notify import NOTIFY_CHANNEL, add_local_listener
 from models.ops.policy import POLICY_CHANNEL, invalidate_policy_cache
+from models.ops.work_calendar import CALENDAR_CHANNEL, invalidate_calendar_cache
 from models.session_cache import SESSION_CHANNEL, SESSIONS
 from schema.live import Broker
 

@@ -44,13 +44,14 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
 
-from models.access import Actor, load_signed_in_actor
-from models.db_unavailable import is_database_unavailable
+from models.access import load_signed_in_actor
+from models.db.unavailable import is_database_unavailable
 from models.messages import message as worded
 from models.messages import resolve_locale
-from models.org import User
+from models.rules.actor import Actor
 from models.rules.tokens import access_token_deadline, expired_access_token, read_access_token
 from models.session_cache import SESSIONS
+from models.tables.org import User
 from schema.context import Context
 from schema.live import Broker
 from server.auth import client_address

@@ -1,5 +1,5 @@
 """`GET /metrics` in the Prometheus text format (version 0.0.4): this process's push counters,
-password checks and the SQL statements it sent (models.sql_count), and the shared outbox gauges
+password checks and the SQL statements it sent (models.db.sql_count), and the shared outbox gauges
 (computed by SQL at scrape time).
 
 With `METRICS_TOKEN` set, the scraper must send `Authorization: Bearer <METRICS_TOKEN>`
@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from models.db.sql_count import STATEMENTS, StatementCounter
 from models.rules.passwords import PASSWORD_CHECKS
-from models.sql_count import STATEMENTS, StatementCounter
 from notifications.metrics import COUNTS, OutboxGauge, PushCounters, outbox_gauges
 from schema.compiled import QUERY_PATHS
 from server.settings import Settings

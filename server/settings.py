@@ -27,7 +27,7 @@ class SettingsError(RuntimeError):
 class Settings:
     database_url: str
     secret_key: str
-    # A read replica for the supervisor figures and the exports (models.read_db); None: the
+    # A read replica for the supervisor figures and the exports (models.db.replica); None: the
     # primary serves them too.
     database_read_url: str | None = None
     environment: str = "development"

@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from models.db_unavailable import is_database_unavailable
+from models.db.unavailable import is_database_unavailable
 from models.messages import message, resolve_locale
 
 log = logging.getLogger("enterprise_desk")

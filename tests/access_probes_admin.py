@@ -20,17 +20,18 @@ from datetime import date
 from typing import Any
 
 from models.access import system_actor
-from models.calendar import CalendarDay, CalendarYear, RegionCalendarScope
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops import support_policies as sp_ops
-from models.ops.calendar import invalidate_calendar_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from models.ops.work_day_index import rebuild_work_day_index
-from models.org import Department, RefreshToken, Region, RoleGrant, User
-from models.policy import DemandCategory, RegionPolicy
 from models.rules.tokens import hash_refresh_token
-from models.visits import SupportPolicy
+from models.tables.calendar import CalendarDay, CalendarYear, RegionCalendarScope
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, RefreshToken, Region, User
+from models.tables.policy import DemandCategory, RegionPolicy
+from models.tables.visits import SupportPolicy
 from tests.access_world import AccessContext, Call, County, gid, probe
 from tests.factories import PASSWORD, credit_code, make_user
 

@@ -7,8 +7,8 @@ region and the live inbox: the patterns the other probe modules follow.
 
 from __future__ import annotations
 
-from models.demands import Demand
-from models.org import Region
+from models.tables.demands import Demand
+from models.tables.org import Region
 from tests.access_world import AccessContext, Call, gid, notify_user, probe
 
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from models.access import Actor
-from models.demands import Demand, DemandEvent
 from models.ops import demands as ops
+from models.rules.actor import Actor
 from models.rules.demand_states import (
     DemandAction,
     DemandState,
@@ -31,6 +30,7 @@ from models.rules.demand_states import (
     RequestDecision,
     Satisfaction,
 )
+from models.tables.demands import Demand, DemandEvent
 from tests.access_world import AccessContext, Call, gid, probe
 
 A = DemandAction

@@ -33,19 +33,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from models.agency import AgencyRequest
-from models.audit import AuditEntry
-from models.enterprises import Enterprise
-from models.notifications import Device, Notification, PushMessage
 from models.ops import agency as agency_ops
 from models.ops import appointments as appt_ops
 from models.ops import visits as visit_ops
-from models.org import Region, User
-from models.policy import DemandCategory
 from models.rules import clock
 from models.rules.notification_kinds import PushStatus
-from models.service_points import Appointment, AppointmentSlot
-from models.visits import SupportPolicy, Visit
+from models.tables.agency import AgencyRequest
+from models.tables.audit import AuditEntry
+from models.tables.enterprises import Enterprise
+from models.tables.notifications import Device, Notification, PushMessage
+from models.tables.org import Region, User
+from models.tables.policy import DemandCategory
+from models.tables.service_points import Appointment, AppointmentSlot
+from models.tables.visits import SupportPolicy, Visit
 from tests.access_world import (
     COLUMNS,
     AccessContext,

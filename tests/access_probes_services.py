@@ -23,22 +23,23 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from models.agency import AgencyRequest
-from models.demands import Attachment
-from models.notifications import Device, Notification, NotificationPreference, PushMessage
 from models.ops import agency as agency_ops
 from models.ops import appointments as appointment_ops
 from models.ops import attachments as attachment_ops
 from models.ops import visits as visit_ops
-from models.org import RoleGrant, User
 from models.rules import clock
 from models.rules.agency_states import AgencyState, AppointmentStatus
 from models.rules.demand_states import RectificationState, Satisfaction
 from models.rules.notification_kinds import PushStatus
 from models.rules.roles import Role
 from models.rules.visit_states import VisitStatus
-from models.service_points import Appointment, Procedure, ServicePoint
-from models.visits import Visit
+from models.tables.agency import AgencyRequest
+from models.tables.demands import Attachment
+from models.tables.grants import RoleGrant
+from models.tables.notifications import Device, Notification, NotificationPreference, PushMessage
+from models.tables.org import User
+from models.tables.service_points import Appointment, Procedure, ServicePoint
+from models.tables.visits import Visit
 from tests.access_world import WEEKDAYS, AccessContext, Call, County, gid, notify_user, probe
 from tests.factories import make_user
 

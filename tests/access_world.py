@@ -24,21 +24,23 @@ from typing import Any
 import httpx
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, load_actor, system_actor
-from models.demands import Demand
-from models.enterprises import Enterprise, EnterpriseContact
-from models.notifications import Notification
+from models.access import load_actor, system_actor
 from models.ops import demands as demand_ops
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops.notify import Notice, notify
 from models.ops.policy import ensure_default_categories
-from models.org import Department, Region, RoleGrant, User
-from models.policy import DemandCategory
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.notification_kinds import NotificationKind
 from models.rules.roles import Role
-from models.service_points import Procedure, ServicePoint
+from models.tables.demands import Demand
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.grants import RoleGrant
+from models.tables.notifications import Notification
+from models.tables.org import Department, Region, User
+from models.tables.policy import DemandCategory
+from models.tables.service_points import Procedure, ServicePoint
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, make_enterprise, make_user
 

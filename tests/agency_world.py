@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.access import Actor, load_actor, system_actor
-from models.demands import Attachment
-from models.enterprises import EnterpriseContact
+from models.access import load_actor, system_actor
 from models.ops import org as org_ops
 from models.ops.attachments import store_upload
-from models.org import Region, RoleGrant, User
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.roles import Role
-from models.service_points import Procedure, ServicePoint
+from models.tables.demands import Attachment
+from models.tables.enterprises import EnterpriseContact
+from models.tables.grants import RoleGrant
+from models.tables.org import Region, User
+from models.tables.service_points import Procedure, ServicePoint
 from tests.factories import World, build_world, make_user
 
 WEEKDAYS = {d: [["08:30", "17:30"]] for d in ("MON", "TUE", "WED", "THU", "FRI")}

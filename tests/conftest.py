@@ -14,9 +14,9 @@ import pytest
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 
-from models.db import migrate_database, normalize_db_url, tortoise_config
-from models.ops.calendar import invalidate_calendar_cache
+from models.db.config import migrate_database, normalize_db_url, tortoise_config
 from models.ops.policy import invalidate_policy_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from models.rules.passwords import use_test_cost
 from models.session_cache import SESSIONS
 from tests.owned_databases import (

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.access import Actor, load_actor, system_actor
-from models.demands import Demand
-from models.enterprises import EnterpriseContact
+from models.access import load_actor, system_actor
 from models.ops import demands as ops
 from models.ops import org as org_ops
 from models.ops.policy import ensure_default_categories
-from models.org import Department, User
-from models.policy import DemandCategory
+from models.rules.actor import Actor
+from models.tables.demands import Demand
+from models.tables.enterprises import EnterpriseContact
+from models.tables.org import Department, User
+from models.tables.policy import DemandCategory
 from tests.factories import World, build_world, make_user
 
 # The DemandWorld actors by attribute name: every role of the demand loop, in and out of scope.

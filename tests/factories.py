@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from models.access import Actor, load_actor, system_actor
-from models.enterprises import Enterprise, EnterpriseContact
+from models.access import load_actor, system_actor
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
-from models.org import Region, User
+from models.rules.actor import Actor
 from models.rules.identifiers import make_credit_code
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.org import Region, User
 
 PASSWORD = "correct-horse-battery"
 _serial = iter(range(1, 10_000_000))

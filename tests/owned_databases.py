@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from models.db import libpq_dsn
+from models.db.config import libpq_dsn
 
 MARK = "enterprise-desk test run"
 _MARK_RE = re.compile(rf"^{MARK} host=(?P<host>\S+) pid=(?P<pid>\d+)$")

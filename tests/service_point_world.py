@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.access import Actor, load_actor, system_actor
-from models.enterprises import Enterprise, EnterpriseContact
+from models.access import load_actor, system_actor
 from models.ops import org as org_ops
 from models.ops import service_points as sp_ops
-from models.org import Department, Region, User
+from models.rules.actor import Actor
 from models.rules.roles import CoordinateSystem
-from models.service_points import Procedure, ServicePoint
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.org import Department, Region, User
+from models.tables.service_points import Procedure, ServicePoint
 from tests.factories import World, build_world, make_enterprise, make_user
 
 # Where the enterprise's user stands, true (WGS-84) position; its phone reports GCJ-02.

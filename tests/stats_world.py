@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from models.access import Actor, load_actor
+from models.access import load_actor
 from models.ops import demands as ops
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from tests.demand_world import DemandWorld, build_demand_world
 

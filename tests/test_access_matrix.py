@@ -26,8 +26,8 @@ import httpx
 import pytest
 import websockets
 
-from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from tests.access_world import COLUMNS, OBJECTS, PROBES, AccessContext, Call, build_access_world
 from tests.access_world import outcome as read_outcome
 from tests.conftest import truncate_all

@@ -9,17 +9,17 @@ from datetime import date, timedelta
 import pytest
 
 from models.access import agency_scope
-from models.agency import AgencyEvent, AgencyRequest
-from models.demands import Attachment, MutationReceipt
 from models.errors import DomainError
 from models.messages import message
-from models.messages_notifications import render
-from models.notifications import Notification
+from models.messages.notifications import render
 from models.ops import agency as ops
 from models.ops.attachments import can_see_attachment, purge_unlinked
-from models.ops.calendar import load_calendar
+from models.ops.work_calendar import load_calendar
 from models.rules.agency_view import AgencyClock, effective_deadline_now, is_overdue, on_time
 from models.rules.clock import acting_at, shanghai
+from models.tables.agency import AgencyEvent, AgencyRequest
+from models.tables.demands import Attachment, MutationReceipt
+from models.tables.notifications import Notification
 from tests.agency_world import AgencyWorld, build_agency_world
 
 MISSING = "食品安全管理制度"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from models.messages import message
-from models.messages_notifications import render
+from models.messages.notifications import render
 from models.rules.agency_flow import AgencyRelation, agency_refusal, allowed_agency_actions
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models.org import Department, Region, RoleGrant
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, build_world
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from models.access import load_actor
-from models.agency import AgencyRequest
 from models.ops import agency as ops
 from models.rules.clock import acting_at, shanghai
+from models.tables.agency import AgencyRequest
 from schema.relay import id_of, to_global_id
 from tests.agency_world import PDF, AgencyWorld, build_agency_world, server_clock
 from tests.factories import PASSWORD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from models.org import LoginThrottle, RefreshToken
+from models.tables.org import LoginThrottle, RefreshToken
 from tests.factories import PASSWORD, build_world
 
 LOGIN = """mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) {

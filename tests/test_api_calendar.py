@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.calendar import CalendarDay, CalendarYear
+from models.tables.calendar import CalendarDay, CalendarYear
 from tests.factories import PASSWORD, build_world, make_user
 
 PREVIEW = """query($from: Date!, $days: Int!, $region: ID) {
@@ -367,7 +367,8 @@ async def test_two_administrators_entering_one_year_at_once_leave_one_arrangemen
     from datetime import date
 
     from models.access import load_actor
-    from models.ops.calendar import load_calendar, set_calendar_year
+    from models.ops.calendar import set_calendar_year
+    from models.ops.work_calendar import load_calendar
 
     admin = await load_actor((await make_user("sys_admin", "ADMIN", None)).id)
     first = [(date(2027, 1, 1), "元旦")]

@@ -15,12 +15,12 @@ from typing import Any
 from graphql import GraphQLError, Source
 
 from models.access import load_actor
-from models.agency import AgencyEvent as AgencyEventRow
-from models.demands import DemandEvent as DemandEventRow
 from models.ops import agency as agency_ops
 from models.ops import demands as ops
 from models.ops import visits as visit_ops
 from models.rules.clock import acting_at, shanghai
+from models.tables.agency import AgencyEvent as AgencyEventRow
+from models.tables.demands import DemandEvent as DemandEventRow
 from schema import build_schema, compiled_queries
 from schema.context import Context
 from schema.relay import to_global_id

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from models.access import load_actor, system_actor
-from models.demands import Demand, DemandEvent, MutationReceipt
+from models.db.sql_count import STATEMENTS
 from models.ops import demands as ops
 from models.ops import policy as policy_ops
 from models.ops.attachments import store_upload
 from models.rules.clock import acting_at, shanghai
-from models.sql_count import STATEMENTS
+from models.tables.demands import Demand, DemandEvent, MutationReceipt
 from schema.relay import id_of, to_global_id
 from tests.conftest import IS_POSTGRES
 from tests.demand_world import build_demand_world

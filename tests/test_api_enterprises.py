@@ -149,7 +149,7 @@ async def test_invalid_credit_code_is_refused_with_code_and_field(gql):
 
 
 async def test_create_enterprise_validates_every_field_and_writes_nothing_on_refusal(gql):
-    from models.enterprises import Enterprise
+    from models.tables.enterprises import Enterprise
 
     w = await build_world()
     before = await Enterprise.all().count()

@@ -4,9 +4,9 @@ devices (idempotent, re-bound, never shown whole) and push preferences."""
 from __future__ import annotations
 
 from models.access import load_actor
-from models.notifications import Device, PushMessage
 from models.ops import demands as ops
 from models.rules.clock import acting_at, shanghai
+from models.tables.notifications import Device, PushMessage
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD
 

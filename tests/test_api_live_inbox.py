@@ -15,11 +15,11 @@ import pytest
 import websockets
 from tortoise.transactions import in_transaction
 
-from models.notifications import Notification
 from models.ops.notify import Notice, notify, wake_payloads
-from models.org import User
 from models.rules.clock import acting_at, shanghai
 from models.rules.notification_kinds import NotificationKind
+from models.tables.notifications import Notification
+from models.tables.org import User
 from schema.relay import to_global_id
 from server.settings import Settings
 from tests.conftest import DB_URL, IS_POSTGRES, TEST_SECRET, start_server, stop_server

@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.access import load_actor, system_actor
-from models.demands import Attachment
 from models.ops import attachments as attachment_ops
 from models.ops import org as org_ops
 from models.ops import support_policies as policy_ops
 from models.ops import visits as ops
 from models.ops.policy import update_category
-from models.policy import DemandCategory
 from models.rules.clock import now, shanghai
-from models.service_points import Procedure
+from models.tables.demands import Attachment
+from models.tables.policy import DemandCategory
+from models.tables.service_points import Procedure
 from schema.relay import to_global_id
 from tests.agency_world import PDF, build_agency_world, server_clock
 from tests.factories import PASSWORD

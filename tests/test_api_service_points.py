@@ -15,7 +15,7 @@ from models.ops import appointments as appt_ops
 from models.rules.clock import TZ, acting_at, now, shanghai
 from models.rules.geo import distance_m, to_wgs84, wgs84_to_gcj02
 from models.rules.roles import CoordinateSystem
-from models.service_points import AppointmentSlot
+from models.tables.service_points import AppointmentSlot
 from schema.relay import to_global_id
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, make_user

@@ -6,8 +6,8 @@ from __future__ import annotations
 from models.access import system_actor
 from models.ops import org as org_ops
 from models.ops import support_policies as sp_ops
-from models.org import Region
-from models.visits import SupportPolicy as SupportPolicyModel
+from models.tables.org import Region
+from models.tables.visits import SupportPolicy as SupportPolicyModel
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, World, build_world, make_user
 
@@ -336,7 +336,7 @@ async def test_messages_in_english_on_accept_language_en(gql):
 
 
 async def test_the_demo_county_offers_a_catalog(gql):
-    from models.demo import DEMO_PASSWORD, DEMO_SUPPORT_POLICIES, load_demo
+    from models.demo.county import DEMO_PASSWORD, DEMO_SUPPORT_POLICIES, load_demo
 
     await load_demo(demands=False)
     await load_demo(demands=False)  # keyed by region and title: nothing twice

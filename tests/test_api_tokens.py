@@ -14,8 +14,8 @@ import jwt
 import pytest
 from tortoise.expressions import F
 
-from models.org import User
 from models.rules.tokens import LEEWAY_SECONDS
+from models.tables.org import User
 from schema.relay import to_global_id
 from tests.conftest import TEST_SECRET, GraphQLClient
 from tests.factories import PASSWORD, build_world

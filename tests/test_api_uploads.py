@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from models.demands import Attachment, MutationReceipt
 from models.ops import attachments as ops
 from models.rules.clock import now
+from models.tables.demands import Attachment, MutationReceipt
 from schema.relay import from_global_id
 from server.graphql_http import MAX_MULTIPART_BODY_BYTES, MAX_UPLOAD_FILES
 from tests.test_attachments import (
@@ -643,7 +643,7 @@ async def test_an_unlinked_photo_is_the_uploaders_alone(gql, http, world):
 async def test_a_visit_photo_is_seen_by_who_may_read_the_visit(gql, http, world):
     from models.errors import DomainError
     from models.ops.attachments import open_attachment
-    from models.visits import Visit
+    from models.tables.visits import Visit
     from tests.factories import make_user
 
     cadre = await world.actor(world.cadre_a)

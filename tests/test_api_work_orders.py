@@ -15,17 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from models.agency import AgencyRequest
-from models.demands import Demand
+from models.db.row_query import connection
 from models.ops import agency as agency_ops
 from models.ops import demands as ops
 from models.ops.attachments import store_upload
 from models.ops.work_orders import number_unnumbered
-from models.row_query import connection
 from models.rules.clock import acting_at, shanghai, today
 from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import local_date
-from models.work_orders import WorkOrderCounter
+from models.tables.agency import AgencyRequest
+from models.tables.demands import Demand
+from models.tables.work_orders import WorkOrderCounter
 from schema.relay import to_global_id
 from tests.agency_world import PDF, AgencyWorld, build_agency_world, server_clock
 from tests.conftest import IS_POSTGRES

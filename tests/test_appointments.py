@@ -11,7 +11,7 @@ from models.access import load_actor
 from models.errors import DomainError
 from models.ops import appointments as ops
 from models.rules.clock import acting_at, shanghai
-from models.service_points import Appointment, AppointmentSlot
+from models.tables.service_points import Appointment, AppointmentSlot
 from tests.service_point_world import PointWorld, build_point_world
 
 NOW = shanghai(2026, 10, 12, 9)  # Monday 09:00

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from models.access import load_actor
-from models.demands import Attachment, Demand, DemandEvent
 from models.errors import DomainError
 from models.ops import attachments as ops
 from models.rules.clock import now
 from models.rules.demand_states import DemandAction, DemandSource, DemandState
+from models.tables.demands import Attachment, Demand, DemandEvent
 from schema.relay import from_global_id, to_global_id
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, World, make_user

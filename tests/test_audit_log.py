@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from tortoise.connection import get_connection
 
-from models.audit import AuditEntry
-from models.org import Department, Region
 from models.rules.audit import REDACTED
+from models.tables.audit import AuditEntry
+from models.tables.org import Department, Region
 from schema.relay import to_global_id
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, build_world, make_user

@@ -15,8 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
-from models.db import libpq_dsn
-from models.org import User
+from models.db.config import libpq_dsn
+from models.tables.org import User
 from tests.conftest import DB_URL, IS_POSTGRES
 from tests.factories import make_user
 from tests.processes import fresh_side_database, ready, side_url, spawn_server

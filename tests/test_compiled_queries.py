@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from models.access import Actor
 from models.ops import demands as ops
+from models.rules.actor import Actor
 from schema import build_schema, compiled_queries
 from schema.context import Context
 from schema.relay import to_global_id

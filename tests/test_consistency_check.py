@@ -9,15 +9,15 @@ import os
 import subprocess
 from datetime import timedelta
 
-from models.agency import AgencyRequest
-from models.demands import Demand, DemandEvent, DemandRequest
-from models.notifications import Device, Notification, NotificationEvent, PushMessage
 from models.ops import agency as agency_ops
 from models.ops import demands as ops
 from models.ops.consistency import Report, check_consistency, codes
 from models.ops.inbox import register_device
 from models.rules import clock
 from models.rules.notification_kinds import PushStatus
+from models.tables.agency import AgencyRequest
+from models.tables.demands import Demand, DemandEvent, DemandRequest
+from models.tables.notifications import Device, Notification, NotificationEvent, PushMessage
 from tests.agency_world import build_agency_world
 from tests.conftest import DB_URL
 from tests.demand_world import DemandWorld, build_demand_world

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from models.demo import DemoSummary, load_demo
-from models.ops.calendar import invalidate_calendar_cache
+from models.demo.county import DemoSummary, load_demo
 from models.ops.policy import invalidate_policy_cache
+from models.ops.work_calendar import invalidate_calendar_cache
 from tests.conftest import GraphQLClient, truncate_all
 
 CHROMIUM = "/usr/bin/chromium"

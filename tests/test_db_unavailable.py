@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLError
 from tortoise.exceptions import DBConnectionError, IntegrityError
 
-from models.db_unavailable import is_database_unavailable
+from models.db.unavailable import is_database_unavailable
 from schema.errors import CodedMaskErrors, should_mask
 
 AWAY = [

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.access import Actor, demand_scope, demand_scope_sql
-from models.demands import Demand, DemandAssist
-from models.enterprises import EnterpriseContact
+from models.access import demand_scope, demand_scope_sql
+from models.db.row_query import Params, connection, is_postgres
 from models.ops import demands as ops
-from models.row_query import Params, connection, is_postgres
+from models.rules.actor import Actor
 from models.rules.clock import TZ, acting_at, today
 from models.rules.demand_states import CLOCK_STATES
+from models.tables.demands import Demand, DemandAssist
+from models.tables.enterprises import EnterpriseContact
 from schema.relay import from_global_id, to_global_id
 from tests.demand_world import ACTORS, DemandWorld, build_demand_world
 from tests.factories import PASSWORD

@@ -28,12 +28,12 @@ from typing import Any
 
 import pytest
 
-from models.access import Actor, system_actor
-from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
+from models.access import system_actor
 from models.errors import DomainError
 from models.ops import demands as ops
-from models.ops.calendar import invalidate_calendar_cache
 from models.ops.policy import invalidate_policy_cache, set_region_policy
+from models.ops.work_calendar import invalidate_calendar_cache
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_flow import (
     RULES,
@@ -52,6 +52,7 @@ from models.rules.demand_states import (
     RequestDecision,
     Satisfaction,
 )
+from models.tables.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from tests.conftest import truncate_all
 from tests.demand_world import ACTORS, DemandWorld, build_demand_world
 

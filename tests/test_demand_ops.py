@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 
 from models.access import system_actor
-from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops.policy import set_region_policy
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import ClosureKind, DemandState, RectificationState
+from models.tables.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
 from tests.demand_world import build_demand_world
 
 S = DemandState

@@ -11,19 +11,20 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.exceptions import OperationalError
 
-from models import demo
-from models.demo import (
+from models.demo import county as demo
+from models.demo.county import (
     DEMO_ENTERPRISE_CREDIT_CODE,
     DEMO_PASSWORD,
     DEMO_USERNAMES,
     load_demo,
 )
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.ops.enterprises import FLAG_FIELDS
-from models.org import Department, Region, RoleGrant, User
 from models.rules.identifiers import normalize_mobile
 from models.rules.passwords import verify_password
 from models.rules.roles import EnterpriseScale, Rank, RegionLevel, Role
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
 
 
 async def _row_counts() -> dict[str, int]:

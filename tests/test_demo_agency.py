@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.agency import AgencyEvent, AgencyRequest
-from models.demo import load_demo
-from models.demo_agency import FOOD, PLANS
-from models.org import User
+from models.demo.agency import FOOD, PLANS
+from models.demo.county import load_demo
 from models.rules.agency_states import AgencyAction, AgencyState, AppointmentStatus
 from models.rules.demand_states import RectificationState
-from models.service_points import Appointment, ServicePoint
+from models.tables.agency import AgencyEvent, AgencyRequest
+from models.tables.org import User
+from models.tables.service_points import Appointment, ServicePoint
 from tests.test_api_work_orders import assert_numbered_in_order
 
 

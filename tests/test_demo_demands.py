@@ -8,11 +8,14 @@ from collections import Counter
 from datetime import date
 from itertools import pairwise
 
-from models.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
-from models.demo import DEMO_ENTERPRISE_CREDIT_CODE, _demand_enterprises, demo_dataset, load_demo
-from models.demo_demands import CLIENT_ID_PREFIX, END, demo_demand_plans
+from models.demo.county import (
+    DEMO_ENTERPRISE_CREDIT_CODE,
+    _demand_enterprises,
+    demo_dataset,
+    load_demo,
+)
+from models.demo.demands import CLIENT_ID_PREFIX, END, demo_demand_plans
 from models.ops.demand_context import clock_of
-from models.org import User
 from models.rules import clock
 from models.rules.demand_states import (
     ClosureKind,
@@ -23,6 +26,8 @@ from models.rules.demand_states import (
 )
 from models.rules.demand_view import is_overdue
 from models.rules.workdays import local_date, national_calendar
+from models.tables.demands import Demand, DemandEvent, DemandRequest, MutationReceipt
+from models.tables.org import User
 from tests.test_api_work_orders import assert_numbered_in_order
 
 S = DemandState

@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from models.demands import Demand, DemandEvent, DemandRequest
-from models.demo import ENTERPRISE_COUNT, demo_dataset
-from models.demo_scale import ScaleDataPresent, load_scale_demo, synthetic_credit_codes
-from models.demo_scale_story import END, Calendar
-from models.enterprises import Enterprise, EnterpriseContact
+from models.demo.county import ENTERPRISE_COUNT, demo_dataset
+from models.demo.scale import ScaleDataPresent, load_scale_demo, synthetic_credit_codes
+from models.demo.scale_story import END, Calendar
 from models.ops.demand_times import refresh_all_demand_times
 from models.ops.work_day_index import ensure_work_day_index
-from models.org import Region, User
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_states import DemandState, RequestDecision
 from models.rules.identifiers import make_credit_code
 from models.rules.workdays import local_date, national_calendar
+from models.tables.demands import Demand, DemandEvent, DemandRequest
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.org import Region, User
 from tests.test_api_work_orders import assert_numbered_in_order
 
 S = DemandState
@@ -235,12 +235,12 @@ def _codes(n: int) -> list[str]:
 
 
 async def test_scale_demo_with_users_gives_every_role_its_data(db: str) -> None:
-    from models.demands import Demand as D
-    from models.demo_scale_people import UserPlan
-    from models.enterprises import LeaderAssignment
-    from models.notifications import Notification
-    from models.org import RoleGrant
-    from models.visits import Visit, VisitParticipant
+    from models.demo.scale_people import UserPlan
+    from models.tables.demands import Demand as D
+    from models.tables.enterprises import LeaderAssignment
+    from models.tables.grants import RoleGrant
+    from models.tables.notifications import Notification
+    from models.tables.visits import Visit, VisitParticipant
 
     enterprises, demands, users = 200, 600, 80
     summary = await load_scale_demo(enterprises, demands, chunk=150, users=users)

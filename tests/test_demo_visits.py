@@ -15,26 +15,26 @@ from datetime import date
 import pytest
 
 from models.access import load_actor
-from models.demands import Attachment, Demand, DemandEvent, MutationReceipt
-from models.demo import (
+from models.demo.county import (
     DEMO_ENTERPRISE_CREDIT_CODE,
     DemoSummary,
     _visit_enterprises,
     demo_dataset,
     load_demo,
 )
-from models.demo_visits import END, QUARTER_START, VisitPlan, demo_visit_plans
-from models.enterprises import Enterprise
-from models.ops.calendar import invalidate_calendar_cache
+from models.demo.visits import END, QUARTER_START, VisitPlan, demo_visit_plans
 from models.ops.policy import invalidate_policy_cache
-from models.org import Region, User
+from models.ops.work_calendar import invalidate_calendar_cache
 from models.rules import clock
 from models.rules.demand_states import DemandSource, DemandState
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, RegionLevel
 from models.rules.visit_states import PeriodKind, VisitMode, VisitStatus
 from models.rules.workdays import local_date, national_calendar
-from models.visits import SupportPolicy, Visit, VisitParticipant
+from models.tables.demands import Attachment, Demand, DemandEvent, MutationReceipt
+from models.tables.enterprises import Enterprise
+from models.tables.org import Region, User
+from models.tables.visits import SupportPolicy, Visit, VisitParticipant
 from schema.visit_reads import my_assigned_enterprises, visit_coverage
 from tests.conftest import truncate_all
 

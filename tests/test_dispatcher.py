@@ -21,12 +21,12 @@ import httpx
 import pytest
 from tortoise.transactions import in_transaction
 
-from models.notifications import Device, Notification, NotificationPreference, PushGateway
-from models.notifications import PushMessage as Row
 from models.ops.notify import Notice, notify
 from models.rules import clock
 from models.rules.clock import shanghai
 from models.rules.notification_kinds import NotificationKind, PushStatus
+from models.tables.notifications import Device, Notification, NotificationPreference, PushGateway
+from models.tables.notifications import PushMessage as Row
 from notifications.adapters.gorush import GorushGateway
 from notifications.adapters.jpush import JPushGateway
 from notifications.adapters.log import LogGateway

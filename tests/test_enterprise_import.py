@@ -12,16 +12,17 @@ import pytest
 from tortoise.connection import get_connection
 from tortoise.exceptions import OperationalError
 
-from models.access import Actor, Grant, load_actor
-from models.enterprise_import import ImportReport, cell_text, import_enterprises, read_sheet
-from models.enterprises import Enterprise, EnterpriseContact
+from models.access import load_actor
 from models.errors import DomainError
 from models.messages import message
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
-from models.org import Region, User
+from models.ops.enterprise_import import ImportReport, cell_text, import_enterprises, read_sheet
+from models.rules.actor import Actor, Grant
 from models.rules.identifiers import make_credit_code
 from models.rules.roles import Role
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.org import Region, User
 
 HEADER = ["企业名称*", "统一社会信用代码*", "所属乡镇*", "联系人", "联系电话", "地址"]
 

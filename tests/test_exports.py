@@ -26,10 +26,10 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from models.demands import Demand
 from models.ops import demands as ops
-from models.ops.calendar import load_calendar
+from models.ops.work_calendar import load_calendar
 from models.rules.clock import acting_at, shanghai, today
+from models.tables.demands import Demand
 from schema.relay import to_global_id
 from tests.conftest import GraphQLClient
 from tests.demand_world import DemandWorld, build_demand_world

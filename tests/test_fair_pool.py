@@ -1,4 +1,4 @@
-"""The PostgreSQL pool serves its waiters in turn (models.asyncpg_fair): a request that releases
+"""The PostgreSQL pool serves its waiters in turn (models.db.asyncpg_fair): a request that releases
 a connection and at once asks for one again (as a request sending its next statement does)
 goes behind those already waiting, instead of taking it back from under them."""
 
@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 from tortoise import connections
 
-from models.asyncpg_fair import FairHolderQueue, make_fair
-from models.db import libpq_dsn
+from models.db.asyncpg_fair import FairHolderQueue, make_fair
+from models.db.config import libpq_dsn
 from tests.conftest import DB_URL, IS_POSTGRES
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="the asyncpg pool is PostgreSQL's")
@@ -62,7 +62,7 @@ async def test_a_waiter_that_gives_up_leaves_the_line():
 
 
 async def test_the_servers_pools_are_fair(db):
-    # The default connection's pool, as configured by models.db for every process.
+    # The default connection's pool, as configured by models.db.config for every process.
     await connections.get("default").execute_query("SELECT 1")
     pool = connections.get("default")._pool
     assert isinstance(pool._queue, FairHolderQueue)

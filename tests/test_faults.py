@@ -31,14 +31,14 @@ import httpx
 import pytest
 
 from models.access import load_actor
-from models.demands import Demand, DemandEvent
-from models.notifications import Device, Notification, NotificationEvent, PushMessage
 from models.ops import demands as demand_ops
 from models.ops import visits as visit_ops
 from models.ops.inbox import register_device
 from models.rules import clock
 from models.rules.clock import acting_at, shanghai
-from models.visits import Visit
+from models.tables.demands import Demand, DemandEvent
+from models.tables.notifications import Device, Notification, NotificationEvent, PushMessage
+from models.tables.visits import Visit
 from schema.relay import to_global_id
 from server.jobs import run_jobs_once
 from tests.conftest import DB_URL, GIVEN_URL, IS_POSTGRES

@@ -41,9 +41,10 @@ from models.errors import DomainError
 from models.ops import demands as demand_ops
 from models.ops import support_policies as policy_ops
 from models.ops.work_day_index import ensure_work_day_index
-from models.org import RoleGrant, User
 from models.rules.roles import Role
-from models.service_points import Procedure, ServicePoint
+from models.tables.grants import RoleGrant
+from models.tables.org import User
+from models.tables.service_points import Procedure, ServicePoint
 from schema.relay import from_global_id, to_global_id
 from server.settings import Settings
 from tests.conftest import TEST_SECRET, start_server, stop_server

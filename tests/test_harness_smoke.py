@@ -1,4 +1,4 @@
-from models.org import Region
+from models.tables.org import Region
 
 
 async def test_database_starts_empty_and_accepts_rows(db):

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from models.org import Region
+from models.tables.org import Region
 from schema.relay import to_global_id
 from schema.request_limits import (
     MAX_ARGUMENTS,

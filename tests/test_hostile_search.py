@@ -12,8 +12,8 @@ import pytest
 from models.access import system_actor
 from models.ops import org as org_ops
 from models.ops import support_policies as policy_ops
-from models.org import User
-from models.service_points import Procedure, ServicePoint
+from models.tables.org import User
+from models.tables.service_points import Procedure, ServicePoint
 from tests.conftest import GraphQLClient
 from tests.demand_world import DemandWorld, build_demand_world
 from tests.factories import PASSWORD, make_enterprise, make_user

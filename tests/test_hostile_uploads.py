@@ -14,8 +14,8 @@ import zlib
 
 import pytest
 
-from models.demands import Attachment
 from models.ops import attachments as ops
+from models.tables.demands import Attachment
 from schema.relay import from_global_id, to_global_id
 from tests.test_api_uploads import (
     GR,

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import websockets
 
-from models.demands import Demand
-from models.org import RoleGrant, User
 from models.rules.tokens import ACCESS_TTL, LEEWAY_SECONDS, issue_access_token
+from models.tables.demands import Demand
+from models.tables.grants import RoleGrant
+from models.tables.org import User
 from schema.relay import to_global_id
 from server.settings import Settings
 from tests.conftest import TEST_SECRET, GraphQLClient, start_server, stop_server

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from models.audit import AuditEntry
-from models.notifications import Device, NotificationPreference
-from models.notifications import PushMessage as Row
 from models.rules.clock import now as clock_now
 from models.rules.notification_kinds import PushStatus
+from models.tables.audit import AuditEntry
+from models.tables.notifications import Device, NotificationPreference
+from models.tables.notifications import PushMessage as Row
 from schema.relay import to_global_id
 from tests.conftest import IS_POSTGRES
 from tests.demand_world import build_demand_world

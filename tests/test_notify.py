@@ -9,9 +9,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from models.access import system_actor
-from models.demands import Demand
 from models.errors import DomainError
-from models.notifications import Device, Notification, NotificationEvent, PushMessage
 from models.ops import demands as ops
 from models.ops import inbox
 from models.ops.demand_jobs import escalate_overdue
@@ -21,6 +19,8 @@ from models.ops.policy import set_region_policy
 from models.rules.clock import TZ, acting_at, shanghai
 from models.rules.notification_kinds import NotificationKind as K
 from models.rules.notification_kinds import next_push_time
+from models.tables.demands import Demand
+from models.tables.notifications import Device, Notification, NotificationEvent, PushMessage
 from tests.demand_world import DemandWorld, build_demand_world
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from models.db import libpq_dsn
+from models.db.config import libpq_dsn
 from tests.conftest import DB_URL, GIVEN_URL, IS_POSTGRES
 from tests.owned_databases import (
     MARK,

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from tortoise.connection import get_connection
 
-from models.org import User
+from models.tables.org import User
 from schema import build_schema
 from server.app import refuse_demo_accounts_in_production
 from server.security import API_CSP

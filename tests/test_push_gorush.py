@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from models.notifications import Device
 from models.rules.notification_kinds import PushStatus
+from models.tables.notifications import Device
 from notifications.adapters.gorush import (
     MODE_RECHECK_SECONDS,
     GorushGateway,

@@ -1,4 +1,4 @@
-"""The screens' pool (models.screen_db): on PostgreSQL the mobile screens' key-only reads go
+"""The screens' pool (models.db.screen): on PostgreSQL the mobile screens' key-only reads go
 through a second pool whose sessions plan prepared statements generically; anything inside a
 transaction, and every other read, stays on the default pool."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from tortoise.transactions import in_transaction
 
-from models.screen_db import screen_connection, screen_reads
+from models.db.screen import screen_connection, screen_reads
 from tests.conftest import IS_POSTGRES
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="a PostgreSQL session setting")
@@ -27,7 +27,7 @@ async def test_screen_reads_plan_generically_and_transactions_keep_their_connect
             assert await _mode(screen_connection()) == "auto"
 
     # Without the pool open (the command line, a worker): the default connection.
-    import models.screen_db as screen_db
+    import models.db.screen as screen_db
 
     saved, screen_db._client = screen_db._client, None
     try:

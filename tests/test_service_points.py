@@ -13,9 +13,9 @@ from models.messages import message
 from models.ops import org as org_ops
 from models.ops import service_points as sp_ops
 from models.ops.appointments import day_slots
-from models.org import RoleGrant
 from models.rules.clock import TZ, acting_at, shanghai
-from models.service_points import ServicePoint
+from models.tables.grants import RoleGrant
+from models.tables.service_points import ServicePoint
 from schema import build_schema
 from schema.context import Context
 from schema.relay import to_global_id

@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 
 from models import session_cache
-from models.access import Actor
+from models.db.sql_count import STATEMENTS
+from models.rules.actor import Actor
 from models.session_cache import SESSIONS, SessionCache
-from models.sql_count import STATEMENTS
 from schema.relay import to_global_id
 from tests.conftest import DB_URL, IS_POSTGRES, GraphQLClient
 from tests.demand_world import build_demand_world

@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from models.ops.auth import forget_old_sign_in_failures
-from models.org import LoginPairThrottle, LoginThrottle, User
+from models.tables.org import LoginPairThrottle, LoginThrottle, User
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, build_world, make_user
 from tests.test_api_live_inbox import ws_url

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from models.demands import Attachment
+from models.tables.demands import Attachment
 from server.settings import SettingsError, load_settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
 from tests.test_attachments import make_png, stored_files, token_for

@@ -1,11 +1,11 @@
-"""The SQL statement counter of GET /metrics (models.sql_count): a GraphQL request over HTTP
+"""The SQL statement counter of GET /metrics (models.db.sql_count): a GraphQL request over HTTP
 makes `db_statements_total{kind="query"}` grow by what it sent, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import httpx
 
-from models.sql_count import STATEMENTS
+from models.db.sql_count import STATEMENTS
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD
 

@@ -17,20 +17,21 @@ from datetime import date
 
 import pytest
 
-from models.access import Actor, load_actor, system_actor
-from models.agency import AgencyRequest
+from models.access import load_actor, system_actor
 from models.errors import DomainError
 from models.ops import agency as ops
 from models.ops import org as org_ops
 from models.ops.stats_agency import AgencyFigures, AgencyHandling, AgencyStats, agency_stats
 from models.ops.stats_demands import Rate
 from models.ops.stats_scope import StatsFilter
-from models.org import Department
+from models.rules.actor import Actor
 from models.rules.agency_states import AgencyState
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import DemandSource, RectificationState
 from models.rules.workdays import national_calendar
-from models.service_points import Procedure, ServicePoint
+from models.tables.agency import AgencyRequest
+from models.tables.org import Department
+from models.tables.service_points import Procedure, ServicePoint
 from schema.relay import to_global_id
 from tests.agency_world import AgencyWorld, build_agency_world, server_clock
 from tests.factories import PASSWORD, make_user

@@ -11,9 +11,7 @@ from datetime import date
 
 import pytest
 
-from models.access import Actor, load_actor, system_actor
-from models.calendar import RegionCalendarScope, WorkDayIndex
-from models.demands import Demand
+from models.access import load_actor, system_actor
 from models.errors import DomainError
 from models.ops import demands as ops
 from models.ops import org as org_ops
@@ -22,9 +20,12 @@ from models.ops.policy import set_region_policy
 from models.ops.stats_demands import DemandStats, Rate, demand_stats
 from models.ops.stats_scope import StatsFilter
 from models.ops.work_day_index import ensure_work_day_index
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.demand_states import DemandState
 from models.rules.workdays import national_calendar
+from models.tables.calendar import RegionCalendarScope, WorkDayIndex
+from models.tables.demands import Demand
 from tests.demand_world import build_demand_world
 from tests.factories import PASSWORD, make_user
 from tests.stats_world import SEPTEMBER, STATS_DAY, StatsWorld, build_stats_world

@@ -11,8 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from models.access import Actor, load_actor, system_actor
-from models.enterprises import Enterprise
+from models.access import load_actor, system_actor
 from models.errors import DomainError
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
@@ -21,12 +20,14 @@ from models.ops.policy import set_region_policy
 from models.ops.stats_demands import Rate
 from models.ops.stats_scope import StatsFilter
 from models.ops.stats_visits import VisitStats, visit_stats
+from models.rules.actor import Actor
 from models.rules.clock import acting_at, shanghai
 from models.rules.geo import LocationTrust, from_wgs84
 from models.rules.periods import period_index, periods_touched
 from models.rules.roles import CoordinateSystem
 from models.rules.visit_states import PeriodKind, VisitStatus
-from models.visits import Visit
+from models.tables.enterprises import Enterprise
+from models.tables.visits import Visit
 from schema.relay import to_global_id
 from tests.factories import PASSWORD, make_enterprise, make_user
 from tests.sql_log import counting_sql

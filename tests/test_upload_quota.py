@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from models.demands import Attachment
 from models.rules.clock import now
+from models.tables.demands import Attachment
 from schema.relay import from_global_id
 from server.jobs import run_jobs_once
 from server.settings import SettingsError, load_settings

@@ -8,16 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from models.demands import Attachment, Demand, DemandEvent, MutationReceipt
 from models.errors import DomainError
-from models.notifications import NotificationEvent
 from models.ops import visits as ops
 from models.ops.policy import set_region_policy
 from models.ops.visit_jobs import remind_visits_tomorrow
 from models.rules.clock import acting_at, shanghai
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem
-from models.visits import Visit, VisitParticipant
+from models.tables.demands import Attachment, Demand, DemandEvent, MutationReceipt
+from models.tables.notifications import NotificationEvent
+from models.tables.visits import Visit, VisitParticipant
 from tests.factories import system_actor
 from tests.visit_world import FACTORY_GCJ, VisitWorld, as_bd09, build_visit_world, new_id, offset
 

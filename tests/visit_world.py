@@ -7,16 +7,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from models.access import Actor, load_actor, system_actor
-from models.demands import Attachment
-from models.enterprises import Enterprise
+from models.access import load_actor, system_actor
 from models.ops import enterprises as ent_ops
 from models.ops import org as org_ops
 from models.ops.attachments import store_upload
 from models.ops.policy import ensure_default_categories
-from models.org import User
+from models.rules.actor import Actor
 from models.rules.geo import from_wgs84
 from models.rules.roles import CoordinateSystem
+from models.tables.demands import Attachment
+from models.tables.enterprises import Enterprise
+from models.tables.org import User
 from tests.factories import World, build_world, make_enterprise, make_user
 
 # 清河县恒达机械 stands here (GCJ-02, as the county's map data keeps it).

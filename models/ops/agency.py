@@ -16,9 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, enterprise_scope
-from models.agency import AgencyRequest
-from models.enterprises import Enterprise
+from models.access import enterprise_scope
 from models.errors import DomainError, Problems
 from models.ops.agency_notices import notify_agency_transition, point_agents
 from models.ops.agency_runner import (
@@ -34,15 +32,18 @@ from models.ops.policy import load_policy
 from models.ops.receipts import idempotent, receipt_for, write_receipt
 from models.ops.validate import choice, text
 from models.ops.work_orders import next_number, region_prefix
-from models.org import User
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import owed, waivable
 from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import BAD_RATINGS, RectificationState, Satisfaction
 from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import local_date
-from models.service_points import Procedure, ServicePoint
+from models.tables.agency import AgencyRequest
+from models.tables.enterprises import Enterprise
+from models.tables.org import User
+from models.tables.service_points import Procedure, ServicePoint
 
 A = AgencyAction
 S = AgencyState

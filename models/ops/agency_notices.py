@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models.agency import AgencyRequest
 from models.ops.notify import Notice, enterprise_contacts, notify, regional
-from models.org import RoleGrant
 from models.rules.agency_states import AgencyAction
 from models.rules.demand_states import BAD_RATINGS
 from models.rules.notification_kinds import NotificationKind
 from models.rules.roles import Role
+from models.tables.agency import AgencyRequest
+from models.tables.grants import RoleGrant
 
 A = AgencyAction
 

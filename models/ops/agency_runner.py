@@ -16,21 +16,22 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import AGENCY_REGION_ROLES, Actor
-from models.agency import AgencyEvent, AgencyRequest
+from models.access import AGENCY_REGION_ROLES
 from models.errors import DomainError
 from models.ops import receipts
 from models.ops.agency_notices import notify_agency_transition
 from models.ops.attachments import attach_agency_files
-from models.ops.calendar import load_calendar
 from models.ops.demand_context import is_contact_of
 from models.ops.receipts import Receipt, receipt_for, write_receipt
-from models.region_tree import region_path as path_of
+from models.ops.region_tree import region_path as path_of
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_flow import AgencyFacts, AgencyRelation, agency_refusal
 from models.rules.agency_states import AgencyAction, AgencyState
 from models.rules.agency_view import AgencyClock, effective_deadline_now, facts_of
 from models.rules.workdays import WorkCalendar, local_date
+from models.tables.agency import AgencyEvent, AgencyRequest
 
 A = AgencyAction
 S = AgencyState

@@ -16,20 +16,21 @@ from typing import Any
 from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, region_ids_subquery, require_role
-from models.enterprises import Enterprise, EnterpriseContact
+from models.access import region_ids_subquery, require_role
 from models.errors import DomainError, Problems
 from models.ops import receipts
-from models.ops.calendar import load_calendar
 from models.ops.demand_context import is_contact_of
 from models.ops.validate import text
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.agency_states import AppointmentStatus
 from models.rules.appointment_slots import BOOKING_HORIZON_DAYS, slots_on
 from models.rules.clock import TZ, day_start
 from models.rules.opening_hours import clean_schedule
 from models.rules.roles import Role
-from models.service_points import Appointment, AppointmentSlot, Procedure, ServicePoint
+from models.tables.enterprises import Enterprise, EnterpriseContact
+from models.tables.service_points import Appointment, AppointmentSlot, Procedure, ServicePoint
 
 MAX_NOTE = 500
 # Who reads every appointment of the points in the regions their grants cover.

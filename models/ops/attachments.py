@@ -32,16 +32,17 @@ from pathlib import Path
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, agency_scope, demand_scope, visit_scope
-from models.agency import AgencyRequest
-from models.demands import Attachment, Demand, MutationReceipt
+from models.access import agency_scope, demand_scope, visit_scope
+from models.db.row_query import is_postgres
 from models.errors import DomainError
 from models.ops import receipts
-from models.row_query import is_postgres
+from models.rules.actor import Actor
 from models.rules.clock import now
 from models.rules.image_size import image_size
 from models.rules.photo_meta import photo_meta
-from models.visits import Visit
+from models.tables.agency import AgencyRequest
+from models.tables.demands import Attachment, Demand, MutationReceipt
+from models.tables.visits import Visit
 
 MIB = 1024 * 1024
 MAX_UPLOAD_BYTES = 20 * MIB

@@ -1,4 +1,4 @@
-"""Writing the audit log (models.audit), and running an admin change so that its audit row is
+"""Writing the audit log (models.tables.audit), and running an admin change so that its audit row is
 committed with it or not at all.
 
 `audited(trail, op)` opens the transaction, runs the operation inside it (its own
@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, region_ids_subquery
-from models.audit import AuditEntry
+from models.access import ADMIN, region_ids_subquery
 from models.errors import DomainError
-from models.org import RoleGrant, User
+from models.rules.actor import Actor
 from models.rules.audit import MAX_USERNAME, AuditAction, AuditOutcome, bounded
 from models.rules.roles import Role
+from models.tables.audit import AuditEntry
+from models.tables.grants import RoleGrant
+from models.tables.org import User
 
 T = TypeVar("T")
 log = logging.getLogger("enterprise_desk")

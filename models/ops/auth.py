@@ -11,10 +11,9 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
 from models.errors import DomainError
 from models.ops import audit
-from models.org import LoginPairThrottle, LoginThrottle, RefreshToken, User
+from models.rules.actor import Actor
 from models.rules.audit import AuditAction, AuditOutcome
 from models.rules.passwords import hash_password, needs_rehash, verify_password
 from models.rules.sign_in import (
@@ -33,6 +32,7 @@ from models.rules.tokens import (
     issue_access_token,
     new_refresh_token,
 )
+from models.tables.org import LoginPairThrottle, LoginThrottle, RefreshToken, User
 
 # The process's limits: server.app sets them from the settings at start-up.
 _limits = LoginLimits()

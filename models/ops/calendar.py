@@ -1,9 +1,8 @@
-"""Loading the working-day calendar a region uses, from the package and the admins' edits;
-and the admins' edits themselves: a year's national arrangement, a region's own days."""
+"""The admins' edits of the working-day calendar (a year's national arrangement, a region's own
+days) and the views of it; loading the calendar a region counts with is models.ops.work_calendar."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,75 +11,30 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, require_admin_over
-from models.calendar import CalendarDay, CalendarYear
-from models.db import announce
+from models.access import require_admin_over
+from models.db.config import announce
 from models.errors import DomainError, Problems
 from models.messages import DEFAULT_LOCALE
 from models.ops.audit import Trail
+from models.ops.region_tree import region_chain
 from models.ops.validate import text
-from models.org import Region
-from models.region_tree import region_chain
+from models.ops.work_calendar import CALENDAR_CHANNEL, invalidate_calendar_cache, load_calendar
+from models.ops.work_day_index import rebuild_work_day_index
+from models.rules.actor import Actor
 from models.rules.date_range import MAX_YEAR, MIN_YEAR
 from models.rules.roles import Role
 from models.rules.workdays import (
-    WorkCalendar,
     WorkingDayResult,
     national_exceptions,
     national_holiday_names,
 )
-
-# Admin edits are rare; other processes see them within this many seconds, or at once on
-# PostgreSQL, where an edit is announced on CALENDAR_CHANNEL and every process's listener
-# (server.live) calls invalidate_calendar_cache.
-CACHE_SECONDS = 30.0
-CALENDAR_CHANNEL = "desk_calendar"
-_cache: dict[int | None, tuple[float, WorkCalendar]] = {}
-# Bumped by every invalidation, so a load that raced an admin's edit is not cached.
-_generation = 0
+from models.tables.calendar import CalendarDay, CalendarYear
+from models.tables.org import Region
 
 # The longest count the preview answers (the years an admin may enter: models.rules.date_range).
 MAX_PREVIEW_DAYS = 3650
 _NAME_MAX = 64
 _NOTE_MAX = 255
-
-
-def invalidate_calendar_cache() -> None:
-    global _generation
-    _generation += 1
-    _cache.clear()
-
-
-async def load_calendar(region_id: int | None = None) -> WorkCalendar:
-    """The calendar of a region: the package's arrangement for the years it knows, replaced by
-    an admin's entry for a year entered in the database, then each region's own days from the
-    county down."""
-    hit = _cache.get(region_id)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    generation = _generation
-    package_days, package_years = national_exceptions()
-    entered_years: set[int] = {r["year"] for r in await CalendarYear.all().values("year")}
-    exceptions: dict[date, bool] = {
-        d: w for d, w in package_days.items() if d.year not in entered_years
-    }
-    for day, is_workday in await CalendarDay.filter(region_id=None).values_list(
-        "day", "is_workday"
-    ):
-        if day.year in entered_years:
-            exceptions[day] = is_workday
-    chain = await region_chain(region_id)
-    if chain:
-        rows = await CalendarDay.filter(region_id__in=chain).values_list(
-            "region_id", "day", "is_workday"
-        )
-        depth = {rid: i for i, rid in enumerate(chain)}
-        for _, day, is_workday in sorted(rows, key=lambda r: depth[r[0]]):
-            exceptions[day] = is_workday
-    calendar = WorkCalendar(exceptions, set(package_years) | entered_years)
-    if generation == _generation:
-        _cache[region_id] = (time.monotonic(), calendar)
-    return calendar
 
 
 # --- reading a year, and the public deadline preview ---
@@ -194,9 +148,7 @@ async def preview_working_days(
 
 async def _calendar_changed() -> None:
     """After an admin's edit: forget cached calendars and rebuild the working-day index the
-    supervisor figures join (imported here: that module builds on this one)."""
-    from models.ops.work_day_index import rebuild_work_day_index
-
+    supervisor figures join."""
     invalidate_calendar_cache()
     # Before the rebuild (seconds on a large data set): deadlines set meanwhile on other
     # processes already count with the edited calendar.

@@ -6,13 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from models.access import Actor
-from models.demands import Demand
-from models.enterprises import EnterpriseContact
 from models.errors import DomainError
-from models.ops.calendar import load_calendar
 from models.ops.policy import load_policy
-from models.region_tree import region_path as path_of
+from models.ops.region_tree import region_path as path_of
+from models.ops.work_calendar import load_calendar
+from models.rules.actor import Actor
 from models.rules.deadlines import compute_deadlines
 from models.rules.demand_flow import Facts, Relation
 from models.rules.demand_states import DemandState
@@ -20,6 +18,8 @@ from models.rules.demand_view import Clock, extension_room, facts_of
 from models.rules.policy import Policy
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar, local_date
+from models.tables.demands import Demand
+from models.tables.enterprises import EnterpriseContact
 
 
 @dataclass
@@ -121,7 +121,7 @@ async def load_context(actor: Actor, demand_id: int, now: datetime) -> DemandCon
 
 
 async def _assists(actor: Actor, demand_id: int) -> bool:
-    from models.demands import DemandAssist
+    from models.tables.demands import DemandAssist
 
     depts = actor.department_ids()
     if not depts:

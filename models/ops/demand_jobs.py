@@ -9,16 +9,16 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from models.demands import Demand, DemandEvent
-from models.ops.calendar import load_calendar
 from models.ops.demand_notices import escalation_notice
 from models.ops.notify import notify
 from models.ops.policy import load_policies
-from models.org import Region
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_flow import MAX_ESCALATION_LEVEL
 from models.rules.demand_states import CLOCK_STATES, DemandAction
 from models.rules.workdays import local_date
+from models.tables.demands import Demand, DemandEvent
+from models.tables.org import Region
 
 log = logging.getLogger("enterprise_desk.jobs")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models.demands import Demand, DemandRequest
 from models.ops.notify import (
     Notice,
     department_staff,
@@ -32,6 +31,7 @@ from models.rules.demand_states import (
 )
 from models.rules.notification_kinds import NotificationKind as K
 from models.rules.roles import Role
+from models.tables.demands import Demand, DemandRequest
 
 _DECISIONS = {
     DemandAction.DECIDE_RETURN: (PendingKind.RETURN, K.DEMAND_RETURN_DECIDED),

@@ -15,8 +15,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
-from models.demands import Demand, DemandEvent
 from models.errors import DomainError
 from models.ops import receipts
 from models.ops.demand_context import DemandContext, load_context
@@ -24,8 +22,10 @@ from models.ops.demand_notices import notify_transition
 from models.ops.demand_times import TIME_COLUMNS, refresh_demand_times
 from models.ops.receipts import Receipt, receipt_for, write_receipt
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.demand_flow import refusal
 from models.rules.demand_states import DemandAction, DemandState
+from models.tables.demands import Demand, DemandEvent
 
 
 @dataclass

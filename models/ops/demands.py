@@ -11,10 +11,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
-from models.demands import Demand, DemandAssist, DemandEvent, DemandRequest
+from models.db.linked_insert import NewRow, insert_linked
+from models.db.row_query import Params, connection, is_postgres
 from models.errors import DomainError, Problems
-from models.linked_insert import NewRow, insert_linked
 from models.ops.demand_context import DemandContext, deadline_fields
 from models.ops.demand_runner import (
     Change,
@@ -27,12 +26,11 @@ from models.ops.demand_runner import (
 )
 from models.ops.policy import category_for_region, limit_for
 from models.ops.receipts import Receipt, receipt_row
+from models.ops.region_tree import region_chain
 from models.ops.validate import choice, text
 from models.ops.work_orders import drawn_number, next_number, region_prefix
-from models.org import Department
-from models.region_tree import region_chain
-from models.row_query import Params, connection, is_postgres
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.deadlines import compute_deadlines, working_days_paused
 from models.rules.demand_states import (
     BAD_RATINGS,
@@ -52,6 +50,8 @@ from models.rules.demand_states import (
 from models.rules.roles import STAFF_ROLES, Role
 from models.rules.work_orders import WorkOrderKind
 from models.rules.workdays import local_date
+from models.tables.demands import Demand, DemandAssist, DemandEvent, DemandRequest
+from models.tables.org import Department
 
 A = DemandAction
 S = DemandState

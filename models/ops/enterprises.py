@@ -9,11 +9,10 @@ from typing import Any, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, enterprise_scope, require_admin_over
-from models.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.access import ADMIN, enterprise_scope, require_admin_over
 from models.errors import DomainError, Problems
 from models.ops.validate import choice, text
-from models.org import Region, RoleGrant, User
+from models.rules.actor import Actor
 from models.rules.clock import now
 from models.rules.identifiers import (
     IdentifierError,
@@ -23,6 +22,9 @@ from models.rules.identifiers import (
     normalize_mobile,
 )
 from models.rules.roles import CoordinateSystem, EnterpriseScale, Role
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
+from models.tables.grants import RoleGrant
+from models.tables.org import Region, User
 
 FLAG_FIELDS = (
     "above_scale_industry",

@@ -1,4 +1,4 @@
-"""The rows of the exports (models.export_columns says what each list holds), read from the
+"""The rows of the exports (models.ops.export_columns says what each list holds), read from the
 database in keyset batches so an export of any size holds one batch at a time.
 
 Each batch is one statement of plain rows (`.values()`, the enterprise, region, department,
@@ -15,8 +15,8 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
-from models.demands import Demand
-from models.export_columns import (
+from models.db.replica import read_connection
+from models.ops.export_columns import (
     DEMANDS,
     DEPARTMENT_RANKING,
     PROBLEM_LIST,
@@ -25,11 +25,9 @@ from models.export_columns import (
     SUMMARY_CHARS,
     ListSpec,
 )
-from models.ops.calendar import load_calendar
 from models.ops.stats_rankings import departments_ranked, ranking_row
 from models.ops.stats_scope import StatsScope
-from models.org import Region, RoleGrant
-from models.read_db import read_connection
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_states import BAD_RATINGS, DemandState, RectificationState
 from models.rules.demand_view import (
@@ -42,6 +40,9 @@ from models.rules.demand_view import (
 )
 from models.rules.roles import Role
 from models.rules.workdays import WorkCalendar
+from models.tables.demands import Demand
+from models.tables.grants import RoleGrant
+from models.tables.org import Region
 
 BATCH_ROWS = 2000
 

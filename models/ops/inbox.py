@@ -12,12 +12,12 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from models.access import Actor
 from models.errors import DomainError, Problems
-from models.notifications import Device, Notification, NotificationPreference
 from models.ops.validate import choice, text
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.notification_kinds import NotificationKind, minutes_of
+from models.tables.notifications import Device, Notification, NotificationPreference
 
 MAX_TOKEN = 512
 MAX_IDS = 500

@@ -17,15 +17,15 @@ from datetime import datetime, time
 
 from tortoise.transactions import in_transaction
 
-from models.demands import Demand
-from models.ops.calendar import load_calendar
 from models.ops.demand_notices import demand_notice
 from models.ops.notify import department_staff, fired, notify, regional
+from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.demand_states import CLOCK_STATES, DemandState
 from models.rules.notification_kinds import NotificationKind as K
 from models.rules.roles import Role
 from models.rules.workdays import local_date
+from models.tables.demands import Demand
 
 WORKDAY_START = time(9, 0)
 WORKDAY_END = time(18, 0)

@@ -16,18 +16,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.enterprises import EnterpriseContact
-from models.notifications import (
-    Device,
-    Notification,
-    NotificationEvent,
-    NotificationPreference,
-    PushMessage,
-)
-from models.ops.calendar import load_calendar
 from models.ops.policy import load_policy
-from models.org import RoleGrant, User
-from models.region_tree import region_chain
+from models.ops.region_tree import region_chain
+from models.ops.work_calendar import load_calendar
 from models.rules.notification_kinds import (
     URGENT_KINDS,
     NotificationKind,
@@ -35,6 +26,16 @@ from models.rules.notification_kinds import (
     time_of,
 )
 from models.rules.roles import Role
+from models.tables.enterprises import EnterpriseContact
+from models.tables.grants import RoleGrant
+from models.tables.notifications import (
+    Device,
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+    PushMessage,
+)
+from models.tables.org import User
 
 # Live inbox wake-ups (schema.live): on PostgreSQL a NOTIFY on this channel, delivered at commit
 # to every process; on SQLite the writing process's own listeners (a reader waits for the

@@ -10,18 +10,20 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import ADMIN, Actor, require_admin_over, system_actor
-from models.enterprises import EnterpriseContact
+from models.access import ADMIN, require_admin_over, system_actor
 from models.errors import DomainError, Problems
 from models.ops.audit import COMMAND_LINE, Trail
 from models.ops.validate import choice, text
 from models.ops.work_day_index import inherit_scope
-from models.org import Department, Region, RoleGrant, User
+from models.rules.actor import Actor
 from models.rules.audit import AuditAction
 from models.rules.identifiers import IdentifierError, normalize_mobile, normalize_region_code
 from models.rules.passwords import hash_password, password_too_weak
 from models.rules.roles import Rank, RegionLevel, Role
-from models.service_points import ServicePoint
+from models.tables.enterprises import EnterpriseContact
+from models.tables.grants import RoleGrant
+from models.tables.org import Department, Region, User
+from models.tables.service_points import ServicePoint
 
 # Which level may sit directly under which: a county's towns, streets and parks.
 _CHILD_LEVELS: dict[RegionLevel, set[RegionLevel]] = {

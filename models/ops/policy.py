@@ -9,14 +9,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, require_admin_over
-from models.db import announce
+from models.access import require_admin_over
+from models.db.config import announce
 from models.errors import DomainError, Problems
+from models.ops.region_tree import chain_of_path, region_chain
 from models.ops.validate import text
-from models.policy import DemandCategory, RegionPolicy
-from models.region_tree import chain_of_path, region_chain
+from models.rules.actor import Actor
 from models.rules.demand_states import Urgency
 from models.rules.policy import Policy, PolicyError, clean_overrides, merge_policy
+from models.tables.policy import DemandCategory, RegionPolicy
 
 # The categories a new installation offers (name, code, working days NORMAL/URGENT/CRITICAL).
 DEFAULT_CATEGORIES: tuple[tuple[str, str, int, int, int], ...] = (

@@ -3,12 +3,12 @@ them again. System administrators only: the rows span every region's users."""
 
 from __future__ import annotations
 
-from models.access import Actor
 from models.errors import DomainError
-from models.notifications import PushMessage
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.notification_kinds import PushStatus
 from models.rules.roles import Role
+from models.tables.notifications import PushMessage
 
 MAX_RETRY_IDS = 500
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
-from models.access import Actor
-from models.demands import MutationReceipt
 from models.errors import DomainError
+from models.rules.actor import Actor
+from models.tables.demands import MutationReceipt
 
 MAX_CLIENT_ID = 64
 T = TypeVar("T")

@@ -16,16 +16,17 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, require_admin_over
+from models.access import require_admin_over
 from models.errors import DomainError, Problems
 from models.ops.support_policies import _is_web_address
 from models.ops.validate import choice, text
-from models.org import Department, Region
+from models.rules.actor import Actor
 from models.rules.geo import valid_point
 from models.rules.identifiers import IdentifierError, normalize_phone
 from models.rules.opening_hours import WEEKDAYS, Schedule, ScheduleError, clean_schedule
 from models.rules.roles import CoordinateSystem
-from models.service_points import Procedure, ServicePoint
+from models.tables.org import Department, Region
+from models.tables.service_points import Procedure, ServicePoint
 
 SERVICE_POINT_COLUMNS = (
     "id",

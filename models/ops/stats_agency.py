@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.access import Actor
 from models.ops.stats_demand_sql import (
     SATISFIED_RATINGS,
     count_if,
@@ -48,6 +47,7 @@ from models.ops.stats_demand_sql import (
 from models.ops.stats_demands import Rate
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
 from models.ops.work_day_index import ensure_work_day_index
+from models.rules.actor import Actor
 from models.rules.agency_states import AGENCY_CLOCK_STATES, AgencyAction, AgencyState
 from models.rules.clock import today as today_in_shanghai
 from models.rules.demand_states import BAD_RATINGS, RectificationState

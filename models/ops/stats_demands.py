@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.access import Actor
 from models.ops.policy import load_policy
+from models.ops.region_tree import chain_of_path
 from models.ops.stats_demand_sql import (
     COUNTED_STATES,
     ESCALATION_LEVELS,
@@ -35,7 +35,7 @@ from models.ops.stats_scope import (
     stats_scope,
 )
 from models.ops.work_day_index import ensure_work_day_index
-from models.region_tree import chain_of_path
+from models.rules.actor import Actor
 from models.rules.clock import today as today_in_shanghai
 from models.rules.demand_states import DemandState
 from models.rules.policy import Policy

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from models.access import Actor
 from models.ops.stats_demand_sql import Fine, Grouping
 from models.ops.stats_demands import (
     DemandStats,
@@ -23,7 +22,8 @@ from models.ops.stats_demands import (
 )
 from models.ops.stats_regions import Roots, region_groups, region_roots
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, stats_scope
-from models.org import Department, Region
+from models.rules.actor import Actor
+from models.tables.org import Department, Region
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ async def region_ranking(actor: Actor | None, flt: StatsFilter) -> list[RankedGr
 
 
 def ranking_row(g: RankedGroup) -> dict[str, Any]:
-    """A ranked group as an export row (models.export_columns.DEPARTMENT_RANKING)."""
+    """A ranked group as an export row (models.ops.export_columns.DEPARTMENT_RANKING)."""
     f = g.figures
     row: dict[str, Any] = {
         "rank": g.rank,

@@ -5,9 +5,9 @@ region, the asker's outermost regions, or for a system-wide asker the top-level 
 
 from __future__ import annotations
 
+from models.ops.region_tree import chain_of_path
 from models.ops.stats_scope import Sql, StatsScope
-from models.org import Region
-from models.region_tree import chain_of_path
+from models.tables.org import Region
 
 Roots = list[tuple[int, str]]  # (region id, path)
 

@@ -15,13 +15,14 @@ from typing import Any, TypeVar, cast
 
 from tortoise.expressions import Q
 
-from models.access import Actor, require_role
+from models.access import require_role
+from models.db.replica import read_connection, read_transaction
 from models.errors import DomainError
-from models.org import Region
-from models.read_db import read_connection, read_transaction
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 from models.rules.demand_states import DemandSource
 from models.rules.roles import Role
+from models.tables.org import Region
 
 T = TypeVar("T")
 
@@ -105,7 +106,7 @@ async def side_by_side(*fetches: Awaitable[T]) -> list[T]:
 
 
 def is_postgres() -> bool:
-    # Of the connection the figures read through (models.read_db: a replica, or "default").
+    # Of the connection the figures read through (models.db.replica: a replica, or "default").
     return read_connection().capabilities.dialect == "postgres"
 
 

@@ -12,11 +12,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from models.access import Actor
 from models.errors import DomainError
 from models.ops.stats_demand_sql import SUBMITTED_DAY, Fine, Grouping, day_of, quoted
 from models.ops.stats_demands import DemandStats, grouped_demand_stats, policy_of_scope
 from models.ops.stats_scope import Sql, StatsFilter, stats_scope
+from models.rules.actor import Actor
 from models.rules.clock import day_start
 
 

@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.access import Actor
 from models.ops.stats_demand_sql import count_if, day_of, moment
 from models.ops.stats_demands import Rate, policy_of_scope
 from models.ops.stats_regions import Roots, region_groups, region_roots
 from models.ops.stats_scope import Sql, StatsFilter, StatsScope, side_by_side, stats_scope
+from models.rules.actor import Actor
 from models.rules.demand_states import DemandState
 from models.rules.geo import LocationTrust
 from models.rules.periods import period_months, periods_touched

@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 
 from tortoise.expressions import Q
 
-from models.access import Actor, require_admin_over
+from models.access import require_admin_over
 from models.errors import DomainError, Problems
 from models.ops.validate import text
-from models.visits import SupportPolicy
+from models.rules.actor import Actor
+from models.tables.visits import SupportPolicy
 
 SUPPORT_POLICY_COLUMNS = (
     "id",

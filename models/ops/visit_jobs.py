@@ -14,7 +14,7 @@ from models.ops.notify import Notice, fired, notify
 from models.rules import clock
 from models.rules.notification_kinds import NotificationKind
 from models.rules.visit_states import VisitStatus
-from models.visits import Visit, VisitParticipant
+from models.tables.visits import Visit, VisitParticipant
 
 VISIT_TOMORROW = NotificationKind.VISIT_TOMORROW.value
 

@@ -15,27 +15,29 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.access import Actor, enterprise_scope
-from models.demands import Attachment
-from models.enterprises import Enterprise
+from models.access import enterprise_scope
 from models.errors import DomainError, Problems
 from models.ops import receipts
 from models.ops.attachments import UNLINKED
 from models.ops.demands import DemandData, check_demand_fields, create_demand
 from models.ops.policy import categories_for_region_q, load_policy
+from models.ops.region_tree import chain_of_path
+from models.ops.region_tree import region_path as path_of
 from models.ops.validate import choice, text
-from models.org import RoleGrant, User
-from models.policy import DemandCategory
-from models.region_tree import chain_of_path
-from models.region_tree import region_path as path_of
 from models.rules import clock
+from models.rules.actor import Actor
 from models.rules.demand_states import DemandSource
 from models.rules.device_clock import OnServerClock, TimeFlag, clock_offset_minutes
 from models.rules.geo import Assessment, CheckIn, Place, assess_checkin, valid_point
 from models.rules.policy import Policy
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.visit_states import VisitMode, VisitStatus
-from models.visits import SupportPolicy, Visit, VisitParticipant
+from models.tables.demands import Attachment
+from models.tables.enterprises import Enterprise
+from models.tables.grants import RoleGrant
+from models.tables.org import User
+from models.tables.policy import DemandCategory
+from models.tables.visits import SupportPolicy, Visit, VisitParticipant
 
 MAX_PARTICIPANTS = 20
 MAX_NOTES = 5000

@@ -1,4 +1,4 @@
-"""Filling the working-day index (models.calendar.WorkDayIndex) that the supervisor figures
+"""Filling the working-day index (models.tables.calendar.WorkDayIndex) that the supervisor figures
 join in SQL, and naming each region's calendar scope (RegionCalendarScope).
 
 Scope 0 is the national calendar (the package's arrangement, replaced by admins' entered
@@ -26,12 +26,12 @@ from datetime import date, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.calendar import CalendarDay, RegionCalendarScope, WorkDayIndex
-from models.ops.calendar import invalidate_calendar_cache, load_calendar
 from models.ops.demand_times import refresh_all_demand_times
-from models.org import Region
-from models.region_tree import chain_of_path
+from models.ops.region_tree import chain_of_path
+from models.ops.work_calendar import invalidate_calendar_cache, load_calendar
 from models.rules.workdays import WorkCalendar
+from models.tables.calendar import CalendarDay, RegionCalendarScope, WorkDayIndex
+from models.tables.org import Region
 
 FIRST_DAY = date(2015, 1, 1)
 LAST_DAY = date(2035, 12, 31)

@@ -10,10 +10,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models.linked_insert import Drawn
+from models.db.linked_insert import Drawn
+from models.db.row_query import Params, connection, is_postgres
 from models.ops.policy import load_policies
-from models.region_tree import region_path as path_of
-from models.row_query import Params, connection, is_postgres
+from models.ops.region_tree import region_path as path_of
 from models.rules.work_orders import (
     AGENCY_MARK,
     DEFAULT_PREFIX,
@@ -63,7 +63,7 @@ async def next_number(
 
 def drawn_number(kind: WorkOrderKind, prefix: str, at: datetime) -> Drawn:
     """`next_number` as a value drawn in the statement that writes the row (PostgreSQL,
-    models.linked_insert)."""
+    models.db.linked_insert)."""
     day = local_date(at)
 
     def sql(p: Params) -> str:

@@ -18,6 +18,11 @@ class Role(StrEnum):
 # Roles that work for the government; each grant names a region and covers its subtree.
 STAFF_ROLES = frozenset(Role) - {Role.ENTERPRISE}
 
+# Roles that oversee demands rather than act on them one by one: their lists may come from a
+# read replica, as old as its lag (docs/design.md section 13.4). Whoever also holds another
+# role reads the primary, so a handler's list right after claiming shows the claim.
+OVERSEEING_ROLES = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
+
 
 class Rank(StrEnum):
     COUNTY_LEADER = "COUNTY_LEADER"

@@ -12,9 +12,9 @@ from typing import TypedDict
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor
-from models.agency import AgencyRequest as AgencyModel
 from models.ops import agency as ops
+from models.rules.actor import Actor
+from models.tables.agency import AgencyRequest as AgencyModel
 from schema.agency_reads import get_agency_request
 from schema.errors import UserError, attempt
 from schema.relay import id_of

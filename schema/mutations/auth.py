@@ -9,7 +9,7 @@ from models.ops import auth as auth_ops
 from schema.errors import UserError, attempt
 from schema.loaders import USER_COLUMNS
 from schema.mutations.common import row
-from schema.types.org import User
+from schema.types.users import User
 
 
 @strawberry.input

@@ -10,9 +10,9 @@ from typing import TypedDict
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor
-from models.demands import Demand as DemandModel
 from models.ops import demands as ops
+from models.rules.actor import Actor
+from models.tables.demands import Demand as DemandModel
 from schema.demand_reads import get_demand
 from schema.errors import UserError, attempt
 from schema.relay import id_of, pk_of

@@ -15,7 +15,8 @@ from schema.mutations.audited import attempt_audited
 from schema.mutations.common import DeletePayload, row
 from schema.relay import id_of, pk_of, to_global_id
 from schema.types.enums import Rank, RegionLevel, Role
-from schema.types.org import Department, Region, RoleGrant, User
+from schema.types.org import Department, Region
+from schema.types.users import RoleGrant, User
 
 
 @strawberry.input

@@ -13,9 +13,9 @@ from models.ops import appointments as appt_ops
 from models.ops import service_points as sp_ops
 from models.rules.audit import AuditAction
 from models.rules.roles import CoordinateSystem
-from models.service_points import Appointment as AppointmentModel
-from models.service_points import Procedure as ProcedureModel
-from models.service_points import ServicePoint as ServicePointModel
+from models.tables.service_points import Appointment as AppointmentModel
+from models.tables.service_points import Procedure as ProcedureModel
+from models.tables.service_points import ServicePoint as ServicePointModel
 from schema.errors import UserError, attempt
 from schema.mutations.audited import attempt_audited
 from schema.relay import id_of, pk_of

@@ -10,10 +10,10 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor
 from models.ops import visits as ops
+from models.rules.actor import Actor
 from models.rules.device_clock import aware
-from models.visits import Visit as VisitModel
+from models.tables.visits import Visit as VisitModel
 from schema.errors import UserError, attempt
 from schema.relay import id_of, pk_of
 from schema.types.demands import Urgency

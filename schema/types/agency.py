@@ -19,9 +19,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models.access import Actor
-from models.agency import AgencyEvent as AgencyEventModel
-from models.demands import Attachment as AttachmentModel
+from models.rules.actor import Actor
 from models.rules.agency_flow import (
     AgencyFacts,
     AgencyRelation,
@@ -39,13 +37,16 @@ from models.rules.agency_view import (
     working_days_left,
 )
 from models.rules.workdays import WorkCalendar
+from models.tables.agency import AgencyEvent as AgencyEventModel
+from models.tables.demands import Attachment as AttachmentModel
 from schema.relay import Node, global_ids_in, to_global_id
+from schema.service_point_loaders import point_loader, procedure_loader
 from schema.types.actions import ActionState, shown_states
 from schema.types.demands import NUMBER_DESCRIPTION, RectificationState, Satisfaction
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import ATTACHMENT_COLUMNS, Attachment
-from schema.types.org import User
 from schema.types.service_points import Procedure, ServicePoint
+from schema.types.users import User
 
 strawberry.enum(AgencyState, description="Where an agency request (帮办代办) is.")
 strawberry.enum(AgencyAction, description="A transition of an agency request.")
@@ -489,15 +490,11 @@ class AgencyRequest(Node):
 
     @strawberry.field(description="The procedure (事项) as the catalog has it now.")
     async def procedure(self, info: Info) -> Procedure | None:
-        from schema.service_point_reads import procedure_loader
-
         row = await procedure_loader(info).load(self.row["procedure_id"])
         return Procedure.from_row(row) if row else None
 
     @strawberry.field
     async def service_point(self, info: Info) -> ServicePoint | None:
-        from schema.service_point_reads import point_loader
-
         row = await point_loader(info).load(self.row["service_point_id"])
         return ServicePoint.from_row(row) if row else None
 

@@ -17,7 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from models.access import Actor
+from models.rules.actor import Actor
 from models.rules.demand_flow import Facts, Relation, action_states, allowed_actions
 from models.rules.demand_states import (
     ClosureKind,
@@ -48,7 +48,8 @@ from schema.relay import Node, global_ids_in, to_global_id
 from schema.types.actions import ActionState, shown_states
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
-from schema.types.org import Department, User
+from schema.types.org import Department
+from schema.types.users import User
 
 strawberry.enum(DemandState, description="Where a demand is in its closed loop.")
 strawberry.enum(DemandSource)

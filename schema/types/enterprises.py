@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from schema.relay import Connection, Node, Page, to_global_id
 from schema.types.enums import CoordinateSystem, EnterpriseScale
-from schema.types.org import Region, User, load_region
+from schema.types.org import Region, load_region
+from schema.types.users import User
 
 if TYPE_CHECKING:
     from schema.types.agency import AgencyRequest

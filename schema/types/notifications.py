@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from models.messages_notifications import render
+from models.messages.notifications import render
 from models.rules.notification_kinds import NotificationKind, mask_token
 from schema.relay import Node, to_global_id
 

@@ -17,6 +17,13 @@ from models.rules.geo import convert
 from models.rules.opening_hours import WEEKDAYS, clean_schedule, is_open, next_opening
 from models.rules.roles import CoordinateSystem, Role
 from schema.relay import Node, to_global_id
+from schema.service_point_loaders import (
+    agents_loader,
+    calendar_of,
+    point_loader,
+    procedure_loader,
+    procedures_loader,
+)
 from schema.types.org import Department, Region, load_region
 
 Row = dict[str, Any]
@@ -190,8 +197,6 @@ class ServicePoint(Node):
 
     @strawberry.field(description="Open at this moment (its region's calendar: holidays, 调休).")
     async def open_now(self, info: Info) -> bool:
-        from schema.service_point_reads import calendar_of
-
         calendar = await calendar_of(info, self.row["region_id"])
         return is_open(
             clean_schedule(self.row["opening_hours"] or {}),
@@ -202,8 +207,6 @@ class ServicePoint(Node):
 
     @strawberry.field(description="When it next opens (now if open); null if not within a month.")
     async def next_opening_at(self, info: Info) -> datetime | None:
-        from schema.service_point_reads import calendar_of
-
         calendar = await calendar_of(info, self.row["region_id"])
         return next_opening(
             clean_schedule(self.row["opening_hours"] or {}),
@@ -214,8 +217,6 @@ class ServicePoint(Node):
 
     @strawberry.field(description="The point's agents (帮办员), by name.")
     async def agents(self, info: Info) -> list[PersonName]:
-        from schema.service_point_reads import agents_loader
-
         rows = await agents_loader(info).load(self.pk)
         return [
             PersonName(id=to_global_id("User", r["user_id"]), display_name=r["name"]) for r in rows
@@ -226,8 +227,6 @@ class ServicePoint(Node):
         "too, for administrators of the point's region (ignored for others)."
     )
     async def procedures(self, info: Info, include_inactive: bool = False) -> list[Procedure]:
-        from schema.service_point_reads import procedures_loader
-
         actor = info.context.actor
         show_all = (
             include_inactive
@@ -297,16 +296,12 @@ class Appointment(Node):
 
     @strawberry.field
     async def service_point(self, info: Info) -> ServicePoint:
-        from schema.service_point_reads import point_loader
-
         row = await point_loader(info).load(self.row["service_point_id"])
         assert row is not None
         return ServicePoint.from_row(row)
 
     @strawberry.field
     async def procedure(self, info: Info) -> Procedure | None:
-        from schema.service_point_reads import procedure_loader
-
         pk = self.row["procedure_id"]
         if pk is None:
             return None

@@ -14,8 +14,9 @@ from models.ops import stats_visits as sv
 from models.rules.visit_states import PeriodKind
 from schema.errors import public
 from schema.relay import MAX_PAGE_SIZE, page_size
-from schema.types.org import Region, User, load_region
+from schema.types.org import Region, load_region
 from schema.types.stats import Rate
+from schema.types.users import User
 
 _VISITED = (
     "visited: an assigned leader took part (lead or accompanying) in a COMPLETED visit of the "

@@ -12,17 +12,18 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.access import Actor
+from models.rules.actor import Actor
 from models.rules.device_clock import TimeFlag
 from models.rules.geo import LocationTrust, TrustReason
 from models.rules.roles import CoordinateSystem, Role
 from models.rules.visit_states import VisitMode, VisitStatus
+from schema.demand_reads import demands_of_visit
 from schema.loaders import USER_COLUMNS
 from schema.relay import Node, to_global_id
 from schema.types.demands import Demand
 from schema.types.enterprises import ENTERPRISE_COLUMNS, Enterprise
 from schema.types.files import Attachment
-from schema.types.org import User
+from schema.types.users import User
 
 VISIT_COLUMNS = (
     "id",
@@ -256,8 +257,6 @@ class Visit(Node):
 
     @strawberry.field(description="Demands raised during the visit (source VISIT) you may see.")
     async def demands(self, info: Info) -> list[Demand]:
-        from schema.visit_reads import demands_of_visit  # it builds on this module
-
         return await demands_of_visit(info, self.pk)
 
 

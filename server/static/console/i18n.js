@@ -1,5 +1,5 @@
 // What people read, in Simplified Chinese (default) and English: each key's [zh, en], as the
-// API's catalogue (models/messages.py). English when the browser's first language is English
+// API's catalogue (models/messages/). English when the browser's first language is English
 // or the switch says so (kept for this tab only).
 
 const LANG_KEY = "enterprise-desk.console.lang";

@@ -1,0 +1,124 @@
+"""Tortoise configuration for a database URL; the one place that lists model modules."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MODEL_MODULES = [
+    "models.tables.org",
+    "models.tables.enterprises",
+    "models.tables.calendar",
+    "models.tables.policy",
+    "models.tables.demands",
+    "models.tables.visits",
+    "models.tables.notifications",
+    "models.tables.service_points",
+    "models.tables.grants",
+    "models.tables.agency",
+    "models.tables.audit",
+    "models.tables.work_orders",
+]
+MIGRATIONS_MODULE = "models.migrations"
+
+
+def normalize_db_url(url: str) -> str:
+    # Operators paste libpq-style URLs; tortoise names the asyncpg engine "postgres".
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "asyncpg://"):
+        if url.startswith(prefix):
+            return "postgres://" + url[len(prefix) :]
+    return url
+
+
+# Query parameters of DATABASE_URL that size tortoise's asyncpg pool: a plain asyncpg or libpq
+# connection would send them to the server as settings, which it refuses.
+POOL_PARAMS = frozenset(
+    {
+        "minsize",
+        "maxsize",
+        "max_queries",
+        "max_inactive_connection_lifetime",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+        "timeout",
+    }
+)
+
+
+def libpq_dsn(db_url: str) -> str:
+    """A PostgreSQL URL as asyncpg.connect (and libpq) take it: `postgresql://`, without the
+    pool's parameters."""
+    parts = urlsplit(normalize_db_url(db_url).replace("postgres://", "postgresql://", 1))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in POOL_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def counted_connection(db_url: str) -> dict[str, Any]:
+    """Tortoise's connection settings for the URL, with the statements counted
+    (models.db.sql_count): asyncpg connections of a counting class in a pool that serves its
+    waiters in turn (models.db.asyncpg_fair), SQLite a traced client."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    from models.db.sql_count import CountingConnection
+
+    info: dict[str, Any] = expand_db_url(normalize_db_url(db_url))
+    if info["engine"] == "tortoise.backends.asyncpg":
+        info["engine"] = "models.db.asyncpg_fair"
+        info["credentials"]["connection_class"] = CountingConnection
+    elif info["engine"] == "tortoise.backends.sqlite":
+        info["engine"] = "models.db.sqlite_counted"
+    return info
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": counted_connection(db_url)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For tortoise's own CLI (`tortoise -c models.db.config.TORTOISE_ORM makemigrations`).
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")
+
+
+# Several server processes may start at once against one PostgreSQL: one migrates at a time.
+_MIGRATION_LOCK_KEY = 7_201_355
+
+
+async def announce(channel: str) -> None:
+    """Tell every process listening on `channel` (server.live) that shared state changed, on
+    PostgreSQL; with SQLite there is one process, which has already updated its own."""
+    from tortoise import connections
+
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_notify($1, '')", [channel])
+
+
+async def migrate_database(db_url: str) -> None:
+    """Apply every committed migration; a no-op when the database is current."""
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate
+
+    url = normalize_db_url(db_url)
+    lock = None
+    if url.startswith("postgres"):
+        import asyncpg
+
+        lock = await asyncpg.connect(libpq_dsn(url))
+        await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+    try:
+        await migrate(config=tortoise_config(url))
+    finally:
+        await Tortoise.close_connections()
+        if lock is not None:
+            await lock.close()  # closing the session releases the advisory lock
