@@ -27,7 +27,7 @@ from models.ops.work_calendar import load_calendar
 from models.rules import clock
 from models.rules.actor import Actor
 from models.rules.clock import day_start
-from models.rules.demand_states import CLOCK_STATES, DemandState
+from models.rules.demand_states import CLOCK_STATES, DemandSource, DemandState
 from models.rules.roles import Role
 from models.rules.work_orders import as_number
 from models.tables.demands import Attachment as AttachmentModel
@@ -67,6 +67,9 @@ class DemandFilter:
     )
     enterprise_id: strawberry.ID | None = None
     category_id: strawberry.ID | None = None
+    source: DemandSource | None = strawberry.field(
+        default=None, description="Where the demand came from (as the stats filter's `source`)."
+    )
     overdue: bool | None = strawberry.field(
         default=None, description="With the department and past the effective deadline."
     )
@@ -128,6 +131,8 @@ async def _conditions(
         where.append(f"t0.enterprise_id = {p(pk_of(f.enterprise_id, 'Enterprise'))}")
     if f.category_id is not None:
         where.append(f"t0.category_id = {p(pk_of(f.category_id, 'DemandCategory'))}")
+    if f.source is not None:
+        where.append(f"t0.source = {p(f.source.value)}")
     clock = (
         f"t0.state IN ({p.many(_CLOCK_STATES)})"
         if f.overdue is not None or f.warning is not None

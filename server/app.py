@@ -35,6 +35,7 @@ from notifications.flow import Flow, limits_with_rates
 from notifications.registry import make_client
 from schema import Limits, build_schema, compiled_queries
 from schema.live import Broker
+from server.console import ROUTES as CONSOLE_ROUTES
 from server.exports import ExportEndpoint
 from server.files import FileEndpoints
 from server.graphql_http import GraphQLEndpoint
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.handle, methods=["GET"]),
+            *CONSOLE_ROUTES,  # the supervisor console (server/console.py)
             # GraphiQL's files (development only, like the page on GET /graphql).
             *(
                 []

@@ -11,16 +11,13 @@ each is also pinned by an `integrity` attribute. Production serves neither page 
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import gzip
-import hashlib
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from server.static_bundle import Bundle
 
 STATIC = Path(__file__).parent / "static" / "graphiql"
 PREFIX = "/static/graphiql/"
@@ -38,8 +35,6 @@ SCRIPTS = (
     "graphiql-plugin-explorer@1.0.2/index.umd.js",
     "start.js",
 )
-MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-CACHE_CONTROL = "public, max-age=31536000, immutable"
 # The one <style> GraphiQL writes itself: react-remove-scroll-bar's scroll lock while a dialog
 # is open, its gap zero since the page never scrolls (page.css). Allowed by its hash, so that
 # style-src needs no 'unsafe-inline' (a headless Chromium reports no violation with it).
@@ -52,57 +47,15 @@ IDE_CSP = (
 )
 
 
-@dataclass(frozen=True)
-class Asset:
-    data: bytes
-    media_type: str
-    integrity: str  # sha384-…, for the page's `integrity` attribute
-    version: str  # a short digest, for the URL
-
-
-_NAMES = frozenset(STYLES + SCRIPTS)
-
-
-def asset(name: str) -> Asset | None:
-    """One of the page's files by its path under STATIC; None for anything else (licences,
-    the README and paths out of the folder are not served)."""
-    return _load(name) if name in _NAMES else None
-
-
-@cache
-def _load(name: str) -> Asset:
-    data = (STATIC / name).read_bytes()
-    return Asset(
-        data,
-        MEDIA_TYPES[Path(name).suffix],
-        "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode(),
-        hashlib.sha256(data).hexdigest()[:16],
-    )
-
-
-@cache
-def _gzipped(name: str) -> bytes:
-    return gzip.compress(_load(name).data, compresslevel=6, mtime=0)
-
-
-def asset_url(name: str) -> str:
-    found = asset(name)
-    assert found is not None, name
-    return f"{PREFIX}{name}?v={found.version}"
-
-
-def _tag(name: str) -> str:
-    found = asset(name)
-    assert found is not None, name
-    if name.endswith(".css"):
-        return f'<link rel="stylesheet" href="{asset_url(name)}" integrity="{found.integrity}">'
-    return f'<script src="{asset_url(name)}" integrity="{found.integrity}"></script>'
+BUNDLE = Bundle(STATIC, PREFIX, STYLES + SCRIPTS)
+asset = BUNDLE.asset
+asset_url = BUNDLE.url
 
 
 @cache
 def graphiql_page() -> str:
-    styles = "\n    ".join(_tag(name) for name in STYLES)
-    scripts = "\n    ".join(_tag(name) for name in SCRIPTS)
+    styles = "\n    ".join(BUNDLE.tag(name) for name in STYLES)
+    scripts = "\n    ".join(BUNDLE.tag(name) for name in SCRIPTS)
     return f"""<!doctype html>
 <html lang="zh-CN">
   <head>
@@ -120,14 +73,4 @@ def graphiql_page() -> str:
 
 async def serve_asset(request: Request) -> Response:
     """GET /static/graphiql/{path}: one of the page's files, gzipped when the client takes it."""
-    found = asset(request.path_params["path"])
-    if found is None:
-        return Response("Not Found", status_code=404, media_type="text/plain")
-    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
-        # graphiql.min.js is 3.4 MB, about 0.9 MB gzipped; compressed once, off the loop.
-        body = await asyncio.to_thread(_gzipped, request.path_params["path"])
-        headers["Content-Encoding"] = "gzip"
-    else:
-        body = found.data
-    return Response(body, media_type=found.media_type, headers=headers)
+    return await BUNDLE.serve(request)

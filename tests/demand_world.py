@@ -46,7 +46,9 @@ class DemandWorld:
     outsider: Actor  # a contact of another enterprise
     users: dict[str, User]
 
-    async def submit(self, **kw: object) -> Demand:
+    async def submit(self, by: Actor | None = None, **kw: object) -> Demand:
+        """A demand submitted by the enterprise contact, or by `by`, with DemandData's fields
+        as given."""
         data = ops.DemandData(
             enterprise_id=kw.pop("enterprise_id", self.base.ent_a1.id),  # type: ignore[arg-type]
             title=str(kw.pop("title", "扩建用地审批两个月未办结")),
@@ -55,7 +57,7 @@ class DemandWorld:
         )
         for k, v in kw.items():
             setattr(data, k, v)
-        return await ops.submit_demand(self.contact, data)
+        return await ops.submit_demand(by or self.contact, data)
 
     async def dispatched(self, limit_days: int | None = 5) -> Demand:
         d = await self.submit()

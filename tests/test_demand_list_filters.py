@@ -43,14 +43,19 @@ async def _world() -> tuple[DemandWorld, dict[str, int]]:
     ).id
     made["fresh"] = (await w.submit(title="ＡＢＣ全角 招工难 😀")).id
     made["town_b"] = (
-        await ops.submit_demand(
-            w.outsider,
-            ops.DemandData(
-                enterprise_id=w.base.ent_b1.id,
-                title="物流园道路破损",
-                description="进出货车颠簸。",
-                category_id=w.category.id,
-            ),
+        await w.submit(
+            by=w.outsider,
+            enterprise_id=w.base.ent_b1.id,
+            title="物流园道路破损",
+            description="进出货车颠簸。",
+        )
+    ).id
+    made["hotline"] = (  # taken down by the dispatcher from the 12345 hotline
+        await w.submit(
+            by=w.dispatcher,
+            title="12345 转来：厂区门口停车难",
+            description="货车无处停靠。",
+            source="HOTLINE_12345",
         )
     ).id
     claimed = await w.dispatched(limit_days=20)
@@ -72,6 +77,7 @@ async def _rows() -> list[dict]:
             "department_id",
             "handler_id",
             "category_id",
+            "source",
             "effective_deadline",
             "warning_date",
             "submitted_at",
@@ -147,6 +153,8 @@ async def test_each_filter_lists_exactly_the_matching_demands(gql):
             expect(lambda r: r["enterprise_id"] == w.base.ent_b1.id),
         ),
         ({"categoryId": to_global_id("DemandCategory", w.category.id)}, newest),
+        ({"source": "HOTLINE_12345"}, [made["hotline"]]),
+        ({"source": "APP"}, expect(lambda r: r["source"] == "APP")),
         ({"overdue": True}, expect(overdue)),
         ({"overdue": False}, expect(lambda r: not overdue(r))),
         (
@@ -179,7 +187,7 @@ async def test_each_filter_lists_exactly_the_matching_demands(gql):
     for f, expected in cases:
         ids, total = await _ids(gql, f)
         assert (ids, total) == (expected, len(expected)), f
-    assert len(cases[7][1]) == 1 and len(cases[13][1]) > 0  # the data has what the cases need
+    assert len(cases[9][1]) == 1 and len(cases[15][1]) > 0  # the data has what the cases need
 
     await gql.login("handler", PASSWORD)  # claimed by me, or waiting in my department
     ids, _ = await _ids(gql, {"assignedToMe": True})

@@ -1,7 +1,7 @@
 """Nothing the server's pages use comes from the internet (a 政务内网 has no route to it).
 
-Every HTML page the server answers (GraphiQL on GET /graphql in development, and whatever
-other route answers a browser with HTML) is read as a browser would: each asset URL it names
+Every HTML page the server answers (GraphiQL on GET /graphql in development, the supervisor
+console on /console/, and whatever other route answers a browser with HTML) is read as a browser would: each asset URL it names
 (script src, link href, any src/href), then what those assets load in turn (url() and @import
 in stylesheets, imports and workers in scripts). Each must be on this server, and each is
 fetched from it: 200, a plausible content type, the bytes its `integrity` attribute pins, a
@@ -26,6 +26,7 @@ import pytest
 from starlette.routing import Route
 
 from server.app import create_app
+from server.console import BUNDLE as CONSOLE
 from server.ide import PREFIX, SCRIPTS, STATIC, STYLES
 from server.settings import Settings
 from tests.conftest import TEST_SECRET, start_server, stop_server
@@ -220,7 +221,9 @@ async def test_every_html_page_the_server_answers_is_checked(gql, db):
         if resp.headers.get("content-type", "").startswith("text/html"):
             pages.append(route.path)
             await _check_page(http, path, seen)
-    assert pages == ["/graphql"]  # the one page today; a new one is checked above all the same
+    # GraphiQL and the supervisor console (server/console.py); a new page is checked above all
+    # the same.
+    assert pages == ["/graphql", "/console/"]
     missing = await http.get("/no-such-page", headers=HTML)
     assert not missing.headers["content-type"].startswith("text/html")
 
@@ -234,6 +237,48 @@ async def test_production_serves_neither_graphiql_nor_its_files(db):
                 assert (await http.get(f"{PREFIX}{name}")).status_code == 404
     finally:
         await stop_server(server, task)
+
+
+async def test_the_console_names_only_this_server_and_production_serves_it(db):
+    """The supervisor console (server/console.py) is a product page: served in production too,
+    its policy 'self' only, with no exception (no data:, no hash, nothing inline)."""
+    settings = Settings(database_url=db, secret_key=TEST_SECRET, environment="production")
+    server, task, url = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            named = await _check_page(http, "/console/", set())
+            assert any(u.endswith("/app.js") for u in named)
+            page = await http.get("/console/", headers=HTML)
+            policy = _policy(page.headers["content-security-policy"])
+            assert {s for values in policy.values() for s in values} == {"'none'", "'self'"}
+            assert policy["default-src"] == ["'none'"] and policy["connect-src"] == ["'self'"]
+            moved = await http.get("/console")
+            assert (moved.status_code, moved.headers["location"]) == (308, "/console/")
+            # An old page's files are gone with it; what is not in the bundle is not served.
+            for path in (
+                "0000000000000000/app.js",
+                f"{CONSOLE.version}/echarts@5.6.0/LICENSE",
+                f"{CONSOLE.version}/README.md",
+                f"{CONSOLE.version}/%2e%2e/%2e%2e/console.py",
+                f"{CONSOLE.version}/..%2Fconsole.css",
+            ):
+                assert (await http.get(f"/console/static/{path}")).status_code == 404
+    finally:
+        await stop_server(server, task)
+    # ECharts is the build its README pins (npm registry, SHA-384), its licence beside it.
+    pinned = dict(
+        re.findall(
+            r"^\| `([^`]+)` \|.*\| `sha384-([^`]+)` \|$",
+            (CONSOLE.root / "README.md").read_text(),
+            re.M,
+        )
+    )
+    vendored = sorted(n for n in CONSOLE.names if "@" in n)
+    assert sorted(pinned) == vendored
+    for name in vendored:
+        digest = hashlib.sha384((CONSOLE.root / name).read_bytes()).digest()
+        assert base64.b64encode(digest).decode() == pinned[name], name
+        assert (CONSOLE.root / name).parent.joinpath("LICENSE").is_file(), name
 
 
 # --- a real browser, offline ---------------------------------------------------------------
