@@ -12,10 +12,11 @@ from models.db.row_query import Params, is_postgres, row_select
 from models.rules.clock import today
 from models.rules.visit_states import VisitStatus
 from models.tables.demands import Attachment, DemandAssist, DemandEvent
-from models.tables.enterprises import EnterpriseContact, LeaderAssignment
+from models.tables.enterprises import Enterprise, EnterpriseContact, LeaderAssignment
 from models.tables.grants import RoleGrant
 from models.tables.org import Department, Region, User
 from models.tables.visits import Visit, VisitParticipant
+from schema.types.enterprises import ENTERPRISE_COLUMNS
 from schema.types.files import ATTACHMENT_COLUMNS
 
 REGION_COLUMNS = ("id", "name", "code", "level", "parent_id", "path")
@@ -169,6 +170,8 @@ class Loaders:
         self.region = _by_id(Region, REGION_COLUMNS)
         self.department = _by_id(Department, DEPARTMENT_COLUMNS)
         self.user = _by_id(User, USER_COLUMNS)
+        # No scope check here: the caller resolved which enterprises (e.g. visitCoverage's).
+        self.enterprise = _by_id(Enterprise, ENTERPRISE_COLUMNS)
         self.grants_by_user = _grouped(RoleGrant, "user_id", GRANT_COLUMNS)
         self.contacts_by_enterprise = _grouped(EnterpriseContact, "enterprise_id", CONTACT_COLUMNS)
         self.assignments_by_enterprise = _grouped(

@@ -8,12 +8,13 @@ ones the leader visited on site with a TRUSTED check-in in that period."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max
 
@@ -279,6 +280,18 @@ class CoverageFigures:
 @strawberry.type
 class LeaderCoverage(CoverageFigures):
     leader: User
+    unvisited_pks: strawberry.Private[list[int]]
+
+    @strawberry.field(
+        description="The leader's enterprises with an assignment active at some time in the "
+        "period that they have not visited on site with a TRUSTED check-in in it (a DOUBTFUL "
+        "or UNVERIFIED visit leaves one here): `assigned - visited` of them, by name. For all "
+        "the leaders of the answer in one statement."
+    )
+    async def unvisited(self, info: Info) -> list[Enterprise]:
+        rows = await info.context.loaders.enterprise.load_many(self.unvisited_pks)
+        found = sorted((r for r in rows if r is not None), key=lambda r: (r["name"], r["id"]))
+        return [Enterprise.from_row(r) for r in found]
 
 
 @strawberry.type
@@ -301,6 +314,11 @@ class VisitCoverage(CoverageFigures):
 class _Tally:
     assigned: int = 0
     visited: int = 0
+
+
+@dataclass
+class _LeaderTally(_Tally):
+    unvisited: list[int] = field(default_factory=list)
 
 
 async def visit_coverage(
@@ -333,13 +351,15 @@ async def visit_coverage(
     )
     # Per leader: their assigned enterprises and how many of those they visited. Per region:
     # assigned enterprises, visited when one of their assigned leaders visited them.
-    per_leader: dict[int, _Tally] = defaultdict(_Tally)
+    per_leader: dict[int, _LeaderTally] = defaultdict(_LeaderTally)
     enterprise_path: dict[int, str] = {}
     enterprise_visited: dict[int, bool] = {}
     for p in {(p["leader_id"], p["enterprise_id"]): p for p in pairs}.values():
         hit = (p["leader_id"], p["enterprise_id"]) in visited
         per_leader[p["leader_id"]].assigned += 1
         per_leader[p["leader_id"]].visited += int(hit)
+        if not hit:
+            per_leader[p["leader_id"]].unvisited.append(p["enterprise_id"])
         enterprise_path[p["enterprise_id"]] = p["enterprise__region__path"]
         enterprise_visited[p["enterprise_id"]] = (
             enterprise_visited.get(p["enterprise_id"], False) or hit
@@ -353,7 +373,12 @@ async def visit_coverage(
                 per_child[c["id"]].visited += int(hit)
     users = {u["id"]: u for u in await _users(list(per_leader))}
     by_leader = [
-        LeaderCoverage(leader=User.from_row(users[lid]), assigned=t.assigned, visited=t.visited)
+        LeaderCoverage(
+            leader=User.from_row(users[lid]),
+            assigned=t.assigned,
+            visited=t.visited,
+            unvisited_pks=t.unvisited,
+        )
         for lid, t in per_leader.items()
         if lid in users
     ]

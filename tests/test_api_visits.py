@@ -250,6 +250,63 @@ async def test_coverage_counts_trusted_on_site_visits_only(gql):
     assert resp.json()["errors"][0]["extensions"]["code"] == "REGION_OUT_OF_SCOPE"
 
 
+async def test_coverage_lists_each_leaders_unvisited_enterprises(gql):
+    w = await build_visit_world()
+    lat, lng = FACTORY_GCJ
+    blat, blng = w.bakery.latitude, w.bakery.longitude
+    assert blat is not None and blng is not None
+    away = offset(blat, blng, 4000)  # 4 km from the bakery
+    with acting_at(shanghai(2026, 10, 15, 10)):
+        # The factory visited on site, trusted; the bakery only with a check-in 4 km away
+        # (DOUBTFUL); the third enterprise not at all.
+        for enterprise, (clat, clng) in ((w.factory, (lat, lng)), (w.bakery, away)):
+            await ops.log_visit(
+                w.leader,
+                enterprise.id,
+                ops.VisitPeople(),
+                ops.VisitReport(
+                    check_in=ops.CheckInData(latitude=clat, longitude=clng, system="GCJ02")
+                ),
+                client_id=new_id(),
+            )
+    screen = """query($r: ID!) { visitCoverage(regionId: $r, on: "2026-11-23") {
+      byLeader { leader { username } assigned visited unvisited { id name } } } }"""
+    county = {"r": gid("Region", w.base.county.id)}
+    await gql.login("supervisor", PASSWORD)
+    trusts = await gql("{ visits { edges { node { enterprise { name } locationTrust } } } }")
+    assert sorted(
+        (e["node"]["enterprise"]["name"], e["node"]["locationTrust"])
+        for e in trusts["visits"]["edges"]
+    ) == sorted([(w.factory.name, "TRUSTED"), (w.bakery.name, "DOUBTFUL")])
+    with counting_sql() as statements:
+        cov = (await gql(screen, county))["visitCoverage"]
+    rows = {r["leader"]["username"]: r for r in cov["byLeader"]}
+    leader = rows["leader"]
+    assert (leader["assigned"], leader["visited"]) == (3, 1)
+    assert leader["unvisited"] == sorted(
+        (
+            {"id": gid("Enterprise", e.id), "name": e.name}
+            for e in (w.bakery, w.no_location)
+        ),
+        key=lambda e: e["name"],
+    )
+    # cadre_a (the base world) is assigned the bakery and has not been there.
+    assert [e["name"] for e in rows["cadre_a"]["unvisited"]] == [w.bakery.name]
+    for row in cov["byLeader"]:
+        assert row["assigned"] - row["visited"] == len(row["unvisited"]), row
+    # The lists cost one statement for all the leaders, not one each.
+    without = screen.replace("unvisited { id name }", "")
+    with counting_sql() as counted:
+        await gql(without, county)
+    assert len(statements) == len(counted) + 1, (statements, counted)
+
+    # A town B cadre may not ask for them either.
+    await gql.login("town_b_cadre", PASSWORD)
+    resp = await gql.post(screen, county)
+    assert resp.json()["errors"][0]["extensions"]["code"] == "REGION_OUT_OF_SCOPE"
+    assert resp.json()["data"] is None
+
+
 async def test_plan_then_complete_over_http(gql):
     w = await build_visit_world()
     await gql.login("cadre1", PASSWORD)

@@ -172,6 +172,36 @@ async def _assert_figures_match(page: Any, api: GraphQLClient) -> dict:
     return stats
 
 
+async def _assert_unvisited_match(page: Any, api: GraphQLClient) -> None:
+    """包联 coverage: each leader's enterprises not visited this quarter, as visitCoverage
+    answers for the supervisor's region and the filter's last day; a click on a leader's row
+    shows them."""
+    me = await api("{ me { grants { role region { id } } } }")
+    region = next(g["region"]["id"] for g in me["me"]["grants"] if g["role"] == "SUPERVISOR")
+    cov = await api(
+        """query($r: ID!, $on: Date) { visitCoverage(regionId: $r, period: QUARTER, on: $on) {
+             byLeader { leader { id } unvisited { id name } } } }""",
+        {"r": region, "on": _url_state(page)["to"]},
+    )
+    answered = {
+        r["leader"]["id"]: [e["name"] for e in r["unvisited"]]
+        for r in cov["visitCoverage"]["byLeader"]
+    }
+    behind = [leader for leader, names in answered.items() if names]
+    assert behind, "the demo county has leaders with enterprises still to visit this quarter"
+    shown = await page.locator(".coverage tr.unvisited").evaluate_all(
+        "rows => rows.map(r => [r.dataset.leader, [...r.querySelectorAll('li')].map(li => li.textContent)])"
+    )
+    assert dict(shown) == {leader: answered[leader] for leader in behind}
+    listed = page.locator(f".coverage tr.unvisited[data-leader='{behind[0]}']")
+    assert not await listed.is_visible()
+    await page.click(f".coverage tr.clickable[data-leader='{behind[0]}']")
+    assert await listed.locator("li").all_inner_texts() == answered[behind[0]]
+    assert await page.get_attribute(
+        f".coverage tr.clickable[data-leader='{behind[0]}'] button", "aria-expanded"
+    ) == "true"
+
+
 async def test_the_figures_are_demand_stats_and_follow_the_period(console: Console, api):
     page = await console.open(query=NOVEMBER)
     assert await page.inner_text("h1") == "营商环境驾驶舱"  # Chinese by default
@@ -181,6 +211,7 @@ async def test_the_figures_are_demand_stats_and_follow_the_period(console: Conso
     assert november["submitted"] > 0
     trend = await page.get_attribute(".trend .chart", "data-points")
     await console.shot("dashboard")
+    await _assert_unvisited_match(page, api)
 
     # Another period: the figures and the chart follow, and the URL keeps it.
     await page.fill("input[name=from]", "2026-06-01")

@@ -39,7 +39,7 @@ const MORE_QUERY = `query ConsoleMore($f: StatsFilter!, $interval: TrendInterval
 
 const COVERAGE_QUERY = `query Coverage($r: ID!, $on: Date) {
   visitCoverage(regionId: $r, period: QUARTER, on: $on) { assigned visited rate periodStart periodEnd
-    byLeader { assigned visited rate leader { displayName } } } }`;
+    byLeader { assigned visited rate leader { id displayName } unvisited { id name } } } }`;
 
 export const percent = (rate) =>
   rate.ratio === null || rate.ratio === undefined ? "—" : `${(rate.ratio * 100).toFixed(1)}%`;
@@ -376,14 +376,34 @@ function renderCoverage(el, coverage) {
     h("table", { class: "coverage" },
       h("thead", {}, h("tr", {}, ["LEADER", "ASSIGNED", "VISITED", "NOT_VISITED", "COVERAGE_RATE"].map((k) =>
         h("th", { scope: "col" }, t(k))))),
-      h("tbody", {}, leaders.map((l) =>
-        h("tr", { class: l.visited < l.assigned ? "behind" : null },
-          h("th", {}, l.leader.displayName),
-          h("td", {}, l.assigned),
-          h("td", {}, l.visited),
-          h("td", {}, l.assigned - l.visited),
-          h("td", {}, l.rate === null ? "—" : `${(l.rate * 100).toFixed(1)}%`))))),
+      h("tbody", {}, leaders.map(leaderRows))),
+    leaders.some((l) => l.unvisited.length) && h("p", { class: "note no-print" }, t("UNVISITED_HINT")),
   );
+}
+
+// A leader's row, and below it (shown by a click on the row) the enterprises they have not
+// visited this period, as visitCoverage lists them.
+function leaderRows(l) {
+  const rate = h("td", {}, l.rate === null ? "—" : `${(l.rate * 100).toFixed(1)}%`);
+  if (!l.unvisited.length) {
+    return h("tr", { dataset: { leader: l.leader.id } },
+      h("th", {}, l.leader.displayName), h("td", {}, l.assigned), h("td", {}, l.visited), h("td", {}, 0), rate);
+  }
+  const detail = h("tr", { class: "unvisited", hidden: true, dataset: { leader: l.leader.id } },
+    h("td", { colspan: 5 },
+      h("span", { class: "label" }, t("UNVISITED_LIST", { name: l.leader.displayName })),
+      h("ul", { class: "names" }, l.unvisited.map((e) => h("li", { dataset: { id: e.id } }, e.name)))));
+  const toggle = h("button", { type: "button", name: "unvisited", class: "toggle", "aria-expanded": "false" },
+    l.unvisited.length);
+  const row = h("tr", {
+    class: "clickable behind", dataset: { leader: l.leader.id },
+    onclick: () => {
+      detail.hidden = !detail.hidden;
+      toggle.setAttribute("aria-expanded", String(!detail.hidden));
+    },
+  },
+  h("th", {}, l.leader.displayName), h("td", {}, l.assigned), h("td", {}, l.visited), h("td", {}, toggle), rate);
+  return [row, detail];
 }
 
 function renderAgency(el, agency) {

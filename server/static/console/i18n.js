@@ -98,6 +98,8 @@ export const MESSAGES = {
   VISITED: ["已走访", "Visited"],
   NOT_VISITED: ["未走访", "Not visited"],
   COVERAGE_RATE: ["覆盖率", "Coverage"],
+  UNVISITED_HINT: ["点击领导一行，查看其本季度未走访的包联企业", "Click a leader's row for the enterprises they have not visited this quarter"],
+  UNVISITED_LIST: ["{name} 本季度未走访：", "Not visited by {name} this quarter: "],
   AGENCY: ["帮办代办", "Agency service (帮办代办)"],
   SERVICE_POINT: ["服务点", "Service point"],
   AGENCY_SUBMITTED: ["受理", "Submitted"],
