@@ -284,10 +284,7 @@ async def test_coverage_lists_each_leaders_unvisited_enterprises(gql):
     leader = rows["leader"]
     assert (leader["assigned"], leader["visited"]) == (3, 1)
     assert leader["unvisited"] == sorted(
-        (
-            {"id": gid("Enterprise", e.id), "name": e.name}
-            for e in (w.bakery, w.no_location)
-        ),
+        ({"id": gid("Enterprise", e.id), "name": e.name} for e in (w.bakery, w.no_location)),
         key=lambda e: e["name"],
     )
     # cadre_a (the base world) is assigned the bakery and has not been there.

@@ -193,13 +193,15 @@ async def _assert_unvisited_match(page: Any, api: GraphQLClient) -> None:
         "rows => rows.map(r => [r.dataset.leader, [...r.querySelectorAll('li')].map(li => li.textContent)])"
     )
     assert dict(shown) == {leader: answered[leader] for leader in behind}
+    row = page.locator(f".coverage tr.clickable[data-leader='{behind[0]}']")
     listed = page.locator(f".coverage tr.unvisited[data-leader='{behind[0]}']")
     assert not await listed.is_visible()
-    await page.click(f".coverage tr.clickable[data-leader='{behind[0]}']")
+    await row.click()
     assert await listed.locator("li").all_inner_texts() == answered[behind[0]]
-    assert await page.get_attribute(
-        f".coverage tr.clickable[data-leader='{behind[0]}'] button", "aria-expanded"
-    ) == "true"
+    assert await row.locator("button").get_attribute("aria-expanded") == "true"
+    await page.emulate_media(media="print")  # on paper, every leader's list
+    assert all([await r.is_visible() for r in await page.locator("tr.unvisited").all()])
+    await page.emulate_media(media="screen")
 
 
 async def test_the_figures_are_demand_stats_and_follow_the_period(console: Console, api):
