@@ -32,13 +32,9 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import anyio.to_thread
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -56,6 +52,9 @@ from schema.relay import from_global_id
 from server.auth import actor_from_token, bearer_token, client_address
 from server.files import content_disposition
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 log = logging.getLogger("enterprise_desk")
 
@@ -161,6 +160,8 @@ def _xlsx_value(ws: WriteOnlyWorksheet, value: Cell) -> Any:
         return value
     value = _ILLEGAL_XML.sub("", value)
     if value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell  # loaded already: _build_xlsx imported openpyxl
+
         cell = WriteOnlyCell(ws, value)
         cell.data_type = "s"  # text, not a formula
         return cell
@@ -174,6 +175,11 @@ def _append(ws: WriteOnlyWorksheet, rows: list[list[Cell]]) -> None:
 
 async def _build_xlsx(export: Export, scope: StatsScope, locale: str, out: IO[bytes]) -> int:
     """Writes the workbook into `out`; returns the number of rows."""
+    # openpyxl is imported when the first workbook is written, not when the server starts: it
+    # is 12 MB of every worker's memory, and most workers never write one.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     spec = export.spec
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=spec.title(locale)[:31])

@@ -308,6 +308,33 @@ async def test_a_department_filters_the_list_and_a_demand_shows_its_timeline(
     await console.shot("timeline")
 
 
+async def test_a_work_order_number_told_on_the_phone_opens_its_demand(console: Console, api):
+    """A number typed as heard (lower case, a space) finds the demand whatever the filter on
+    screen, here a closed one that no list on the page shows; an unknown one is said so."""
+    closed = await api(
+        """query($f: DemandFilter!) { demands(filter: $f, first: 1) {
+             edges { node { id number } } } }""",
+        {"f": {"states": ["CLOSED"]}},
+    )
+    demand = closed["demands"]["edges"][0]["node"]
+    page = await console.open(query=NOVEMBER)
+    await console.sign_in("supervisor")
+    await console.ready()
+    assert await page.locator(f"table.demands tr[data-id='{demand['id']}']").count() == 0
+    heard = f"{demand['number'][:2].lower()} {demand['number'][2:]}"
+    await page.fill("form.find input[name=number]", heard)
+    await page.click("form.find button[type=submit]")
+    await page.wait_for_selector("aside.demand ol.timeline li")
+    assert demand["number"] in await page.inner_text("aside.demand h2")
+    assert _url_state(page)["demand"] == demand["id"]
+    await page.click("aside.demand button[name=close]")
+
+    await page.fill("form.find input[name=number]", "QH2099010100001")
+    await page.click("form.find button[type=submit]")
+    await page.wait_for_selector("form.find [role=status] >> text=未找到工单号 QH2099010100001")
+    assert await page.locator("aside.demand").count() == 0
+
+
 async def test_an_export_downloads_the_filters_rows(console: Console, api):
     page = await console.open(query=NOVEMBER)
     await console.sign_in("supervisor")

@@ -6,6 +6,7 @@ import { clear, h } from "./dom.js";
 import { go, presets, readState, remember, statsFilter, today } from "./filter.js";
 import { pick, SOURCE_NAMES, STATE_NAMES, t } from "./i18n.js";
 import { showDemand } from "./timeline.js";
+import { findForm } from "./find.js";
 
 const RATE = "{ numerator denominator ratio }";
 const FIGURES = `submitted openNow overdueNow warningNow
@@ -339,6 +340,7 @@ function renderList(el, data) {
     el,
     h("h2", {}, t("OVERDUE_LIST"), " ",
       h("span", { class: "count" }, `${data.overdue.totalCount} / ${data.warning.totalCount}`)),
+    findForm(),
     rows.length === 0
       ? h("p", { class: "note" }, t("NONE"))
       : h("table", { class: "demands" },

@@ -84,6 +84,9 @@ export const MESSAGES = {
   DUE_IN: ["还剩 {days} 个工作日", "{days} working days left"],
   NONE: ["无", "None"],
   MORE_ROWS: ["仅显示前 {count} 条", "Only the first {count} shown"],
+  FIND_NUMBER: ["按工单号查找，如 QH2026110200003", "Find by work order, e.g. QH2026110200003"],
+  FIND: ["查找", "Find"],
+  NOT_FOUND: ["未找到工单号 {number}（或不在你的范围内）", "No work order {number} (or not in your scope)"],
   // The demand and its timeline
   TIMELINE: ["办理过程", "Timeline"],
   CLOSE: ["关闭", "Close"],
