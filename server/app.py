@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 from tortoise.contrib.starlette import RegisterTortoise
 
 from models import session_cache
-from models.db.config import tortoise_config
+from models.db.config import one_process_at_a_time, tortoise_config
 from models.db.replica import read_replica
 from models.db.screen import screen_reads
 from models.ops import policy as policy_ops
@@ -153,8 +153,9 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         if init_db:
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 await refuse_demo_accounts_in_production(settings)
-                await ensure_default_categories()
-                await refresh_work_day_index()  # the calendar SQL joins for the figures
+                async with one_process_at_a_time(settings.database_url):
+                    await ensure_default_categories()
+                    await refresh_work_day_index()  # the calendar SQL joins for the figures
                 async with (
                     read_replica(settings.database_read_url),
                     screen_reads(settings.database_url),

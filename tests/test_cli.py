@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -129,6 +130,27 @@ def test_production_refuses_to_start_without_a_secret(workdir):
     result = run(["migrate"], cwd, {**env, "ENVIRONMENT": "production"})
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
+
+
+def test_commands_started_at_once_on_a_fresh_database_all_migrate_it(workdir):
+    """A script (or an operator in two terminals) starting `serve` and `demo` on a new SQLite
+    file at the same moment: every process waits for the one creating the tables, none fails
+    on "table … already exists"."""
+    cwd, env = workdir
+    procs = [
+        subprocess.Popen(
+            [str(BIN), "migrate"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        for _ in range(4)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    db = sqlite3.connect(cwd / "var" / "enterprise-desk.sqlite3")
+    try:
+        assert db.execute("SELECT COUNT(*) FROM demand").fetchone() == (0,)
+    finally:
+        db.close()
 
 
 def test_demo_county_then_cadre_and_enterprise_see_their_own(workdir):

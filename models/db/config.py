@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import fcntl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MODEL_MODULES = [
@@ -90,8 +95,24 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 
 
-# Several server processes may start at once against one PostgreSQL: one migrates at a time.
+# Several processes may start at once against one database (`serve --workers N`, `worker`,
+# `demo`): one migrates, and writes what start-up writes, at a time.
 _MIGRATION_LOCK_KEY = 7_201_355
+
+
+def _lock_sqlite_file(url: str) -> IO[str] | None:
+    """Wait for, then hold, the start-up lock of a SQLite database: a file beside it.
+    SQLite's own locks are POSIX record locks on the database file, which closing any other
+    descriptor of that file would drop: hence a file of our own."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    path = expand_db_url(url)["credentials"]["file_path"]
+    if path == ":memory:":
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    held = open(f"{path}.migrate-lock", "a")  # noqa: SIM115 - held until the migrations end
+    fcntl.flock(held, fcntl.LOCK_EX)
+    return held
 
 
 async def announce(channel: str) -> None:
@@ -104,21 +125,43 @@ async def announce(channel: str) -> None:
         await conn.execute_query("SELECT pg_notify($1, '')", [channel])
 
 
+@contextlib.asynccontextmanager
+async def one_process_at_a_time(db_url: str) -> AsyncIterator[None]:
+    """Held by one process at a time of all those on this database: on PostgreSQL an advisory
+    lock, on SQLite a lock file. Without it, `serve` and `demo` started at once on a new
+    SQLite file both created its tables ("table … already exists"), and two workers of
+    `serve --workers 2` both rebuilding the working-day index at start made one fail
+    ("database is locked": SQLite refuses at once a reader turning writer while another
+    writes), which stopped the whole server."""
+    url = normalize_db_url(db_url)
+    if url.startswith("postgres"):
+        import asyncpg
+
+        lock = await asyncpg.connect(libpq_dsn(url))
+        try:
+            await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+            yield
+        finally:
+            await lock.close()  # closing the session releases the advisory lock
+    elif url.startswith("sqlite"):
+        held = await asyncio.to_thread(_lock_sqlite_file, url)
+        try:
+            yield
+        finally:
+            if held is not None:
+                held.close()  # closing the file releases its lock
+    else:
+        yield
+
+
 async def migrate_database(db_url: str) -> None:
     """Apply every committed migration; a no-op when the database is current."""
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
     url = normalize_db_url(db_url)
-    lock = None
-    if url.startswith("postgres"):
-        import asyncpg
-
-        lock = await asyncpg.connect(libpq_dsn(url))
-        await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
-    try:
-        await migrate(config=tortoise_config(url))
-    finally:
-        await Tortoise.close_connections()
-        if lock is not None:
-            await lock.close()  # closing the session releases the advisory lock
+    async with one_process_at_a_time(url):
+        try:
+            await migrate(config=tortoise_config(url))
+        finally:
+            await Tortoise.close_connections()
