@@ -411,6 +411,22 @@ async def test_the_number_is_in_the_exports_and_the_notification_texts(gql, http
     assert [r[0] for r in sheet] == ["Work-order no.", d.number]
 
 
+async def test_a_day_s_export_holds_what_was_submitted_before_eight_in_the_morning(gql, http):
+    """A Shanghai day begins at 16:00 UTC the day before: a demand sent at 00:30 belongs to its
+    day's export and not to the day before's (on SQLite the stored UTC text was compared with
+    the day's start written in +08:00, and the first eight hours went to the wrong day)."""
+    w = await build_demand_world()
+    with acting_at(shanghai(2026, 12, 8, 0, 30)):
+        early = await w.submit(title="凌晨提交")
+    with acting_at(shanghai(2026, 12, 7, 23, 50)):
+        late = await w.submit(title="深夜提交")
+    assert (early.number or "")[2:10] == "20261208" and (late.number or "")[2:10] == "20261207"
+    tok = await token(gql, "supervisor")
+    for day, number in (("2026-12-08", early.number), ("2026-12-07", late.number)):
+        rows = read_csv(await get(http, "/exports/demands.csv", tok, {"from": day, "to": day}))
+        assert [r[0] for r in rows] == ["工单号", number], day
+
+
 async def test_rows_without_a_number_are_numbered_in_bulk_in_submission_order(db):
     """What migration 0018 does for the rows submitted before it, and the scale demo for the
     rows it writes directly: each China-local day's in submission order, after the numbers the

@@ -4,11 +4,28 @@ migrations pick their SQL dialect by the client class's module name ("sqlite" in
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.sqlite import SqliteClient, SqliteClientWithRegexpSupport
 
 from models.db.sql_count import STATEMENTS
+
+
+def _utc_text(value: datetime) -> str:
+    """A moment as SQLite stores it: UTC text. Tortoise's executor writes a datetime's
+    isoformat with whatever offset it carries, and SQLite compares the text as text, so a bound
+    in +08:00 (the start of a Shanghai day, "2026-12-08 00:00:00+08:00") sorted after the
+    moments of that day's first eight hours ("2026-12-07 16:30:00+00:00"): filters by day lost
+    them (an export of a day, the visits of a period)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")
+
+
+# Registered after tortoise's own adapter (imported with its client above), which it replaces.
+sqlite3.register_adapter(datetime, _utc_text)
 
 
 async def _traced(client: SqliteClient, create: Any, with_db: bool) -> None:
