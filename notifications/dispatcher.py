@@ -172,9 +172,7 @@ class _Sql:
         self.values: list[Any] = []
 
     def __call__(self, value: Any, cast: str = "") -> str:
-        if isinstance(value, datetime) and not self.postgres:
-            # As tortoise writes them on SQLite: UTC, ISO with a space, so text compares.
-            value = value.astimezone(UTC).isoformat(" ")
+        # A datetime is bound as is: on SQLite as UTC text (models.db.sqlite_counted).
         self.values.append(value)
         if self.pyformat:
             ph = "%s"

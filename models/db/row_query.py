@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -55,8 +55,8 @@ class Params:
         return ", ".join(self(v) for v in values) or "NULL"
 
     def moment(self, value: datetime) -> str:
-        """A moment comparable with stored ones: on SQLite the UTC text tortoise writes."""
-        return self(value if self.postgres else value.astimezone(UTC).isoformat(" "))
+        """A moment (on SQLite bound as UTC text, as stored: models.db.sqlite_counted)."""
+        return self(value)
 
     def day(self, value: date) -> str:
         return self(value if self.postgres else value.isoformat())

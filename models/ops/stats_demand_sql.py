@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from models.ops.stats_scope import Sql, StatsScope
@@ -99,10 +99,8 @@ def seconds_between(sql: Sql, later: str, earlier: str) -> str:
 
 
 def moment(sql: Sql, value: datetime) -> str:
-    """A moment parameter comparable with stored ones: on SQLite the UTC text tortoise writes."""
-    if sql.postgres:
-        return sql.p(value)
-    return sql.p(value.astimezone(UTC).isoformat(" "))
+    """A moment parameter (on SQLite bound as UTC text, as stored: models.db.sqlite_counted)."""
+    return sql.p(value)
 
 
 def filters(sql: Sql, scope: StatsScope, alias: str) -> str:
