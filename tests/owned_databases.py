@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from models.db.config import libpq_dsn
+from server.pids import alive
 
 MARK = "enterprise-desk test run"
 _MARK_RE = re.compile(rf"^{MARK} host=(?P<host>\S+) pid=(?P<pid>\d+)$")
@@ -85,16 +86,6 @@ async def drop_owned(admin: asyncpg.Connection, name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 async def drop_abandoned(admin: asyncpg.Connection) -> list[str]:
     """Drop the databases of earlier runs on this host whose process is gone (a killed run
     cannot clean up after itself). Returns their names."""
@@ -107,7 +98,7 @@ async def drop_abandoned(admin: asyncpg.Connection) -> list[str]:
     dropped = []
     for row in rows:
         found = _MARK_RE.match(row["mark"] or "")
-        if found and found["host"] == host and _gone(int(found["pid"])):
+        if found and found["host"] == host and not alive(int(found["pid"])):
             await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
             dropped.append(str(row["datname"]))
     return dropped
